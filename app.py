@@ -1,0 +1,49 @@
+"""NLP Studio: assembles one tab per module in apps/ and launches. Also the Spaces entry point."""
+from __future__ import annotations
+
+import os
+
+# Quiet by default: no usage statistics, no telemetry. Set before gradio is imported.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+import argparse  # noqa: E402
+
+import gradio as gr  # noqa: E402
+
+from apps import tab_modules  # noqa: E402
+from core.config import env_int  # noqa: E402
+
+# Events that only read cached models (a kNN lookup) take this many users at once;
+# events that hold a model lock set their own, lower limit.
+DEFAULT_CONCURRENCY = env_int("NLP_STUDIO_CONCURRENCY", 4)
+
+CSS = """
+.gradio-container {max-width: 1400px !important}
+.code-box textarea, .code-box pre {font-size: 13px}
+"""
+
+
+def build_app() -> gr.Blocks:
+    with gr.Blocks(title="NLP Studio") as demo:
+        with gr.Tabs():
+            for module in tab_modules():
+                with gr.Tab(module.TITLE, id=module.__name__.split(".")[-1]):
+                    module.build()
+    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="NLP Studio (Gradio)")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                        help="address to bind (default 127.0.0.1; 0.0.0.0 to serve a classroom LAN)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
+    parser.add_argument("--share", action="store_true", help="open a public gradio.live link (needs internet)")
+    args = parser.parse_args(argv)
+    build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
+                       css=CSS, show_error=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Small pieces every tab uses: turning core errors into messages, the code box."""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from typing import Callable
+
+import gradio as gr
+
+from core.models import ModelMissingError
+
+log = logging.getLogger("nlp_studio")
+
+
+def _message(exc: Exception) -> gr.Error:
+    if isinstance(exc, (ValueError, ModelMissingError)):
+        return gr.Error(str(exc), print_exception=False)
+    log.exception("unexpected error")
+    return gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). The studio is still running; "
+                    "try again, or with a shorter input.", print_exception=False)
+
+
+def friendly(fn: Callable) -> Callable:
+    """Wrap an event handler: core's ValueError / ModelMissingError become a visible message
+    (a toast in the UI, an error for API clients) and the app stays up."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen_wrapper(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except gr.Error:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise _message(exc) from exc
+        return gen_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise _message(exc) from exc
+    return wrapper
+
+
+def code_box(value: str = "") -> gr.Code:
+    """The "show the code" box: the few lines of Python that reproduce the current view."""
+    return gr.Code(value=value, language="python", label="Show the code (runs on its own)",
+                   interactive=False, elem_classes=["code-box"])

@@ -1,0 +1,49 @@
+"""Named limits and paths, each overridable from the environment.
+
+Every limit the app enforces is a constant here so that an error message can quote it
+and a host (a classroom server, a Space) can raise or lower it without code changes.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def env_int(name: str, default: int) -> int:
+    """An integer from the environment variable `name`, else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a whole number; unset it or give e.g. {default}") from exc
+
+
+def env_float(name: str, default: float) -> float:
+    """A float from the environment variable `name`, else `default`."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name}={raw!r} is not a number; unset it or give e.g. {default}") from exc
+
+
+def cache_dir() -> Path:
+    """Where converted weights and indexes are kept (NLP_STUDIO_CACHE, else ~/.cache/nlp-studio)."""
+    root = os.environ.get("NLP_STUDIO_CACHE") or Path.home() / ".cache" / "nlp-studio"
+    path = Path(root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# Embedding Explorer
+MAX_QUERY_CHARS = env_int("NLP_STUDIO_MAX_QUERY_CHARS", 500)
+MAX_CORPUS_CHARS = env_int("NLP_STUDIO_MAX_CORPUS_CHARS", 50_000)
+MAX_CORPUS_LINES = env_int("NLP_STUDIO_MAX_CORPUS_LINES", 2_000)
+MAX_UPLOAD_BYTES = env_int("NLP_STUDIO_MAX_UPLOAD_BYTES", 5_000_000)
+MAX_NEIGHBOURS = env_int("NLP_STUDIO_MAX_NEIGHBOURS", 100)
+MAX_PROJECT_POINTS = env_int("NLP_STUDIO_MAX_PROJECT_POINTS", 20_000)
+MIN_PROJECT_POINTS = 3

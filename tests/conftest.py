@@ -1,0 +1,79 @@
+"""Session-wide fixtures: the app is launched once, models load once, one browser for all tests."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import pytest  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The whole Gradio app, launched once on a free local port."""
+    from app import CSS, build_app
+
+    demo = build_app()
+    demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
+                css=CSS, show_error=True, quiet=True)
+    yield demo.local_url.rstrip("/") + "/"
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    """A gradio_client talking to the launched app, as a script would."""
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+CHROMIUM_FLAGS = (
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic", "--window-size=1400,1000",
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+)
+
+
+def make_browser(extra_flags: tuple[str, ...] = ()):
+    """A headless Debian Chromium driven by Selenium (no browser download)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = shutil.which("chromium") or "/usr/bin/chromium"
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for flag in CHROMIUM_FLAGS + extra_flags:
+        opts.add_argument(flag)
+    opts.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='nlp-studio-chromium-')}")
+    return webdriver.Chrome(service=Service(driver_path), options=opts)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    driver = make_browser()
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir():
+    """Screenshots land in out/screenshots (ignored by git) for people to look at."""
+    path = os.path.join(os.path.dirname(__file__), "..", "out", "screenshots")
+    os.makedirs(path, exist_ok=True)
+    return path
