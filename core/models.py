@@ -59,8 +59,8 @@ class ModelStatus:
     licence: str
 
 
-_cache: dict[tuple[str, str], LoadedModel] = {}
-_locks: dict[tuple[str, str], threading.Lock] = {}
+_cache: dict[tuple[str, str, str], LoadedModel] = {}
+_locks: dict[tuple[str, str, str], threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
@@ -143,14 +143,17 @@ def _import_loader(dotted: str):
     return getattr(importlib.import_module(module), name)
 
 
-def load(key: str, device: str | None = None) -> LoadedModel:
+def load(key: str, device: str | None = None, loader: str | None = None) -> LoadedModel:
     """Load `key` on `device` (default: `get_device()`), once per process; later calls hit the cache.
 
+    `loader` ("module:function") overrides the spec's loader, for a tab that needs the same
+    weights in another form (MiniLM as a sentence encoder, and as a BERT with attentions).
     Two threads asking for the same model at once wait for one load, not two.
     """
     spec = get_spec(key)
     device = device or get_device()
-    slot = (key, device)
+    loader = loader or spec.loader
+    slot = (key, device, loader)
     hit = _cache.get(slot)
     if hit is not None:
         return hit
@@ -162,26 +165,26 @@ def load(key: str, device: str | None = None) -> LoadedModel:
             return hit
         source = resolve(key)
         start = time.perf_counter()
-        model = _import_loader(spec.loader)(source.path, device)
+        model = _import_loader(loader)(source.path, device)
         loaded = LoadedModel(key, model, device, source, time.perf_counter() - start)
         _cache[slot] = loaded
         return loaded
 
 
-def get(key: str, device: str | None = None) -> Any:
-    """The loaded model object itself (shorthand for `load(key, device).model`)."""
-    return load(key, device).model
+def get(key: str, device: str | None = None, loader: str | None = None) -> Any:
+    """The loaded model object itself (shorthand for `load(key, device, loader).model`)."""
+    return load(key, device, loader).model
 
 
 def is_loaded(key: str) -> bool:
-    return any(k == key for k, _ in _cache)
+    return any(k == key for k, _, _ in _cache)
 
 
 def status() -> list[ModelStatus]:
     """Every registered model: loaded, available offline, or missing (with how to get it)."""
     rows = []
     for key, spec in MODELS.items():
-        loaded = [m for (k, _), m in _cache.items() if k == key]
+        loaded = [m for (k, _, _), m in _cache.items() if k == key]
         if loaded:
             m = loaded[0]
             rows.append(ModelStatus(key, spec.title, spec.task, "loaded", f"{m.source.kind}: {m.source.path}",
