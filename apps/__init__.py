@@ -10,6 +10,7 @@ from types import ModuleType
 
 TAB_MODULES = (
     "apps.home",
+    "apps.embeddings",
     "apps.models_panel",
 )
 

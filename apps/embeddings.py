@@ -1,0 +1,212 @@
+"""Embedding Explorer: GloVe word vectors and MiniLM sentence embeddings, neighbours, analogies,
+projections (PCA / t-SNE / UMAP) and semantic axes. Roadmap weeks 1 and 5."""
+from __future__ import annotations
+
+import gradio as gr
+
+from apps.common import code_box, friendly
+from core import config, explorer, sentences
+from core import corpus as corpus_mod
+from core.embedding_sets import WORD_SETS, split_words
+from core.figures_embeddings import axes_figure, neighbours_figure, projection_figure
+from core.snippets_embeddings import analogy_code, axes_code, neighbours_code, projection_code
+
+TITLE = "Embedding Explorer"
+WEEKS = "1, 5"
+SUMMARY = ("Word vectors (GloVe, 400k words) and sentence embeddings (MiniLM): nearest neighbours, "
+           "analogies, 2D/3D projections and semantic axes, on your own corpus too.")
+
+INTRO = """
+### Embedding Explorer · roadmap weeks 1 (text representation) and 5 (embeddings)
+A word or sentence becomes a vector; **closeness in that space is similarity of use**.
+Neighbours and analogies are computed in the original space (50 dimensions for GloVe words,
+384 for MiniLM sentences) with cosine similarity. Projections to 2D/3D are only a picture of that
+space: PCA keeps global directions, t-SNE and UMAP keep local neighbourhoods and distort distances.
+"""
+
+ANALOGY_EXAMPLES = [["king", "man", "woman"], ["paris", "france", "italy"], ["walked", "walk", "swim"],
+                    ["bigger", "big", "small"], ["tokyo", "japan", "egypt"]]
+NEIGHBOUR_EXAMPLES = [["frog", "word"], ["python", "word"], ["bank", "word"],
+                      ["My phone battery dies too fast", "sentence"], ["Will it be sunny tomorrow?", "sentence"]]
+
+
+def _table(found) -> list[list]:
+    return [[r["rank"], r["text"], r["score"]] for r in explorer.as_rows(found)]
+
+
+def api_neighbors(query: str, kind: str = "word", k: int = 10) -> list[dict]:
+    """Nearest neighbours by cosine similarity. kind "word": GloVe 6B 50d (400k words);
+    kind "sentence": MiniLM over the shipped demo corpus. Returns [{rank, text, score}]."""
+    return explorer.as_rows(explorer.neighbours(query, kind, k))
+
+
+def api_analogy(a: str, b: str, c: str, k: int = 5) -> list[dict]:
+    """a - b + c in GloVe space (king - man + woman), inputs excluded. Returns [{rank, text, score}]."""
+    return explorer.as_rows(explorer.analogy(a, b, c, k))
+
+
+def api_project(words: str, method: str = "pca", dims: int = 2) -> list[dict]:
+    """Project typed GloVe words (comma or space separated) to 2D/3D. Returns [{text, x, y[, z]}]."""
+    points, is_words = explorer.points_for("typed words", words=words)
+    view = explorer.projection_view(points, is_words, method, int(dims), colour="none")
+    return explorer.coords_rows(view)
+
+
+def build() -> None:
+    gr.Markdown(INTRO)
+    user_corpus = gr.State(None)  # this browser session's SentenceIndex, never shared
+
+    with gr.Tabs():
+        with gr.Tab("Nearest neighbours"):
+            with gr.Row():
+                with gr.Column(scale=1, min_width=300):
+                    kind = gr.Radio(list(explorer.KINDS), value="word", label="Space",
+                                    info="word: GloVe, 400k words · sentence: MiniLM over the demo corpus "
+                                         "(or yours, once loaded)")
+                    query = gr.Textbox(value="frog", label="Word or sentence", max_lines=3)
+                    k = gr.Slider(1, 30, value=10, step=1, label="How many neighbours (k)")
+                    go_nn = gr.Button("Find neighbours", variant="primary")
+                    gr.Examples(NEIGHBOUR_EXAMPLES, [query, kind], label="Try")
+                with gr.Column(scale=2):
+                    nn_plot = gr.Plot(label="Cosine similarity")
+                    nn_table = gr.Dataframe(headers=["rank", "text", "cosine"], interactive=False, wrap=True)
+            nn_code = code_box()
+
+        with gr.Tab("Analogies"):
+            gr.Markdown("**a − b + c**: *king − man + woman* lands near *queen*. The three input words are "
+                        "left out of the answer (they are always close to the result).")
+            with gr.Row():
+                a = gr.Textbox(value="king", label="a")
+                b = gr.Textbox(value="man", label="− b")
+                c = gr.Textbox(value="woman", label="+ c")
+                k_an = gr.Slider(1, 20, value=5, step=1, label="k")
+            go_an = gr.Button("Solve the analogy", variant="primary")
+            gr.Examples(ANALOGY_EXAMPLES, [a, b, c], label="Classic analogies")
+            with gr.Row():
+                an_plot = gr.Plot(label="Answers")
+                an_table = gr.Dataframe(headers=["rank", "word", "cosine"], interactive=False)
+            an_code = code_box()
+
+        with gr.Tab("Projection (2D / 3D)"):
+            with gr.Row():
+                with gr.Column(scale=1, min_width=320):
+                    source = gr.Radio(list(explorer.SOURCES), value="word set", label="Points")
+                    word_set = gr.Dropdown(list(WORD_SETS), value=list(WORD_SETS)[0], label="Word set")
+                    words = gr.Textbox(label="Typed words (commas or spaces)", lines=3,
+                                       value="apple banana cherry car truck bus dog cat horse red blue green")
+                    n_freq = gr.Slider(100, 10_000, value=2_000, step=100, label="Most frequent words: how many")
+                    centre = gr.Textbox(value="music", label="Word neighbourhood: centre word")
+                    method = gr.Radio(["PCA", "t-SNE", "UMAP"], value="PCA", label="Method")
+                    dims = gr.Radio([2, 3], value=2, label="Dimensions")
+                    colour = gr.Radio(list(explorer.COLOURINGS), value="label", label="Colour by")
+                    clusters = gr.Slider(2, 10, value=4, step=1, label="k-means clusters")
+                    go_pr = gr.Button("Project", variant="primary")
+                with gr.Column(scale=3):
+                    pr_plot = gr.Plot(label="Projection")
+                    pr_info = gr.Markdown()
+            pr_code = code_box()
+
+        with gr.Tab("Semantic axes"):
+            gr.Markdown("An axis is the direction from one pole to another (each pole one or more words). "
+                        "Each word is placed by its **scalar projection**: −1 at the first pole, +1 at the second.")
+            with gr.Row():
+                xa = gr.Textbox(value="man, he, his", label="x axis: first pole")
+                xb = gr.Textbox(value="woman, she, her", label="x axis: second pole")
+                ya = gr.Textbox(value="bad, awful", label="y axis: first pole (optional)")
+                yb = gr.Textbox(value="good, great", label="y axis: second pole (optional)")
+            ax_words = gr.Textbox(label="Words to place", lines=2,
+                                  value="king queen doctor nurse engineer teacher soldier dancer "
+                                        "hero villain brave cruel gentle")
+            go_ax = gr.Button("Place the words", variant="primary")
+            with gr.Row():
+                ax_plot = gr.Plot(label="Axes")
+                ax_table = gr.Dataframe(headers=["word", "x", "y"], interactive=False)
+            ax_code = code_box()
+
+        with gr.Tab("Your corpus"):
+            gr.Markdown(f"Paste lines (one sentence each) or upload a `.txt` or a `.csv` with a `text` column and, "
+                        f"optionally, a `label` column. Up to {config.MAX_CORPUS_LINES:,} lines and "
+                        f"{config.MAX_CORPUS_CHARS:,} characters. It stays in your browser session only; "
+                        "sentence neighbours and projections then use it.")
+            with gr.Row():
+                pasted = gr.Textbox(label="Paste lines", lines=8)
+                upload = gr.File(label="…or upload .txt / .csv", file_types=[".txt", ".csv"], type="filepath")
+            go_co = gr.Button("Embed this corpus", variant="primary")
+            co_status = gr.Markdown()
+            co_preview = gr.Dataframe(headers=["text", "label"], interactive=False, wrap=True)
+
+    # --- handlers -------------------------------------------------------------------------
+    @friendly
+    def do_neighbours(q, kd, kk, index):
+        found = explorer.neighbours(q, kd, int(kk), index if kd == "sentence" else None)
+        note = "your corpus" if (kd == "sentence" and index is not None) else "the studio's assets/demo_corpus.csv"
+        return neighbours_figure(q.strip(), found), _table(found), neighbours_code(q, kd, int(kk), note)
+
+    @friendly
+    def do_analogy(aa, bb, cc, kk):
+        found = explorer.analogy(aa, bb, cc, int(kk))
+        title = f"{aa.strip().lower()} − {bb.strip().lower()} + {cc.strip().lower()}"
+        return neighbours_figure(title, found), _table(found), analogy_code(aa, bb, cc, int(kk))
+
+    @friendly
+    def do_project(src, ws, wd, n, ctr, meth, dm, col, ncl, index, progress=gr.Progress()):
+        progress(0.1, desc="collecting points")
+        points, is_words = explorer.points_for(src, word_set=ws, words=wd, n=int(n), query=ctr, corpus=index)
+        progress(0.3, desc=f"{meth} on {len(points.texts):,} points")
+        view = explorer.projection_view(points, is_words, meth, int(dm), col, int(ncl))
+        info = (f"**{len(points.texts):,} points** · {view.projection.method.upper()} in "
+                f"{view.projection.seconds:.2f} s · {view.projection.note}. ")
+        if points.skipped:
+            info += f"Not in the vocabulary (left out): {', '.join(points.skipped[:20])}. "
+        if view.projection.method != "pca":
+            info += "Distances between far-apart clusters mean little in t-SNE/UMAP; neighbourhoods do."
+        code = projection_code(points.description, view.projection.method, int(dm),
+                               points.texts if is_words else None)
+        return projection_figure(points, view.projection, view.labels), info, code
+
+    @friendly
+    def do_axes(p1, p2, p3, p4, wd):
+        y_poles = (p3, p4) if (p3 or "").strip() and (p4 or "").strip() else None
+        if bool((p3 or "").strip()) != bool((p4 or "").strip()):
+            raise ValueError("The y axis needs both poles, or neither.")
+        axes = explorer.word_vectors().axes(split_words(wd), (p1, p2), y_poles)
+        rows = [[w, round(float(x), 3), "" if axes.y is None else round(float(axes.y[i]), 3)]
+                for i, (w, x) in enumerate(zip(axes.words, axes.x))]
+        if axes.skipped:
+            gr.Warning(f"Not in the vocabulary (left out): {', '.join(axes.skipped[:20])}")
+        return axes_figure(axes), rows, axes_code(axes.words, (p1, p2), y_poles)
+
+    @friendly
+    def do_corpus(text, path, progress=gr.Progress()):
+        if path:
+            corp = corpus_mod.from_file(path)
+        else:
+            corp = corpus_mod.from_text(text)
+        progress(0, desc="loading MiniLM")
+        index = sentences.build_index(corp, lambda f, msg: progress(f, desc=msg))
+        labels = corp.labels or [""] * len(corp)
+        status = (f"✓ Embedded **{len(corp):,} lines** from {corp.source}"
+                  + (f" with {len(set(corp.labels))} labels" if corp.labels else "")
+                  + ". Sentence neighbours and the projection's *my corpus* now use it.")
+        return index, status, [[t, lab] for t, lab in list(zip(corp.texts, labels))[:50]]
+
+    nn_out = [nn_plot, nn_table, nn_code]
+    go_nn.click(do_neighbours, [query, kind, k, user_corpus], nn_out, api_visibility="private",
+                concurrency_limit=8)
+    query.submit(do_neighbours, [query, kind, k, user_corpus], nn_out, api_visibility="private",
+                 concurrency_limit=8)
+    an_in, an_out = [a, b, c, k_an], [an_plot, an_table, an_code]
+    go_an.click(do_analogy, an_in, an_out, api_visibility="private", concurrency_limit=8)
+    go_pr.click(do_project, [source, word_set, words, n_freq, centre, method, dims, colour, clusters, user_corpus],
+                [pr_plot, pr_info, pr_code], api_visibility="private", concurrency_limit=2)
+    go_ax.click(do_axes, [xa, xb, ya, yb, ax_words], [ax_plot, ax_table, ax_code], api_visibility="private",
+                concurrency_limit=8)
+    go_co.click(do_corpus, [pasted, upload], [user_corpus, co_status, co_preview],
+                api_visibility="private", concurrency_limit=1)
+    # The first view is filled in when the page opens, so a projected page is never blank.
+    gr.on(None, do_neighbours, [query, kind, k, user_corpus], nn_out, api_visibility="private",
+          concurrency_limit=8)
+
+    gr.api(friendly(api_neighbors), api_name="neighbors", concurrency_limit=8)
+    gr.api(friendly(api_analogy), api_name="analogy", concurrency_limit=8)
+    gr.api(friendly(api_project), api_name="project", concurrency_limit=2)
