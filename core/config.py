@@ -60,3 +60,18 @@ LORA_MAX_STEPS = env_int("NLP_STUDIO_LORA_MAX_STEPS", 500)
 LORA_MAX_RANK = env_int("NLP_STUDIO_LORA_MAX_RANK", 64)
 LORA_MAX_ADAPTER_BYTES = env_int("NLP_STUDIO_LORA_MAX_ADAPTER_BYTES", 100_000_000)
 LORA_LOADED_ADAPTERS = env_int("NLP_STUDIO_LORA_LOADED_ADAPTERS", 3)
+
+# TTS Pipeline
+TTS_MAX_CHARS = env_int("NLP_STUDIO_TTS_MAX_CHARS", 5_000)  # about five minutes of speech
+TTS_MAX_SENTENCE_CHARS = env_int("NLP_STUDIO_TTS_MAX_SENTENCE_CHARS", 400)  # longer ones are cut at commas
+TTS_MIN_RATE = env_float("NLP_STUDIO_TTS_MIN_RATE", 0.5)
+TTS_MAX_RATE = env_float("NLP_STUDIO_TTS_MAX_RATE", 2.0)
+
+# Live Whisper
+MAX_AUDIO_SECONDS = env_float("NLP_STUDIO_MAX_AUDIO_SECONDS", 30 * 60.0)  # one file; longer: cut it up
+MAX_AUDIO_UPLOAD_BYTES = env_int("NLP_STUDIO_MAX_AUDIO_UPLOAD_BYTES", 200_000_000)
+STREAM_STEP_SECONDS = env_float("NLP_STUDIO_STREAM_STEP_SECONDS", 0.5)  # how often the stream decodes
+STREAM_TRIM_SECONDS = env_float("NLP_STUDIO_STREAM_TRIM_SECONDS", 8.0)  # trim at a sentence end past this
+STREAM_MAX_BUFFER_SECONDS = env_float("NLP_STUDIO_STREAM_MAX_BUFFER_SECONDS", 15.0)  # hard cap on the window
+STREAM_MAX_SESSION_SECONDS = env_int("NLP_STUDIO_STREAM_MAX_SESSION_SECONDS", 60 * 60)  # one live stream
+STREAM_MAX_CHUNKS = env_int("NLP_STUDIO_STREAM_MAX_CHUNKS", 2_000)  # the /transcribe_chunks endpoint
