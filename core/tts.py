@@ -102,6 +102,7 @@ class Rendered:
     phoneme_samples: tuple[tuple[str, int, int], ...] | None  # (phoneme, n_samples, word index)
     mel: np.ndarray | None = None  # [n_mels, frames], the acoustic model's own output
     mel_hop: int = 256
+    stage_seconds: Mapping[str, float] | None = None  # a split of the render time, e.g. acoustic / vocoder
 
 
 @dataclass(frozen=True)
@@ -534,8 +535,11 @@ class EspeakEngine:
 # --------------------------------------------------------------------------------------------
 # The pipeline
 # --------------------------------------------------------------------------------------------
-def get_engine(engine: str = "piper", voice: str | None = None) -> Engine:
-    """The engine object for `engine` and `voice` (loaded once per process)."""
+def get_engine(engine: str | Engine = "piper", voice: str | None = None) -> Engine:
+    """The engine object for `engine` and `voice` (loaded once per process). An engine object
+    passes through, so callers (and tests) can bring their own."""
+    if not isinstance(engine, str):
+        return engine
     if engine == "piper":
         return _piper_engine(voice or "piper-joe")
     if engine == "espeak":
@@ -547,7 +551,7 @@ def get_engine(engine: str = "piper", voice: str | None = None) -> Engine:
     raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")
 
 
-def phonemize(text: str, engine: str = "piper", voice: str = "piper-joe") -> tuple[Normalized, list[list[Word]]]:
+def phonemize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe") -> tuple[Normalized, list[list[Word]]]:
     """Normalized text and its phonemes, per sentence and per word (no audio)."""
     eng = get_engine(engine, voice)
     check_text(text, eng.language)
@@ -559,7 +563,7 @@ def phonemize(text: str, engine: str = "piper", voice: str = "piper-joe") -> tup
     return norm, words
 
 
-def stream(text: str, engine: str = "piper", voice: str = "piper-joe", rate: float = 1.0,
+def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
            edits: Mapping[int | str, str] | None = None, noise: float | None = None,
            noise_w: float | None = None, pitch: int | None = None) -> Iterator[Speech]:
     """Speak `text` sentence by sentence: one `Speech` per sentence, as soon as it is ready.
@@ -592,7 +596,7 @@ def stream(text: str, engine: str = "piper", voice: str = "piper-joe", rate: flo
         w_times, p_times = _timings(words, out, sr, si)
         t_align = time.perf_counter() - t0
         stages = {"normalize": t_norm if spoke == 0 else 0.0, "phonemize": t_g2p,
-                  "acoustic+vocoder" if out.mel is not None else "synthesize": t_render,
+                  **(dict(out.stage_seconds) if out.stage_seconds else {"synthesize": t_render}),
                   "durations": t_align}
         chunk = Speech(sample_rate=sr, audio=out.audio, engine=eng.name, voice=eng.voice, text=text,
                        normalized=norm, words=w_times, phonemes=p_times, mel=out.mel,
@@ -649,7 +653,7 @@ def join(chunks: list[Speech]) -> Speech:
                   first_audio_seconds=first.first_audio_seconds)
 
 
-def synthesize(text: str, engine: str = "piper", voice: str = "piper-joe", rate: float = 1.0,
+def synthesize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
                edits: Mapping[int | str, str] | None = None, noise: float | None = None,
                noise_w: float | None = None, pitch: int | None = None) -> Speech:
     """Speak `text`; returns audio (float32 mono, `sample_rate` Hz: 22,050 for the Piper voices)
