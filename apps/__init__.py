@@ -11,6 +11,7 @@ from types import ModuleType
 TAB_MODULES = (
     "apps.home",
     "apps.embeddings",
+    "apps.image_search",
     "apps.models_panel",
 )
 

@@ -311,7 +311,7 @@ def channel_kind(name: str) -> str:
 
 
 def search(g: gal.Gallery, terms: list[Term], k: int = 8, weights: dict[str, float] | None = None,
-           clip=None) -> SearchResult:
+           clip=None, vectors: dict[str, np.ndarray] | None = None) -> SearchResult:
     """Rank gallery items by sum_c w_c * score_c. Weights are keyed "clip", "tags", "text".
 
     Each channel proposes its own top candidates (exact, or HNSW above the approximate size);
@@ -331,7 +331,8 @@ def search(g: gal.Gallery, terms: list[Term], k: int = 8, weights: dict[str, flo
         names = [c for c in names if not c.startswith("clip:") or c == f"clip:{clip.name}"]
     if not names:
         raise ValueError("every channel has weight 0 (or is unavailable): give at least one a weight above 0")
-    qv = query_vectors(terms, names, clip=clip)
+    qv = vectors if vectors is not None else query_vectors(terms, names, clip=clip)
+    names = [c for c in names if c in qv]
     pool = max(k * 10, 100)
     candidates: set[int] = set()
     for ch in names:

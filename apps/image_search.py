@@ -1,0 +1,211 @@
+"""Voice Image Search: speak or type a question, find pictures by what is in them, hear a grounded answer."""
+from __future__ import annotations
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+
+from apps.common import code_box, friendly
+from core import config, gallery as gal, image_search as search_mod, rag
+
+TITLE = "Voice Image Search"
+WEEKS = "9"
+SUMMARY = ("Cross-modal retrieval and RAG: voice or text → images found by their pixels (ImageNet tags, "
+           "captions, CLIP when downloaded) → a cited answer, spoken.")
+
+INTRO = """
+### Voice Image Search: cross-modal retrieval and RAG
+Ask aloud or type. Each picture is scored by up to three **channels**, shown separately:
+**tags** (an offline ImageNet classifier looks at the pixels; your words are compared with its labels),
+**text** (the caption and the file name), and **CLIP** (image embeddings, once its weights are downloaded).
+Arithmetic works: `horse + stripes`, or an example image minus some text. Click a result for the regions behind its match.
+"""
+
+SCORE_COLUMNS = ["#", "file", "total", "tags", "text", "clip", "top tags", "caption"]
+
+
+def _weights(w_clip: float, w_tags: float, w_text: float) -> dict[str, float]:
+    return {"clip": float(w_clip), "tags": float(w_tags), "text": float(w_text)}
+
+
+def _gallery_items(g: gal.Gallery, hits) -> list[tuple[Image.Image, str]]:
+    out = []
+    for h in hits:
+        with Image.open(g.thumb_path(h.row)) as im:
+            out.append((im.convert("RGB"), f"[{h.rank}] {h.key} · {h.score:.2f}"))
+    return out
+
+
+def _table(hits) -> list[list]:
+    rows = []
+    for h in hits:
+        s = h.scores
+        rows.append([h.rank, h.key, round(h.score, 3)] + [round(s[c], 3) if c in s else "–" for c in ("tags", "text", "clip")]
+                    + [", ".join(f"{l} {p:.0%}" for l, p in h.tags[:3]), h.caption])
+    return rows
+
+
+def _notes(result_notes: list[str], query: str, approximate: bool) -> str:
+    lines = [f"Searched for: **{query}** · index: {'approximate (HNSW)' if approximate else 'exact (flat)'}"]
+    lines += [f"ℹ️ {n}" for n in dict.fromkeys(result_notes)]
+    return "\n\n".join(lines)
+
+
+def _snippet(query: str, k: int, gallery: str, weights: dict) -> str:
+    return (
+        "from core import image_search\n\n"
+        f"result = image_search.search_text({query!r}, k={k}, gallery={gallery!r},\n"
+        f"                                  weights={weights!r})\n"
+        "for hit in result.hits:\n"
+        "    print(hit.rank, hit.key, round(hit.score, 3), hit.scores, hit.tags[:2])\n"
+    )
+
+
+def ui_search(query, image, image_sign, k, w_clip, w_tags, w_text, my_gallery, source, progress=gr.Progress()):
+    gallery = my_gallery if source == "My upload" else ""
+    if source == "My upload" and not my_gallery:
+        raise gr.Error("You have not uploaded a gallery yet: use “Your own pictures” below, or pick the shipped gallery.")
+    weights = _weights(w_clip, w_tags, w_text)
+    progress(0, desc="loading models and the gallery index (first time only)")
+    result = search_mod.search_text(query, int(k), gallery, weights, image=image,
+                                    image_sign=1.0 if image_sign.startswith("+") else -1.0)
+    g = search_mod.get_gallery(gallery)
+    state = {"gallery": gallery, "rows": [h.row for h in result.hits], "query": query or ""}
+    return (_gallery_items(g, result.hits), _table(result.hits), _notes(result.notes, result.query, result.approximate),
+            state, _snippet(query, int(k), gallery, weights))
+
+
+def ui_heatmap(state, evt: gr.SelectData):
+    if not state or evt.index is None or evt.index >= len(state["rows"]):
+        raise gr.Error("Search first, then click a result.")
+    g = search_mod.get_gallery(state["gallery"])
+    clip, _ = search_mod.clip_status()
+    image, what = search_mod.heatmap(g, state["rows"][evt.index], state["query"], clip=clip)
+    return image, f"**{g.items[state['rows'][evt.index]]['key']}**: {what}. Brighter = mattered more."
+
+
+def ui_index(files, my_gallery, progress=gr.Progress()):
+    paths = [f if isinstance(f, str) else f.name for f in (files or [])]
+    g = search_mod.index_upload(paths, my_gallery or None,
+                                progress=lambda frac, msg: progress(frac, desc=msg))
+    skipped = "\n".join(f"- `{s.key}`: {s.reason}" for s in g.skipped[-20:])
+    msg = (f"✅ Your gallery has **{len(g)}** images (only new or changed files were embedded)."
+           + (f"\n\nSkipped:\n{skipped}" if skipped else ""))
+    return g.name, msg, gr.update(value="My upload")
+
+
+def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak, progress=gr.Progress()):
+    gallery = my_gallery if source == "My upload" else ""
+    progress(0, desc="transcribe → search → generate → speak (models load the first time)")
+    answer = rag.ask(question=question or "", audio=audio if not (question or "").strip() else None,
+                     gallery=gallery, k=int(k), weights=_weights(w_clip, w_tags, w_text), speak=bool(speak))
+    g = search_mod.get_gallery(gallery)
+    model_part = (f"**Model's words** (SmolLM2-135M; it can be wrong, check the pictures):\n\n> {answer.model_text or '(nothing)'}")
+    sources_part = ("**Sources** (computed from the search, not written by the model):\n\n" + answer.sources_text)
+    timings = [[step, round(sec, 3)] for step, sec in answer.timings.items()] + \
+              [["total", round(sum(answer.timings.values()), 3)]]
+    audio_out = (answer.sample_rate, (np.clip(answer.audio, -1, 1) * 32767).astype(np.int16)) \
+        if answer.audio is not None else None
+    state = {"gallery": gallery, "rows": [h.row for h in answer.hits], "query": answer.query}
+    prompt = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in answer.messages)
+    return (f"**You asked:** {answer.question}", model_part, sources_part, audio_out, timings, prompt,
+            _gallery_items(g, answer.hits), _table(answer.hits),
+            _notes(answer.notes, answer.query, False), state)
+
+
+# --- API-only functions (plain JSON) ----------------------------------------------------------
+
+def api_index_images(zip_file) -> dict:
+    """A zip of images -> {"gallery": name, "indexed": n, "skipped": [{"file", "reason"}]}."""
+    if not zip_file:
+        raise ValueError("send a .zip file of images")
+    path = zip_file if isinstance(zip_file, str) else zip_file.name
+    if not str(path).lower().endswith(".zip"):
+        raise ValueError("send a .zip file of images")
+    g = search_mod.index_upload([path])
+    return {"gallery": g.name, "indexed": len(g),
+            "skipped": [{"file": s.key, "reason": s.reason} for s in g.skipped]}
+
+
+def api_search_images(query: str, k: int = 8, gallery: str = "") -> dict:
+    """Ranked items: file (name as in the folder or zip), score, per-channel scores, tags, caption."""
+    result = search_mod.search_text(query, int(k), gallery)
+    return {"query": result.query, "channels": result.channels, "approximate": result.approximate,
+            "notes": result.notes, "items": [h.as_dict() for h in result.hits]}
+
+
+def api_ask_images(question, audio, gallery) -> dict:
+    """Question text or audio -> answer, citations, items, prompt, step timings (no audio returned)."""
+    answer = rag.ask(question=question or "", audio=audio if not (question or "").strip() else None,
+                     gallery=gallery or "", speak=False)
+    return answer.as_dict()
+
+
+def build() -> None:
+    gr.Markdown(INTRO)
+    my_gallery = gr.State("")
+    results = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=2, min_width=320):
+            query = gr.Textbox(label="Search or question", value="a cat", lines=1,
+                               placeholder="a cat · show me the rocket · horse + stripes · which picture shows an animal?")
+            with gr.Row():
+                search_btn = gr.Button("🔍 Search", variant="primary")
+                ask_btn = gr.Button("💬 Ask (RAG, spoken answer)", variant="secondary")
+            voice = gr.Audio(sources=["microphone", "upload"], type="filepath", label="…or ask aloud (used when the box above is empty for Ask)")
+            with gr.Accordion("Example image and query arithmetic", open=False):
+                example = gr.Image(type="pil", label="Example image (optional)", height=180)
+                image_sign = gr.Radio(["+ add it", "− subtract it"], value="+ add it", label="Use the example image as")
+            with gr.Accordion("Channels and weights", open=True):
+                w_tags = gr.Slider(0, 2, value=1.0, step=0.1, label="tags weight (offline ImageNet classifier)")
+                w_text = gr.Slider(0, 2, value=0.5, step=0.1, label="text weight (caption + file name)")
+                w_clip = gr.Slider(0, 2, value=1.0, step=0.1, label="CLIP weight (used when CLIP is downloaded)")
+                k = gr.Slider(1, config.IMAGE_SEARCH_MAX_K, value=6, step=1, label="results")
+                speak = gr.Checkbox(value=True, label="speak the answer")
+            source = gr.Radio(["Shipped gallery", "My upload"], value="Shipped gallery", label="Search in")
+            with gr.Accordion("Your own pictures (a zip or image files; names like IMG_0412.jpg are fine)", open=False):
+                files = gr.File(file_count="multiple", file_types=[".zip", "image"], label="Images or a .zip")
+                index_btn = gr.Button("Index my pictures")
+                index_status = gr.Markdown()
+        with gr.Column(scale=3):
+            notes = gr.Markdown()
+            shown = gr.Gallery(label="Results (click one for its grounding heatmap)", columns=3, height=380,
+                               object_fit="contain", allow_preview=False)
+            table = gr.Dataframe(headers=SCORE_COLUMNS, label="Per-channel scores", interactive=False, wrap=True)
+            with gr.Row():
+                heat = gr.Image(label="Grounding heatmap", height=260, interactive=False)
+                heat_note = gr.Markdown("Click a result to see which regions drove its match.")
+            with gr.Group():
+                asked = gr.Markdown()
+                model_words = gr.Markdown()
+                sources_md = gr.Markdown()
+                answer_audio = gr.Audio(label="Spoken answer", autoplay=False, interactive=False)
+            timings = gr.Dataframe(headers=["step", "seconds"], label="Step timings", interactive=False)
+            with gr.Accordion("The prompt the chat model was given", open=False):
+                prompt = gr.Code(language=None, interactive=False, label="prompt")
+            code = code_box(_snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
+
+    search_in = [query, example, image_sign, k, w_clip, w_tags, w_text, my_gallery, source]
+    search_out = [shown, table, notes, results, code]
+    search_btn.click(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
+    query.submit(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
+    shown.select(friendly(ui_heatmap), [results], [heat, heat_note], api_visibility="private", concurrency_limit=2)
+    index_btn.click(friendly(ui_index), [files, my_gallery], [my_gallery, index_status, source],
+                    api_visibility="private", concurrency_limit=1)
+    ask_btn.click(friendly(ui_ask), [query, voice, k, w_clip, w_tags, w_text, my_gallery, source, speak],
+                  [asked, model_words, sources_md, answer_audio, timings, prompt, shown, table, notes, results],
+                  api_visibility="private", concurrency_limit=1)
+
+    # API endpoints. File inputs need components, so they sit on hidden ones.
+    with gr.Row(visible=False):
+        api_zip = gr.File(file_types=[".zip"])
+        api_question = gr.Textbox()
+        api_audio = gr.Audio(type="filepath")
+        api_gallery = gr.Textbox()
+        api_out = gr.JSON()
+        api_index_btn = gr.Button()
+        api_ask_btn = gr.Button()
+    api_index_btn.click(friendly(api_index_images), [api_zip], [api_out], api_name="index_images", concurrency_limit=1)
+    api_ask_btn.click(friendly(api_ask_images), [api_question, api_audio, api_gallery], [api_out],
+                      api_name="ask_images", concurrency_limit=1)
+    gr.api(friendly(api_search_images), api_name="search_images", concurrency_limit=4)
