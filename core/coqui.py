@@ -176,7 +176,7 @@ class CoquiEngine:
 # Finding and loading real models
 # --------------------------------------------------------------------------------------------
 def _data_dir() -> Path:
-    from TTS.utils.generic_utils import get_user_data_dir
+    from trainer.io import get_user_data_dir  # where Coqui's ModelManager puts models
 
     return Path(get_user_data_dir("tts"))
 

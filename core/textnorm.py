@@ -140,7 +140,7 @@ def _time(hour: int, minute: int, ampm: str | None) -> str | None:
 
 
 _PATTERN = re.compile(
-    r"(?P<currency>(?P<cur>[$€£¥])\s?(?P<amount>\d[\d,]*(?:\.\d+)?)(?:\s?(?P<scale>k|m|bn|thousand|million|billion|trillion)\b)?)"
+    r"(?P<currency>(?P<cur>[$€£¥])\s?(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?:\s?(?P<scale>k|m|bn|thousand|million|billion|trillion)\b)?)"
     r"|(?P<date>\b(?P<d1>\d{1,2})/(?P<d2>\d{1,2})/(?P<d3>\d{4}|\d{2})\b)"
     r"|(?P<isodate>\b(?P<iy>\d{4})-(?P<im>\d{2})-(?P<id>\d{2})\b)"
     r"|(?P<time>\b(?P<hh>\d{1,2}):(?P<mm>\d{2})(?:\s?(?P<ampm>(?i:[ap]\.?m\.?))(?![a-zA-Z]))?)"
@@ -168,13 +168,17 @@ def _rewrite(m: re.Match, raw: str) -> tuple[str, str] | None:
         return "currency", _currency(g("cur"), g("amount"), g("scale"))
     if g("date"):
         spoken = _date(int(g("d1")), int(g("d2")), g("d3"))
-        return ("date", spoken) if spoken else None
+        if spoken is None:  # not a date: read the numbers
+            return "number", " slash ".join(_number(g(k)) for k in ("d1", "d2", "d3"))
+        return "date", spoken
     if g("isodate"):
         spoken = _date(int(g("im")), int(g("id")), g("iy"))
         return ("date", spoken) if spoken else None
     if g("time"):
         spoken = _time(int(g("hh")), int(g("mm")), g("ampm"))
-        if spoken and (g("ampm") or "").endswith(".") and re.match(r"\s*$|\s+[A-Z]", raw[m.end():]):
+        if spoken is None:  # not a time of day: read the numbers
+            return "number", f"{_number(g('hh'))} {_number(g('mm'))}"
+        if (g("ampm") or "").endswith(".") and re.match(r"\s*$|\s+[A-Z]", raw[m.end():]):
             spoken += "."  # "at 7 p.m. Then": the period also ends the sentence
         return ("time", spoken) if spoken else None
     if g("hour"):
