@@ -31,6 +31,7 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 TASKS = ("transcribe", "translate")
 DEFAULT_MODEL = "whisper-tiny.en"
 _OPENAI_LOADER = "core.asr:load_openai_whisper"
+_WINDOW_LOADER = "core.asr:load_whisper_window"
 _torch_locks: dict[int, threading.Lock] = {}  # openai-whisper installs per-call hooks on the model
 _torch_locks_guard = threading.Lock()
 
@@ -86,6 +87,7 @@ class DecodeOptions:
     fallback: bool = True
     initial_prompt: str | None = None
     vad: bool = True  # skip decoding entirely when Silero VAD hears no speech
+    short_window: bool = False  # faster-whisper: encode only STREAM_MAX_BUFFER_SECONDS, not 30 s (streaming)
     condition_on_previous_text: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -104,6 +106,35 @@ def load_whisper(path: Path, device: str) -> Any:
     index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
     compute = "float16" if ct2_device == "cuda" else "int8"
     return WhisperModel(str(path), device=ct2_device, device_index=index, compute_type=compute)
+
+
+def load_whisper_window(path: Path, device: str) -> Any:
+    """Loader override for streaming: the same CTranslate2 weights, but the encoder sees only the
+    streaming window (config.STREAM_MAX_BUFFER_SECONDS + 1 s, rounded up) instead of Whisper's
+    fixed 30 s. The encoder dominates a short decode and its cost shrinks with its input (about
+    7x from 30 s to 10 s); the decoder copes with the shorter context (measured in bench/).
+    A separate instance, because faster-whisper keeps the input length on the model object."""
+    import math
+
+    from faster_whisper import WhisperModel
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    from core.config import STREAM_MAX_BUFFER_SECONDS
+
+    class WindowWhisper(WhisperModel):
+        def encode(self, features: np.ndarray):
+            # faster-whisper pads every window to 3000 frames; the padding is all that is cut here.
+            return super().encode(features[..., : self.feature_extractor.nb_max_frames])
+
+    ct2_device = "cuda" if device.startswith("cuda") else "cpu"
+    index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
+    model = WindowWhisper(str(path), device=ct2_device, device_index=index,
+                          compute_type="float16" if ct2_device == "cuda" else "int8")
+    fe = model.feature_extractor
+    model.feature_extractor = FeatureExtractor(feature_size=fe.mel_filters.shape[0], sampling_rate=fe.sampling_rate,
+                                               hop_length=fe.hop_length, n_fft=fe.n_fft,
+                                               chunk_length=int(math.ceil(STREAM_MAX_BUFFER_SECONDS)) + 1)
+    return model
 
 
 _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
@@ -314,7 +345,9 @@ def transcribe(
 
 
 def _run_faster(samples, model_key, language, task, word_timestamps, opts, progress, duration):
-    m = models.get(model_key)
+    m = models.get(model_key, loader=_WINDOW_LOADER if opts.short_window else None)
+    if opts.short_window and samples.size > m.feature_extractor.n_samples:
+        raise ValueError(f"short_window decoding takes at most {m.feature_extractor.n_samples // SAMPLE_RATE} s")
     if progress:
         progress(0.02, "decoding")
     temps = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if opts.fallback else (0.0,)
