@@ -12,6 +12,7 @@ TAB_MODULES = (
     "apps.home",
     "apps.embeddings",
     "apps.image_search",
+    "apps.tts",
     "apps.models_panel",
 )
 
