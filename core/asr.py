@@ -410,3 +410,38 @@ def word_error_rate(reference: str | list[str], hypothesis: str | list[str]) -> 
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
         prev = cur
     return prev[-1] / len(ref)
+
+
+# --- real speech for examples, tests and benchmarks --------------------------------------------
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")  # Debian pocketsphinx-testdata
+GAP_SECONDS = 0.5  # silence after each clip when they are joined into one stream
+
+
+def librivox_clips() -> list[tuple[Path, str]]:
+    """(wav path, reference text) for the five LibriVox clips (16 kHz mono, 3-7 s; public-domain
+    recordings, BSD-2 transcription). The reference's slip "a more a amiable" is corrected to what
+    is spoken, so a perfect system scores 0. Empty when the package is not installed."""
+    import re
+
+    index = LIBRIVOX / "transcription"
+    if not index.is_file():
+        return []
+    out = []
+    for line in index.read_text().splitlines():
+        m = re.match(r"<s>\s*(.*?)\s*</s>\s*\((.+)\)", line.strip())
+        if m and (LIBRIVOX / f"{m.group(2)}.wav").is_file():
+            out.append((LIBRIVOX / f"{m.group(2)}.wav", m.group(1).replace("a more a amiable", "a more amiable")))
+    return out
+
+
+def librivox_joined() -> tuple[np.ndarray, str]:
+    """The clips in order, each followed by GAP_SECONDS of silence (float32 16 kHz), and the reference."""
+    from core.audio import load_audio
+
+    clips = librivox_clips()
+    if not clips:
+        raise ValueError("the LibriVox clips are missing; install Debian's pocketsphinx-testdata")
+    gap = np.zeros(int(SAMPLE_RATE * GAP_SECONDS), np.float32)
+    parts = [p for path, _ in clips for p in (load_audio(path), gap)]
+    return np.concatenate(parts), " ".join(ref for _, ref in clips)
