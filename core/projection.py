@@ -41,6 +41,11 @@ def project(vectors: np.ndarray, method: str = "pca", dims: int = 2, seed: int =
     x = np.asarray(vectors, dtype=np.float32)
     n = x.shape[0]
     check_points(n)
+    limit = {"tsne": config.MAX_TSNE_POINTS, "umap": config.MAX_UMAP_POINTS}.get(method)
+    if limit is not None and n > limit:
+        name = {"tsne": "t-SNE", "umap": "UMAP"}[method]
+        raise ValueError(f"{name} on {n:,} points would keep this CPU busy for minutes; its limit here is "
+                         f"{limit:,} (NLP_STUDIO_MAX_{method.upper()}_POINTS). Use PCA, or fewer points.")
     dims_eff = min(dims, n - 1, x.shape[1])
     start = time.perf_counter()
     explained = None

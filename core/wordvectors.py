@@ -69,6 +69,7 @@ class WordVectors:
                 if self._index is None:
                     import faiss
 
+                    faiss.omp_set_num_threads(config.FAISS_THREADS)
                     index = faiss.IndexFlatIP(self.dim)
                     index.add(self.vectors)
                     self._index = index

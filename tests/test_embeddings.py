@@ -146,6 +146,9 @@ def test_projection_methods_and_limits(wv):
             project(pts.vectors[:n], "pca", 2)
     with pytest.raises(ValueError, match="choose one of"):
         project(pts.vectors, "lda", 2)
+    big = np.repeat(pts.vectors, config.MAX_TSNE_POINTS // len(pts.vectors) + 1, axis=0)
+    with pytest.raises(ValueError, match="Use PCA, or fewer points"):
+        project(big, "tsne", 2)
 
 
 def test_pca_separates_word_groups(wv):

@@ -1,0 +1,114 @@
+"""App benchmarks: cold start to HTTP 200 with no model loaded, and a classroom of concurrent
+gradio_client sessions calling /neighbors and /analogy.
+
+    .venv/bin/python -m bench.bench_app [--students 30] [--seconds 60]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+from bench.common import pct, table
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORDS = ["frog", "music", "king", "river", "doctor", "computer", "london", "happy", "bread", "football",
+         "physics", "guitar", "winter", "ocean", "teacher", "language", "mountain", "coffee", "train", "money"]
+ANALOGIES = [("king", "man", "woman"), ("paris", "france", "italy"), ("walked", "walk", "swim"),
+             ("bigger", "big", "small"), ("tokyo", "japan", "egypt")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(port: int) -> tuple[subprocess.Popen, float]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    while time.perf_counter() - start < 120:
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return proc, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the app did not answer within 120 s")
+
+
+def classroom(url: str, students: int, seconds: float) -> dict:
+    from gradio_client import Client
+
+    latencies: dict[str, list[float]] = {"/neighbors": [], "/analogy": []}
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+    ready = threading.Barrier(students)
+
+    def student(i: int) -> None:
+        rnd = random.Random(i)
+        client = Client(url, verbose=False)
+        ready.wait()
+        while time.perf_counter() < stop_at:
+            api = "/neighbors" if rnd.random() < 0.6 else "/analogy"
+            args = (rnd.choice(WORDS), "word", 10) if api == "/neighbors" else (*rnd.choice(ANALOGIES), 5)
+            t = time.perf_counter()
+            try:
+                result = client.predict(*args, api_name=api)
+                assert result and "text" in result[0]
+                with lock:
+                    latencies[api].append(time.perf_counter() - t)
+            except Exception as exc:  # noqa: BLE001 - count every failure
+                with lock:
+                    errors.append(f"{api}: {exc}")
+            time.sleep(rnd.uniform(0.5, 1.5))  # a student reads the answer before the next click
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(students)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"latencies": latencies, "errors": errors}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--seconds", type=float, default=60)
+    args = parser.parse_args()
+
+    port = free_port()
+    proc, cold = start_app(port)
+    print(f"Cold start, `python app.py` to HTTP 200, no model loaded: {cold:.2f} s (goal <= 10 s)")
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        from gradio_client import Client
+
+        t = time.perf_counter()
+        Client(url, verbose=False).predict("frog", "word", 5, api_name="/neighbors")
+        print(f"First /neighbors call (loads GloVe, builds the index): {time.perf_counter() - t:.2f} s")
+        res = classroom(url, args.students, args.seconds)
+        rows = []
+        for api, lat in res["latencies"].items():
+            rows.append([api, len(lat), f"{pct(lat, 50) * 1000:.0f}", f"{pct(lat, 95) * 1000:.0f}"])
+        print(f"\nClassroom: {args.students} concurrent gradio_client sessions for {args.seconds:.0f} s "
+              "(each waits 0.5-1.5 s between clicks)")
+        print(table(rows, ["endpoint", "answered", "p50 ms", "p95 ms"]))
+        print(f"errors: {len(res['errors'])}" + (f" (first: {res['errors'][0]})" if res["errors"] else ""))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    main()

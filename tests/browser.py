@@ -1,0 +1,55 @@
+"""Helpers for driving the app in headless Chromium (used by every tab's browser test)."""
+from __future__ import annotations
+
+import time
+
+from selenium.webdriver.common.by import By
+
+ERROR_SELECTORS = ("[data-testid='toast-body'].error", ".toast-body.error")
+
+
+def visible_tabs(driver) -> list:
+    return [b for b in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.is_displayed()]
+
+
+def click_tab(driver, title: str) -> None:
+    """Click the visible top-level or nested tab whose text is `title` (hidden twins are skipped)."""
+    for button in visible_tabs(driver):
+        if button.text.strip() == title:
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", button)
+            button.click()
+            time.sleep(0.5)
+            return
+    raise AssertionError(f"no visible tab {title!r}; visible: {[b.text for b in visible_tabs(driver)]}")
+
+
+def page_errors(driver) -> list[str]:
+    """Red error toasts and Python tracebacks visible on the page."""
+    found = []
+    for sel in ERROR_SELECTORS:
+        found += [e.text for e in driver.find_elements(By.CSS_SELECTOR, sel) if e.is_displayed()]
+    body = driver.find_element(By.TAG_NAME, "body").text
+    if "Traceback (most recent call last)" in body:
+        found.append("Python traceback on the page")
+    return found
+
+
+def wait_for_text(driver, text: str, timeout: float = 60) -> None:
+    """Wait until `text` is visible in the page; fail early on an error toast."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if text in driver.find_element(By.TAG_NAME, "body").text:
+            return
+        errors = page_errors(driver)
+        if errors:
+            raise AssertionError(f"error on the page while waiting for {text!r}: {errors}")
+        time.sleep(0.5)
+    raise AssertionError(f"{text!r} did not appear within {timeout} s")
+
+
+def open_app(driver, url: str) -> None:
+    driver.get(url)
+    deadline = time.time() + 60
+    while time.time() < deadline and not visible_tabs(driver):
+        time.sleep(0.5)
+    assert visible_tabs(driver), "the app did not render any tab"
