@@ -19,7 +19,7 @@ import numpy as np
 from core import config
 
 SAMPLE_RATE = 16_000  # what Whisper and Silero VAD expect
-AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac", ".webm", ".mp4")
+AUDIO_EXTENSIONS = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".oga", ".opus", ".aac", ".webm", ".mp4")
 
 
 def _ffmpeg() -> str:
