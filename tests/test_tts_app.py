@@ -1,0 +1,90 @@
+"""The TTS Pipeline tab as a client and as a person would use it."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import soundfile as sf
+from gradio_client.exceptions import AppError
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
+
+from tests.browser import click_tab, open_app, page_errors, wait_for_text
+
+
+def test_speak_endpoint(client):
+    path = client.predict("Hello there. How are you today?", "piper", "piper-joe", 1.0, api_name="/speak")
+    audio, sr = sf.read(path, dtype="float32")
+    assert sr == 22050 and 1.0 < len(audio) / sr < 5.0
+
+
+def test_phonemize_endpoint(client):
+    out = client.predict("Dr. Smith paid $5.50 on May 3rd", api_name="/phonemize")
+    assert out["normalized"] == "Doctor Smith paid five dollars and fifty cents on May third"
+    assert [r["kind"] for r in out["rewrites"]] == ["abbreviation", "currency", "ordinal"]
+    words = out["sentences"][0]
+    assert words[1] == {"word": "Smith", "phonemes": "smˈɪθ", "punct": ""}
+
+
+@pytest.mark.parametrize("args,message", [
+    (("", "piper", "piper-joe", 1.0), "empty"),
+    (("Привет", "piper", "piper-joe", 1.0), "Cyrillic"),
+    (("Hi", "piper", "/nowhere/x.onnx", 1.0), "does not exist"),
+    (("🎉🎉", "piper", "piper-joe", 1.0), "Nothing to speak"),
+])
+def test_speak_bad_input_is_a_clear_error(client, args, message):
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/speak")
+
+
+def test_respeak_handler_applies_table_edits():
+    """The edit path the button drives: table in, edited word out (no browser needed)."""
+    from apps import tts as tab
+
+    outs = list(tab.speak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, None))
+    final = outs[-1]
+    table, session = final[3], final[11]
+    table[1][2] = "smˈaɪθ"
+    outs = list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, table, session))
+    assert "edited: **Smith** /smˈɪθ/ → /smˈaɪθ/" in outs[-1][1]
+    assert outs[-1][12] == session["take"]  # the previous take is offered for comparison
+    table[1][2] = "smˈXθ"
+    with pytest.raises(ValueError, match="'X'"):
+        list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, table, session))
+
+
+@pytest.mark.browser
+def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
+    open_app(browser, app_url)
+    click_tab(browser, "TTS Pipeline")
+    browser.find_element(By.ID, "tts-speak").click()
+    wait_for_text(browser, "s of audio · first audio after", timeout=120)
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "five dollars and fifty cents" in body and "smˈɪθ" in body
+    # karaoke: seeking into the audio lights up the word spoken there
+    browser.execute_script("const a = document.querySelector('#tts-karaoke audio'); a.currentTime = 0.5;")
+    time.sleep(1.0)
+    lit = browser.execute_script("return [...document.querySelectorAll('#tts-karaoke .kw.on')].map(e => e.textContent)")
+    assert lit == ["Smith"] or lit == ["Doctor"], lit
+    browser.execute_script("document.querySelector('#tts-timeline').scrollIntoView({block: 'start'})")
+    time.sleep(0.5)
+    browser.save_screenshot(os.path.join(screenshot_dir, "tts-stages.png"))
+
+    # edit Smith's phonemes in the table and speak again
+    cell = browser.find_element(By.CSS_SELECTOR, "#tts-phonemes [data-testid='cell-1-2']")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", cell)
+    ActionChains(browser).double_click(cell).perform()
+    time.sleep(0.5)
+    box = browser.switch_to.active_element
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("smˈaɪθ")
+    box.send_keys(Keys.ENTER)
+    time.sleep(0.5)
+    assert "smˈaɪθ" in cell.text or "smˈaɪθ" in browser.find_element(By.ID, "tts-phonemes").text
+    browser.find_element(By.ID, "tts-respeak").click()
+    wait_for_text(browser, "edited: Smith", timeout=120)
+    assert not page_errors(browser), page_errors(browser)
+    browser.execute_script("window.scrollTo(0, 0)")
+    browser.save_screenshot(os.path.join(screenshot_dir, "tts-edited.png"))
