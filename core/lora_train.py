@@ -1,0 +1,321 @@
+"""LoRA fine-tuning as a background job, one at a time per machine.
+
+    job = start_training("pirate", LoraSettings(steps=30), name="my-pirate",
+                         on_step=lambda s: print(s.step, s.losses[-1]))
+    job.wait()                 # or poll job.status() from a UI timer; job.cancel() stops it
+    job.status().adapter       # the saved adapter's name
+
+The job trains a private copy of the base model (the shared one keeps serving chat), reports
+every step through `on_step` and `status()`, and saves the adapter as safetensors when it ends:
+after the last step, or after the current step when cancelled (a usable checkpoint). A
+machine-wide file lock allows one job at a time, across processes too; a second caller gets a
+ValueError that says who holds it and for about how long.
+"""
+from __future__ import annotations
+
+import copy
+import fcntl
+import json
+import logging
+import math
+import threading
+import time
+import uuid
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT
+from core.config import LORA_TRAIN_THREADS
+from core.lora import LoraSettings, check_name, describe, name_taken, save_adapter, settings_dict, unique_name, user_dir
+from core.lora_data import Dataset, encode_example, load_dataset
+
+log = logging.getLogger("nlp_studio")
+STATES = ("starting", "running", "saving", "done", "cancelled", "failed")
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """A snapshot of one job. `losses[i]` is the training loss (mean over response tokens) of
+    step i+1; `eta_s` is the estimated seconds left; `adapter` is set once it is saved."""
+
+    job_id: str
+    name: str
+    state: str
+    step: int
+    total: int
+    losses: tuple[float, ...]
+    seconds: float
+    eta_s: float | None
+    adapter: str | None = None
+    error: str | None = None
+    params: dict | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "cancelled", "failed")
+
+
+_jobs: dict[str, "TrainingJob"] = {}  # every job of this process, by id (the UI keeps the id per user)
+_slot = threading.Lock()  # guards taking the machine-wide lock from several threads
+
+
+def _lock_path():
+    return user_dir() / ".training.lock"
+
+
+def _busy_message() -> str:
+    try:
+        info = json.loads((user_dir() / ".training.json").read_text())
+        left = max(5, int(info.get("eta_until", 0) - time.time()))
+        return f"training in progress by another user ({info.get('name', '?')}); try again in about {left} s"
+    except (OSError, json.JSONDecodeError, ValueError):
+        return "training in progress by another user; try again in a minute"
+
+
+def _batches(features: list[tuple[list[int], list[int]]], batch_size: int, steps: int, seed: int, pad_id: int):
+    """`steps` padded batches drawn from shuffled passes over the examples."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    order: list[int] = []
+    for _ in range(steps):
+        if len(order) < batch_size:
+            order += torch.randperm(len(features), generator=gen).tolist()
+        idx, order = order[:batch_size], order[batch_size:]
+        width = max(len(features[i][0]) for i in idx)
+        ids = torch.full((len(idx), width), pad_id, dtype=torch.long)
+        labels = torch.full((len(idx), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(idx), width), dtype=torch.long)
+        for row, i in enumerate(idx):
+            x, y = features[i]
+            ids[row, : len(x)] = torch.tensor(x)
+            labels[row, : len(y)] = torch.tensor(y)
+            mask[row, : len(x)] = 1
+        yield ids, labels, mask
+
+
+def response_loss(peft_model, ids, mask, labels):
+    """Mean cross-entropy over the response tokens only, the same number as the model's own
+    `labels=` loss, but the vocabulary projection (49k x 576 for SmolLM2) runs only where a
+    label exists instead of on every prompt token: about a fifth less work per step."""
+    import torch.nn.functional as F
+
+    causal = peft_model.get_base_model()
+    hidden = causal.model(input_ids=ids, attention_mask=mask).last_hidden_state  # [B, T, H]
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = causal.lm_head(hidden[:, :-1][keep])  # [N, V], N = number of response tokens
+    return F.cross_entropy(logits.float(), targets[keep])
+
+
+def prepare(model_key: str, settings: LoraSettings, seed_offset: int = 0):
+    """A private trainable copy of the base model with fresh LoRA layers, and its tokenizer."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    from core import models
+
+    base = models.get(model_key)
+    torch.manual_seed(settings.seed + seed_offset)
+    model = copy.deepcopy(base.model)
+    cfg = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, target_modules=list(settings.target_modules),
+                     lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
+    peft_model = get_peft_model(model, cfg)
+    peft_model.train()
+    return peft_model, base.tokenizer
+
+
+def encode_dataset(tokenizer, dataset: Dataset, system_prompt: str = DEFAULT_SYSTEM_PROMPT):
+    return [encode_example(tokenizer, ex, system_prompt) for ex in dataset.train]
+
+
+class TrainingJob:
+    """One fine-tuning run in a background thread. Create with `start_training`."""
+
+    def __init__(self, dataset: Dataset, settings: LoraSettings, name: str, model_key: str,
+                 on_step: Callable[[JobStatus], None] | None, lock_file, threads: int = 0) -> None:
+        self.job_id = uuid.uuid4().hex[:12]
+        self.dataset, self.settings, self.name, self.model_key = dataset, settings, name, model_key
+        self._on_step = on_step
+        self.threads = threads or LORA_TRAIN_THREADS
+        self._lock_file = lock_file
+        self._cancel = threading.Event()
+        self._mutex = threading.Lock()
+        self._status = JobStatus(self.job_id, name, "starting", 0, settings.steps, (), 0.0, None)
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lora-train-{name}")
+
+    def status(self) -> JobStatus:
+        with self._mutex:
+            return self._status
+
+    def cancel(self) -> None:
+        """Stop after the current step and save what was learned so far."""
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> JobStatus:
+        self._thread.join(timeout)
+        return self.status()
+
+    def _set(self, **changes) -> JobStatus:
+        with self._mutex:
+            self._status = replace(self._status, **changes)
+            return self._status
+
+    def _publish(self, status: JobStatus) -> None:
+        try:
+            (user_dir() / ".training.json").write_text(json.dumps(
+                {"name": self.name, "eta_until": time.time() + (status.eta_s or 60)}))
+        except OSError:
+            pass
+        if self._on_step:
+            try:
+                self._on_step(status)
+            except Exception:  # noqa: BLE001 - a broken progress display must not kill training
+                log.exception("on_step callback failed")
+
+    def _run(self) -> None:
+        import torch
+
+        start = time.perf_counter()
+        model = None
+        if self.threads:
+            torch.set_num_threads(self.threads)  # per thread: chat in other threads keeps its own count
+        try:
+            model, tokenizer = prepare(self.model_key, self.settings)
+            features = encode_dataset(tokenizer, self.dataset)
+            params = describe(model)
+            self._publish(self._set(state="running", params=params))
+            optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
+                                      lr=self.settings.learning_rate, weight_decay=0.0)
+            losses: list[float] = []
+            step_times: list[float] = []
+            for ids, labels, mask in _batches(features, self.settings.batch_size, self.settings.steps,
+                                              self.settings.seed, tokenizer.pad_token_id):
+                if self._cancel.is_set():
+                    break
+                t0 = time.perf_counter()
+                loss_t = response_loss(model, ids, mask, labels)
+                loss_t.backward()
+                optim.step()
+                optim.zero_grad(set_to_none=True)
+                loss = float(loss_t.detach())
+                if not math.isfinite(loss):
+                    raise ValueError(f"the loss became {loss} at step {len(losses) + 1}; lower the learning rate")
+                losses.append(loss)
+                step_times.append(time.perf_counter() - t0)
+                # The first step pays for warm-up; later steps predict the rest better.
+                recent = step_times[1:][-10:] or step_times
+                eta = sum(recent) / len(recent) * (self.settings.steps - len(losses))
+                self._publish(self._set(step=len(losses), losses=tuple(losses),
+                                        seconds=time.perf_counter() - start, eta_s=eta))
+            cancelled = self._cancel.is_set() and len(losses) < self.settings.steps
+            if not losses:
+                self._set(state="cancelled", seconds=time.perf_counter() - start, eta_s=0.0,
+                          error="cancelled before the first step finished; nothing to save")
+                return
+            self._set(state="saving")
+            model.eval()
+            meta = {"base_model": self.model_key, "dataset": self.dataset.name, "steps": self.settings.steps,
+                    "steps_done": len(losses), "losses": [round(x, 4) for x in losses],
+                    "settings": settings_dict(self.settings), "seconds": round(time.perf_counter() - start, 1),
+                    "status": "cancelled" if cancelled else "done", "params": params,
+                    "system_prompt": DEFAULT_SYSTEM_PROMPT}
+            try:
+                saved = save_adapter(model, self.name, meta)
+            except ValueError:  # the name was taken meanwhile: keep the work under a free one
+                saved = save_adapter(model, unique_name(self.name), meta)
+            self._publish(self._set(state="cancelled" if cancelled else "done", adapter=saved.name,
+                                    seconds=time.perf_counter() - start, eta_s=0.0))
+        except Exception as exc:  # noqa: BLE001 - reported through status(), the app stays up
+            self._set(state="failed", error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError)
+                      else str(exc), seconds=time.perf_counter() - start, eta_s=0.0)
+        finally:
+            del model
+            try:
+                (user_dir() / ".training.json").unlink(missing_ok=True)
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+                self._lock_file.close()
+
+
+def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), name: str | None = None,
+                   model: str = DEFAULT_MODEL, on_step: Callable[[JobStatus], None] | None = None,
+                   threads: int = 0) -> TrainingJob:
+    """Start a job and return at once. Refuses (ValueError) when another job holds the machine,
+    when the name is taken, or when the dataset is unusable: all checked before any work."""
+    ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    if name:
+        name = check_name(name)
+        if name_taken(name):
+            raise ValueError(f"an adapter named {name!r} already exists; choose another name")
+    else:
+        name = unique_name(f"{ds.name}-{time.strftime('%m%d-%H%M%S')}")
+    with _slot:
+        fh = open(_lock_path(), "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            raise ValueError(_busy_message()) from None
+    try:
+        job = TrainingJob(ds, settings, name, model, on_step, fh, threads)
+        (user_dir() / ".training.json").write_text(json.dumps({"name": name, "eta_until": time.time() + 120}))
+    except Exception:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
+        raise
+    _jobs[job.job_id] = job
+    job._thread.start()
+    return job
+
+
+def get_job(job_id: str) -> TrainingJob:
+    try:
+        return _jobs[job_id]
+    except KeyError:
+        raise ValueError(f"no training job {job_id!r} in this app (it may have been restarted)") from None
+
+
+def finetune(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), name: str | None = None,
+             model: str = DEFAULT_MODEL, threads: int = 0) -> JobStatus:
+    """Train and wait (the blocking form, for the API and scripts)."""
+    return start_training(dataset, settings, name, model, threads=threads).wait()
+
+
+def estimate(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), model: str = DEFAULT_MODEL,
+             probe_steps: int = 3, threads: int = 0) -> dict:
+    """Time a short probe (a few real steps on a throwaway copy) and predict the whole run.
+    Returns seconds_per_step, estimated_s (for settings.steps) and the probe's own seconds."""
+    import torch
+
+    ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    threads = threads or LORA_TRAIN_THREADS
+    old_threads = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _probe(ds, settings, model, probe_steps)
+    finally:
+        torch.set_num_threads(old_threads)
+
+
+def _probe(ds: Dataset, settings: LoraSettings, model: str, probe_steps: int) -> dict:
+    import torch
+
+    t_start = time.perf_counter()
+    peft_model, tokenizer = prepare(model, settings)
+    features = encode_dataset(tokenizer, ds)
+    optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=settings.learning_rate)
+    times = []
+    for ids, labels, mask in _batches(features, settings.batch_size, probe_steps, settings.seed,
+                                      tokenizer.pad_token_id):
+        t0 = time.perf_counter()
+        response_loss(peft_model, ids, mask, labels).backward()
+        optim.step()
+        optim.zero_grad(set_to_none=True)
+        times.append(time.perf_counter() - t0)
+    per_step = sum(times[1:]) / len(times[1:]) if len(times) > 1 else times[0]
+    setup = time.perf_counter() - t_start - sum(times)
+    return {"seconds_per_step": round(per_step, 3), "estimated_s": round(setup + per_step * settings.steps, 1),
+            "probe_s": round(time.perf_counter() - t_start, 1), "steps": settings.steps,
+            "trainable": describe(peft_model)["trainable"], "examples": len(ds.train)}
