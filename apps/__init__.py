@@ -13,6 +13,7 @@ TAB_MODULES = (
     "apps.embeddings",
     "apps.image_search",
     "apps.tts",
+    "apps.whisper",
     "apps.models_panel",
 )
 
