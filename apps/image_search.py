@@ -47,7 +47,7 @@ def _table(hits) -> list[list]:
 
 def _notes(result_notes: list[str], query: str, approximate: bool) -> str:
     lines = [f"Searched for: **{query}** · index: {'approximate (HNSW)' if approximate else 'exact (flat)'}"]
-    lines += [f"ℹ️ {n}" for n in dict.fromkeys(result_notes)]
+    lines += [f"Note: {n}" for n in dict.fromkeys(result_notes)]
     return "\n\n".join(lines)
 
 
@@ -89,7 +89,7 @@ def ui_index(files, my_gallery, progress=gr.Progress()):
     g = search_mod.index_upload(paths, my_gallery or None,
                                 progress=lambda frac, msg: progress(frac, desc=msg))
     skipped = "\n".join(f"- `{s.key}`: {s.reason}" for s in g.skipped[-20:])
-    msg = (f"✅ Your gallery has **{len(g)}** images (only new or changed files were embedded)."
+    msg = (f"Your gallery has **{len(g)}** images (only new or changed files were embedded)."
            + (f"\n\nSkipped:\n{skipped}" if skipped else ""))
     return g.name, msg, gr.update(value="My upload")
 
@@ -150,8 +150,8 @@ def build() -> None:
             query = gr.Textbox(label="Search or question", value="a cat", lines=1,
                                placeholder="a cat · show me the rocket · horse + stripes · which picture shows an animal?")
             with gr.Row():
-                search_btn = gr.Button("🔍 Search", variant="primary")
-                ask_btn = gr.Button("💬 Ask (RAG, spoken answer)", variant="secondary")
+                search_btn = gr.Button("Search", variant="primary", elem_id="imgsearch-search")
+                ask_btn = gr.Button("Ask (RAG, spoken answer)", variant="secondary", elem_id="imgsearch-ask")
             voice = gr.Audio(sources=["microphone", "upload"], type="filepath", label="…or ask aloud (used when the box above is empty for Ask)")
             with gr.Accordion("Example image and query arithmetic", open=False):
                 example = gr.Image(type="pil", label="Example image (optional)", height=180)
@@ -170,7 +170,7 @@ def build() -> None:
         with gr.Column(scale=3):
             notes = gr.Markdown()
             shown = gr.Gallery(label="Results (click one for its grounding heatmap)", columns=3, height=380,
-                               object_fit="contain", allow_preview=False)
+                               object_fit="contain", allow_preview=False, elem_id="imgsearch-results")
             table = gr.Dataframe(headers=SCORE_COLUMNS, label="Per-channel scores", interactive=False, wrap=True)
             with gr.Row():
                 heat = gr.Image(label="Grounding heatmap", height=260, interactive=False)

@@ -1,9 +1,11 @@
 """Image search over a gallery through three channels, each with its own score and weight.
 
 - "tags": the EfficientNet-Lite0 ImageNet classifier tags each image; an image's tag vector is
-  sum_j p_j * e(label_j) over its top TAG_K labels, with e() the MiniLM embedding of a label's
-  names. A query's score is then q . v = the probability-weighted similarity of the query to
-  the image's labels: it needs no caption and no file name.
+  sum_j p_j * (e(label_j) - mean_e) over its top TAG_K labels, with e() the MiniLM embedding of a
+  label's names and mean_e the mean over all 1,000 labels. A query's score q . v is then the
+  probability-weighted similarity of the query to the image's labels, minus its similarity to
+  an average label (so any two phrases' baseline similarity does not favour confident images).
+  It needs no caption and no file name.
 - "text": MiniLM embedding of the caption plus the words of the file name (zero when neither
   says anything, e.g. IMG_0412.jpg without a caption).
 - "clip:<model>": open_clip image embeddings, when CLIP weights are on the machine.
@@ -35,7 +37,8 @@ _FILLER = re.compile(r"^\s*(please\s+)?(can you\s+|could you\s+)?(show me|find( 
                      r"get me|give me|which (picture|image|photo)s? (shows?|has|have|contains?)|"
                      r"is there|are there|do you have)\s+", re.I)
 _CAMERA_WORDS = {"img", "dsc", "dscn", "dscf", "pxl", "image", "photo", "pic", "picture", "screenshot",
-                 "scan", "copy", "edited", "jpg", "jpeg", "png", "mvimg", "wp", "whatsapp"}
+                 "scan", "copy", "edited", "jpg", "jpeg", "png", "mvimg", "wp", "whatsapp",
+                 "dcim", "apple", "android", "dji", "gopr", "untitled", "file", "download", "downloads"}
 
 
 # --- encoders --------------------------------------------------------------------------------
@@ -70,7 +73,7 @@ class TagChannel:
 
     def __init__(self, tagger=None):
         self.tagger = tagger or models.get(TAGGER_KEY)
-        self.fingerprint = f"{TAGGER_KEY}/top{TAG_K}/minilm"
+        self.fingerprint = f"{TAGGER_KEY}/top{TAG_K}/minilm-centred"
 
     def embed(self, images: list[Image.Image], items: list[dict]) -> np.ndarray:
         from core.tagger import classify
@@ -84,6 +87,7 @@ def tag_vectors(tagger, probs: np.ndarray, items: list[dict] | None = None) -> n
     from core.tagger import top_tags
 
     labels = label_vectors()
+    labels = labels - labels.mean(axis=0)
     out = np.zeros((len(probs), labels.shape[1]), np.float32)
     for i, p in enumerate(probs):
         top = np.argsort(-p)[:TAG_K]
