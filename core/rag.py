@@ -109,6 +109,25 @@ def spoken(citations: list[Citation], model_text: str) -> str:
     return f"The best match is picture {c.n}, {re.sub(r'[_.]', ' ', c.key.rsplit('.', 1)[0])}: {c.subject}. {said}".strip()
 
 
+def generate(messages: list[dict], chat_model: str = "smollm2-135m") -> str:
+    """The chat model's answer, greedy, stopped at the end of its first full sentence (the
+    spoken answer uses one sentence, and a small model's later sentences mostly wander)."""
+    from core.chat import GenerationSettings, stream_reply
+
+    settings = GenerationSettings(temperature=0.0, max_new_tokens=config.RAG_MAX_NEW_TOKENS,
+                                  system_prompt=SYSTEM_PROMPT)
+    text = ""
+    stream = stream_reply(messages, model=chat_model, settings=settings)
+    try:
+        for text in stream:
+            if len(text) > 20 and re.search(r"[.!?](\s|$)", text[20:]):
+                break
+    finally:
+        stream.close()  # stops generation within one token
+    end = re.search(r"[.!?](\s|$)", text[20:])
+    return (text[:20 + end.start() + 1] if end else text).strip()
+
+
 def ask(question: str = "", audio=None, gallery: str = "", k: int = 4, weights: dict | None = None,
         chat_model: str = "smollm2-135m", speak: bool = True, asr_model: str = "whisper-tiny.en",
         voice: str = "piper-joe") -> Answer:
@@ -151,12 +170,8 @@ def ask(question: str = "", audio=None, gallery: str = "", k: int = 4, weights: 
     hits = result.hits[:max(config.RAG_CONTEXT_ITEMS, 1)]
     messages = build_messages(question, hits)
     citations = choose_citations(hits)
-    from core.chat import GenerationSettings, reply
-
     start = time.perf_counter()
-    settings = GenerationSettings(temperature=0.0, max_new_tokens=config.RAG_MAX_NEW_TOKENS,
-                                  system_prompt=SYSTEM_PROMPT)
-    model_text = reply(messages, model=chat_model, settings=settings).strip()
+    model_text = generate(messages, chat_model)
     timings["generate"] = time.perf_counter() - start
     answer = Answer(question, result.query, model_text, citations, sources_sentence(citations),
                     spoken(citations, model_text), messages, result.hits, timings, notes=notes)
