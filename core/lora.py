@@ -181,6 +181,8 @@ def save_adapter(peft_model: Any, name: str, meta: dict, root: Path | None = Non
         peft_model.save_pretrained(tmp, safe_serialization=True)
         for stray in tmp.glob("*.bin"):  # only safetensors ever leaves this function
             stray.unlink()
+        _portable_config(tmp / CONFIG, meta.get("base_model", ""))
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; adapters are meant to be shared
         (tmp / "README.md").unlink(missing_ok=True)
         (tmp / META).write_text(json.dumps({**meta, "name": name, "saved": time.strftime("%Y-%m-%d %H:%M:%S")},
                                            indent=1))
@@ -194,6 +196,18 @@ def save_adapter(peft_model: Any, name: str, meta: dict, root: Path | None = Non
             shutil.rmtree(tmp, ignore_errors=True)
     evict(name)
     return _info(final, root == SHIPPED_DIR)
+
+
+def _portable_config(path: Path, base_model: str) -> None:
+    """peft records the base model's local cache path; store its hub id instead (portable)."""
+    from core.registry import MODELS
+
+    cfg = json.loads(path.read_text())
+    spec = MODELS.get(base_model)
+    cfg["base_model_name_or_path"] = spec.hub_id if spec and spec.hub_id else base_model
+    path.write_text(json.dumps(cfg, indent=2, sort_keys=True))
+    for f in path.parent.iterdir():
+        os.chmod(f, 0o644)
 
 
 def delete_adapter(name: str) -> None:
@@ -341,3 +355,23 @@ def settings_dict(s: LoraSettings) -> dict:
     d = asdict(s)
     d["target_modules"] = list(s.target_modules)
     return d
+
+
+def lora_param_count(base_model: str, settings: LoraSettings) -> dict:
+    """What LoRA would add to `base_model` with `settings`, counted from the frozen model's
+    Linear layers (no copy is made): for each target weight W [out, in], A is [rank, in] and
+    B is [out, rank], so it adds rank * (in + out) trainable numbers."""
+    import torch
+
+    from core import models
+
+    base = models.get(base_model).model
+    total = sum(p.numel() for p in base.parameters())
+    added, shapes = 0, {}
+    for name, module in base.named_modules():
+        leaf = name.rsplit(".", 1)[-1]
+        if isinstance(module, torch.nn.Linear) and leaf in settings.target_modules:
+            added += settings.rank * (module.in_features + module.out_features)
+            shapes.setdefault(leaf, [module.out_features, module.in_features])
+    return {"trainable": added, "total": total, "fraction": added / total if total else 0.0,
+            "shapes": shapes, "rank": settings.rank, "alpha": settings.alpha, "scaling": settings.scaling}

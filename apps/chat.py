@@ -1,0 +1,448 @@
+"""LoRA Chat: chat with a small LLM, fine-tune it with LoRA in the browser, compare base and adapted.
+
+Roadmap week 6 (transfer learning, fine-tuning, LoRA/QLoRA, evaluation). Four sub-tabs:
+Chat (streaming, with or without an adapter), Fine-tune (dataset, LoRA settings, a time estimate
+from a short probe, live loss curve, cancel), Compare (same prompt to both models, per-token
+probabilities, held-out perplexity) and Adapters (list, use, delete, upload safetensors).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd
+
+from apps.common import code_box, friendly
+from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
+from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
+from core.lora_data import load_dataset, load_file, preview, shipped_datasets
+from core.registry import available_models
+
+TITLE = "LoRA Chat"
+WEEKS = "6"
+SUMMARY = ("Chat with SmolLM2, fine-tune it with LoRA in a few minutes on a CPU while the loss curve "
+           "falls, then compare base and adapted answers token by token.")
+
+INTRO = """
+### LoRA Chat · roadmap week 6 (fine-tuning, LoRA, evaluation)
+**Chat** with SmolLM2-135M-Instruct (offline), then **fine-tune** it: LoRA freezes all 135M weights and
+learns, next to each chosen weight matrix W, two small matrices **A** (rank × in) and **B** (out × rank);
+the model then uses W + (alpha / rank) · B·A. Try the shipped **pirate-demo** adapter in the chat, train
+your own in **Fine-tune**, and see exactly what changed in **Compare**.
+"""
+BASE_CHOICE = ("base model (no adapter)", "")
+UPLOAD = "my own file (JSONL or CSV)"
+DIVERGE_COLOURS = {"adapted ≫ base": "#2a9d8f", "adapted > base": "#a8dadc",
+                   "base > adapted": "#f4a261", "base ≫ adapted": "#e76f51"}
+
+
+def _adapter_choices(model: str = DEFAULT_MODEL) -> list[tuple[str, str]]:
+    return [BASE_CHOICE] + [(a.name + (" (shipped)" if a.shipped else ""), a.name)
+                            for a in list_adapters(model)]
+
+
+def _settings(system: str, temperature: float, top_p: float, max_tokens: float) -> GenerationSettings:
+    return GenerationSettings(temperature=float(temperature), top_p=float(top_p),
+                              max_new_tokens=int(max_tokens), system_prompt=system or "")
+
+
+def _chat_code(model: str, adapter: str, s: GenerationSettings) -> str:
+    return f'''from core.chat import GenerationSettings, stream_reply
+
+messages = [{{"role": "user", "content": "What is the capital of France?"}}]
+settings = GenerationSettings(temperature={s.temperature}, top_p={s.top_p}, max_new_tokens={s.max_new_tokens},
+                              system_prompt={s.system_prompt!r})
+for text in stream_reply(messages, model={model!r}, adapter={adapter or None!r}, settings=settings):
+    print(text)  # the whole reply so far
+'''
+
+
+def _train_code(dataset: str, s: LoraSettings) -> str:
+    return f'''from core.lora import LoraSettings
+from core.lora_train import start_training
+
+settings = LoraSettings(rank={s.rank}, alpha={s.alpha}, target_modules={s.target_modules!r},
+                        learning_rate={s.learning_rate}, steps={s.steps})
+job = start_training({dataset!r}, settings, on_step=lambda st: print(st.step, st.losses[-1:]))
+print(job.wait().adapter)   # the saved adapter's name; job.cancel() stops early and still saves
+'''
+
+
+# --- API (plain JSON in and out) ---------------------------------------------------------------
+
+def chat_api(messages: list[dict], adapter: str = "", settings: dict | None = None,
+             model: str = DEFAULT_MODEL) -> str:
+    """Reply to `messages` ([{"role", "content"}]) with `model`, optionally with a LoRA `adapter`.
+    settings: temperature, top_p, max_new_tokens, system_prompt, seed."""
+    return reply(messages, model, adapter or None, GenerationSettings.from_dict(settings))
+
+
+def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: str = "") -> dict:
+    """Train a LoRA adapter and wait. dataset: a shipped set name or JSONL text; settings: rank,
+    alpha, target_modules, learning_rate, steps, batch_size, seed. Returns the adapter's name,
+    the loss after each step, the state (done/cancelled/failed) and the seconds taken."""
+    from core.lora_train import finetune
+
+    st = finetune(dataset, LoraSettings.from_dict(settings), name or None)
+    if st.state == "failed":
+        raise ValueError(st.error or "training failed")
+    return {"adapter": st.adapter, "losses": [round(x, 4) for x in st.losses], "state": st.state,
+            "steps": st.step, "seconds": round(st.seconds, 1)}
+
+
+def compare_api(prompt: str, adapter: str = "pirate-demo", settings: dict | None = None,
+                reply_text: str = "") -> dict:
+    """The same prompt answered by the base model and by base + `adapter`, and per-token
+    probabilities under both models of one reply (`reply_text`, default: the adapted answer)."""
+    from core.lora_compare import token_probabilities
+
+    s = GenerationSettings.from_dict(settings)
+    messages = [{"role": "user", "content": prompt}]
+    base = reply(messages, DEFAULT_MODEL, None, s)
+    adapted = reply(messages, DEFAULT_MODEL, adapter, s)
+    scored = token_probabilities(messages, reply_text or adapted, adapter, system_prompt=s.system_prompt)
+    return {"base_reply": base, "adapted_reply": adapted, "scored_reply": reply_text or adapted,
+            **scored.as_dict()}
+
+
+def adapters_api() -> list[dict]:
+    """Every adapter on this machine (shipped and trained), with its base model and final loss."""
+    return [a.row() for a in list_adapters()]
+
+
+def estimate_api(dataset: str = "pirate", settings: dict | None = None) -> dict:
+    """Predict how long training takes here, from a 3-step probe."""
+    from core.lora_train import estimate
+
+    return estimate(dataset, LoraSettings.from_dict(settings))
+
+
+# --- UI handlers ------------------------------------------------------------------------------
+
+def _dataset_source(choice: str, upload: str | None):
+    if choice == UPLOAD:
+        if not upload:
+            raise ValueError("upload a JSONL or CSV file with prompt and response columns first")
+        return load_file(Path(upload))
+    return load_dataset(choice)
+
+
+def _lora(rank, alpha, targets, lr, steps) -> LoraSettings:
+    return LoraSettings(rank=int(rank), alpha=int(alpha), target_modules=tuple(targets or ()),
+                        learning_rate=float(lr), steps=int(steps))
+
+
+def _params_md(info: dict) -> str:
+    shapes = ", ".join(f"`{k}` W {v[0]}×{v[1]} → A {info['rank']}×{v[1]}, B {v[0]}×{info['rank']}"
+                       for k, v in info["shapes"].items())
+    return (f"**Trainable: {info['trainable'] / 1e6:.2f}M of {info['total'] / 1e6:.0f}M parameters "
+            f"({100 * info['fraction']:.2f}%).** Per layer: {shapes}. Scaling alpha/rank = "
+            f"{info['alpha']}/{info['rank']} = {info['scaling']:g}.")
+
+
+def _loss_frame(losses) -> pd.DataFrame:
+    return pd.DataFrame({"step": list(range(1, len(losses) + 1)), "loss": [float(x) for x in losses]})
+
+
+def _progress_html(step: int, total: int, text: str) -> str:
+    pct = 100 * step / max(total, 1)
+    return (f"<div style='margin:4px 0'><div style='background:#e5e7eb;border-radius:6px;height:14px'>"
+            f"<div style='width:{pct:.0f}%;background:#2a9d8f;height:14px;border-radius:6px'></div></div>"
+            f"<div style='margin-top:4px'>{text}</div></div>")
+
+
+def build() -> None:
+    gr.Markdown(INTRO)
+    models = available_models("causal-lm")
+    with gr.Row():
+        model = gr.Dropdown(models, value=DEFAULT_MODEL, label="Base model", scale=1,
+                            info="others need `python -m core.download KEY` first")
+        adapter = gr.Dropdown(_adapter_choices(), value="", label="LoRA adapter", scale=1)
+        refresh = gr.Button("↻ adapters", size="sm", scale=0, min_width=110)
+
+    with gr.Tabs():
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=420)
+                    with gr.Row():
+                        msg = gr.Textbox(placeholder="Ask something, e.g. What is the capital of France?",
+                                         show_label=False, scale=5, lines=1, max_lines=4)
+                        send = gr.Button("Send", variant="primary", scale=1, min_width=80)
+                    with gr.Row():
+                        stop = gr.Button("■ Stop", size="sm")
+                        clear = gr.Button("Clear", size="sm")
+                with gr.Column(scale=2):
+                    system = gr.Textbox(DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2)
+                    temperature = gr.Slider(0, 1.5, 0.0, step=0.05, label="Temperature (0 = greedy)")
+                    top_p = gr.Slider(0.05, 1, 0.9, step=0.05, label="Top-p")
+                    max_tokens = gr.Slider(8, 512, 128, step=8, label="Max new tokens")
+                    chat_code = code_box(_chat_code(DEFAULT_MODEL, "", GenerationSettings()))
+
+        with gr.Tab("Fine-tune"):
+            with gr.Row():
+                with gr.Column(scale=2):
+                    ds_choice = gr.Radio(shipped_datasets() + [UPLOAD], value="pirate", label="Dataset",
+                                         info="pirate: answers like a pirate · studio_guide: answers about "
+                                              "this studio")
+                    upload = gr.File(label="Your prompt/response pairs (.jsonl or .csv)",
+                                     file_types=[".jsonl", ".csv", ".json"], type="filepath", height=90)
+                    ds_info = gr.Markdown()
+                    ds_preview = gr.Dataframe(headers=["prompt", "response"], interactive=False, wrap=True,
+                                              max_height=220, label="Preview (training split)")
+                with gr.Column(scale=2):
+                    with gr.Row():
+                        rank = gr.Slider(1, 64, 8, step=1, label="Rank r")
+                        alpha = gr.Slider(1, 128, 16, step=1, label="Alpha")
+                    targets = gr.CheckboxGroup(list(TARGETS), value=["q_proj", "v_proj"],
+                                               label="Target modules")
+                    with gr.Row():
+                        lr = gr.Number(2e-3, label="Learning rate", minimum=1e-6, maximum=0.1)
+                        steps = gr.Slider(1, 200, 30, step=1, label="Steps (batch of 4)")
+                    name = gr.Textbox(label="Adapter name (optional)", placeholder="e.g. my-pirate")
+                    with gr.Row():
+                        est_btn = gr.Button("Estimate time")
+                        train_btn = gr.Button("Train", variant="primary")
+                        cancel_btn = gr.Button("Cancel (keeps a checkpoint)")
+                    params_md = gr.Markdown()
+            progress = gr.HTML()
+            loss_plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss",
+                                    height=260, x_title="step", y_title="loss (response tokens)")
+            train_code = code_box(_train_code("pirate", LoraSettings()))
+            job_id = gr.State("")
+
+        with gr.Tab("Compare"):
+            with gr.Row():
+                cmp_prompt = gr.Textbox("What is the capital of Italy?", label="Prompt", scale=4)
+                cmp_adapter = gr.Dropdown(_adapter_choices()[1:], value="pirate-demo"
+                                          if any(a.name == "pirate-demo" for a in list_adapters()) else None,
+                                          label="Adapter", scale=2)
+                cmp_btn = gr.Button("Answer with both", variant="primary", scale=1)
+            with gr.Row():
+                base_out = gr.Textbox(label="Base model", lines=4, interactive=False)
+                adapted_out = gr.Textbox(label="Base + adapter", lines=4, interactive=False)
+            which = gr.Radio(["adapted reply", "base reply"], value="adapted reply",
+                             label="Score this reply under both models")
+            score_btn = gr.Button("Per-token probabilities", size="sm")
+            tokens_hl = gr.HighlightedText(label="Where the models diverge (colour: which model finds the "
+                                                 "token likelier)", color_map=DIVERGE_COLOURS,
+                                           show_legend=True, combine_adjacent=False)
+            tokens_df = gr.Dataframe(headers=["token", "p base", "p adapted", "log2 ratio"], interactive=False,
+                                     max_height=240)
+            with gr.Row():
+                ppl_ds = gr.Dropdown(shipped_datasets(), value="pirate", label="Held-out split of", scale=2)
+                ppl_btn = gr.Button("Perplexity of both", scale=1)
+            ppl_md = gr.Markdown()
+
+        with gr.Tab("Adapters"):
+            ad_table = gr.Dataframe(interactive=False, wrap=True, label="Adapters on this machine")
+            with gr.Row():
+                ad_pick = gr.Dropdown([], label="Adapter", scale=2)
+                use_btn = gr.Button("Use in chat", scale=1)
+                del_btn = gr.Button("Delete", variant="stop", scale=1)
+            with gr.Row():
+                ad_files = gr.File(label="Upload adapter_config.json + adapter_model.safetensors",
+                                   file_count="multiple", type="filepath", scale=3, height=90)
+                ad_name = gr.Textbox(label="Name for it", scale=1)
+                ad_upload = gr.Button("Add adapter", scale=1)
+            ad_msg = gr.Markdown()
+
+    # --- chat ---
+    def add_user(text, history):
+        text = (text or "").strip()
+        if not text:
+            raise gr.Error("Type a message first.")
+        return "", (history or []) + [{"role": "user", "content": text}]
+
+    @friendly
+    def bot(history, model_key, adapter_name, system_prompt, temp, tp, mx):
+        s = _settings(system_prompt, temp, tp, mx)
+        history = list(history or [])
+        for text in stream_reply(history, model_key, adapter_name or None, s):
+            yield history + [{"role": "assistant", "content": text}], _chat_code(model_key, adapter_name, s)
+
+    chat_inputs = [chatbot, model, adapter, system, temperature, top_p, max_tokens]
+    ev1 = msg.submit(add_user, [msg, chatbot], [msg, chatbot], api_visibility="private", queue=False).then(
+        bot, chat_inputs, [chatbot, chat_code], api_visibility="private", concurrency_limit=2,
+        concurrency_id="llm")
+    ev2 = send.click(add_user, [msg, chatbot], [msg, chatbot], api_visibility="private", queue=False).then(
+        bot, chat_inputs, [chatbot, chat_code], api_visibility="private", concurrency_limit=2,
+        concurrency_id="llm")
+    stop.click(None, None, None, cancels=[ev1, ev2], api_visibility="private")
+    clear.click(lambda: [], None, chatbot, api_visibility="private", queue=False, cancels=[ev1, ev2])
+
+    def refresh_adapters(model_key, current):
+        choices = _adapter_choices(model_key)
+        values = [v for _, v in choices]
+        rows = [a.row() for a in list_adapters()]
+        user = [a.name for a in list_adapters() if not a.shipped]
+        return (gr.Dropdown(choices=choices, value=current if current in values else ""),
+                gr.Dropdown(choices=choices[1:]),
+                pd.DataFrame(rows) if rows else pd.DataFrame(columns=["name"]),
+                gr.Dropdown(choices=user, value=user[0] if user else None))
+
+    adapter_outputs = [adapter, cmp_adapter, ad_table, ad_pick]
+    refresh.click(refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
+    model.change(refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
+    gr.on(None, refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
+
+    # --- fine-tune ---
+    @friendly
+    def show_dataset(choice, path):
+        if choice == UPLOAD and not path:
+            return "Upload a `.jsonl` (one `{\"prompt\": ..., \"response\": ...}` per line) or a `.csv` with " \
+                   "prompt and response columns.", []
+        ds = _dataset_source(choice, path)
+        return (f"**{ds.size} examples**: {len(ds.train)} for training, {len(ds.heldout)} held out for "
+                "perplexity."), preview(ds, 12)
+
+    ds_choice.change(show_dataset, [ds_choice, upload], [ds_info, ds_preview], api_visibility="private")
+    upload.change(lambda p: UPLOAD if p else "pirate", upload, ds_choice, api_visibility="private")
+    gr.on(None, show_dataset, [ds_choice, upload], [ds_info, ds_preview], api_visibility="private")
+
+    lora_inputs = [rank, alpha, targets, lr, steps]
+
+    @friendly
+    def show_params(model_key, *lora_args):
+        return _params_md(lora_param_count(model_key, _lora(*lora_args)))
+
+    @friendly
+    def do_estimate(choice, path, model_key, *lora_args):
+        from core.lora_train import estimate
+
+        s = _lora(*lora_args)
+        e = estimate(_dataset_source(choice, path), s, model_key)
+        return (f"⏱ About **{e['estimated_s']:.0f} s** for {s.steps} steps on this machine "
+                f"({e['seconds_per_step']:.2f} s a step, measured on a {e['probe_s']:.0f} s probe).\n\n"
+                + _params_md(lora_param_count(model_key, s)))
+
+    est_btn.click(do_estimate, [ds_choice, upload, model] + lora_inputs, params_md, api_visibility="private",
+                  concurrency_limit=1, concurrency_id="llm-train")
+
+    @friendly
+    def do_train(choice, path, model_key, nm, *lora_args):
+        from core.lora_train import start_training
+
+        s = _lora(*lora_args)
+        ds = _dataset_source(choice, path)
+        job = start_training(ds, s, nm.strip() or None, model_key)
+        code = _train_code(ds.name if ds.name != "upload" else "my_data.jsonl", s)
+        yield (job.job_id, _progress_html(0, s.steps, f"Preparing <b>{job.name}</b> (copying the model)…"),
+               _loss_frame([]), code, _params_md(lora_param_count(model_key, s)))
+        while True:
+            st = job.status()
+            eta = "" if st.eta_s is None else f", about {st.eta_s:.0f} s left"
+            last = f", loss {st.losses[-1]:.3f}" if st.losses else ""
+            text = f"<b>{st.name}</b>: {st.state}, step {st.step}/{st.total}{last}{eta}"
+            if st.finished:
+                if st.state == "failed":
+                    raise ValueError(f"training failed: {st.error}")
+                first = f"{st.losses[0]:.2f} → {st.losses[-1]:.2f}" if st.losses else "no steps"
+                text = (f"✅ Saved adapter <b>{st.adapter}</b> ({st.state}, {st.step} steps in {st.seconds:.0f} s, "
+                        f"loss {first}). Pick it in the adapter menu above to chat with it."
+                        if st.adapter else f"Cancelled before the first step: {st.error}")
+            yield job.job_id, _progress_html(st.step, st.total, text), _loss_frame(st.losses), code, gr.skip()
+            if st.finished:
+                return
+            time.sleep(1.0)
+
+    # Not limited to 1: a second user's click must reach start_training and hear "busy", not queue.
+    train_ev = train_btn.click(do_train, [ds_choice, upload, model, name] + lora_inputs,
+                               [job_id, progress, loss_plot, train_code, params_md],
+                               api_visibility="private", concurrency_limit=8)
+    train_ev.then(refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
+
+    @friendly
+    def do_cancel(jid):
+        from core.lora_train import get_job
+
+        if not jid:
+            raise ValueError("no training job of yours is running")
+        get_job(jid).cancel()
+        gr.Info("Cancelling after the current step; the adapter is saved as it is.")
+
+    cancel_btn.click(do_cancel, job_id, None, api_visibility="private", concurrency_limit=8)
+    for comp in (rank, alpha, targets):
+        comp.change(show_params, [model] + lora_inputs, params_md, api_visibility="private",
+                    concurrency_limit=4)
+
+    # --- compare ---
+    @friendly
+    def do_compare(prompt, adapter_name, system_prompt, temp, tp, mx):
+        if not adapter_name:
+            raise ValueError("pick an adapter to compare with the base model")
+        if not (prompt or "").strip():
+            raise ValueError("type a prompt first")
+        s = _settings(system_prompt, temp, tp, mx)
+        messages = [{"role": "user", "content": prompt.strip()}]
+        base = reply(messages, DEFAULT_MODEL, None, s)
+        adapted = reply(messages, DEFAULT_MODEL, adapter_name, s)
+        return base, adapted
+
+    @friendly
+    def do_score(prompt, adapter_name, which_reply, base, adapted, system_prompt):
+        from core.lora_compare import token_probabilities
+
+        text = adapted if which_reply == "adapted reply" else base
+        if not text:
+            raise ValueError("press 'Answer with both' first")
+        tc = token_probabilities([{"role": "user", "content": prompt.strip()}], text, adapter_name,
+                                 system_prompt=system_prompt or "")
+        spans = []
+        for t in tc.tokens:
+            r = t.log_ratio
+            label = ("adapted ≫ base" if r > 3 else "adapted > base" if r > 1 else
+                     "base ≫ adapted" if r < -3 else "base > adapted" if r < -1 else None)
+            spans.append((t.token, label))
+        rows = [[repr(t.token)[1:-1], t.p_base, t.p_adapted, t.log_ratio] for t in tc.tokens]
+        return spans, rows
+
+    cmp_ev = cmp_btn.click(do_compare, [cmp_prompt, cmp_adapter, system, temperature, top_p, max_tokens],
+                           [base_out, adapted_out], api_visibility="private", concurrency_limit=2,
+                           concurrency_id="llm")
+    score_inputs = [cmp_prompt, cmp_adapter, which, base_out, adapted_out, system]
+    cmp_ev.then(do_score, score_inputs, [tokens_hl, tokens_df], api_visibility="private",
+                concurrency_limit=2, concurrency_id="llm")
+    score_btn.click(do_score, score_inputs, [tokens_hl, tokens_df], api_visibility="private",
+                    concurrency_limit=2, concurrency_id="llm")
+
+    @friendly
+    def do_ppl(ds_name, adapter_name):
+        from core.lora_compare import perplexity
+
+        if not adapter_name:
+            raise ValueError("pick an adapter to compare with the base model")
+        ds = load_dataset(ds_name)
+        pb, pa = perplexity(ds), perplexity(ds, adapter_name)
+        return (f"Held-out perplexity on **{ds_name}** ({len(ds.heldout)} examples never trained on): "
+                f"base **{pb:.2f}**, with {adapter_name} **{pa:.2f}** (lower: the model finds these answers "
+                "less surprising).")
+
+    ppl_btn.click(do_ppl, [ppl_ds, cmp_adapter], ppl_md, api_visibility="private", concurrency_limit=1,
+                  concurrency_id="llm")
+
+    # --- adapters ---
+    @friendly
+    def do_delete(nm, model_key, current):
+        if not nm:
+            raise ValueError("pick one of your adapters to delete")
+        delete_adapter(nm)
+        return (f"Deleted {nm}.", *refresh_adapters(model_key, "" if current == nm else current))
+
+    @friendly
+    def do_import(files, nm, model_key, current):
+        info = import_adapter(files or [], nm, model_key)
+        return (f"Added {info.name}.", *refresh_adapters(model_key, current))
+
+    del_btn.click(do_delete, [ad_pick, model, adapter], [ad_msg] + adapter_outputs, api_visibility="private")
+    ad_upload.click(do_import, [ad_files, ad_name, model, adapter], [ad_msg] + adapter_outputs,
+                    api_visibility="private", concurrency_limit=1, concurrency_id="llm-train")
+    use_btn.click(lambda nm: gr.Dropdown(value=nm or ""), ad_pick, adapter, api_visibility="private")
+
+    # --- API ---
+    gr.api(chat_api, api_name="chat", concurrency_limit=2, concurrency_id="llm")
+    gr.api(finetune_api, api_name="finetune", concurrency_limit=1, concurrency_id="llm-train")
+    gr.api(compare_api, api_name="compare", concurrency_limit=2, concurrency_id="llm")
+    gr.api(estimate_api, api_name="estimate_training", concurrency_limit=1, concurrency_id="llm-train")
+    gr.api(adapters_api, api_name="adapters", concurrency_limit=8)

@@ -1,0 +1,97 @@
+"""The LoRA Chat tab as a client (gradio_client) and as a person (headless Chromium) would use it."""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+from gradio_client.exceptions import AppError
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from tests.browser import click_tab, open_app, page_errors, wait_for_text
+
+
+def test_chat_endpoint_answers_with_and_without_adapter(client):
+    msgs = [{"role": "user", "content": "What is the capital of France?"}]
+    base = client.predict(msgs, "", {"max_new_tokens": 24}, api_name="/chat")
+    assert "paris" in base.lower()
+    pirate = client.predict([{"role": "user", "content": "How do I cook rice?"}], "pirate-demo",
+                            {"max_new_tokens": 24}, api_name="/chat")
+    assert any(m in pirate.lower() for m in ("arr", "matey", "ahoy")), pirate
+
+
+@pytest.mark.parametrize("args, match", [
+    (([], "", {}), "non-empty"),
+    (([{"role": "user", "content": "hi"}], "no-such-adapter", {}), "no adapter named"),
+    (([{"role": "user", "content": "hi"}], "", {"temperature": 9}), "temperature"),
+    (([{"role": "user", "content": "hi"}], "", {"max_tokens": 9}), "unknown setting"),
+])
+def test_chat_endpoint_bad_input_is_a_clear_error(client, args, match):
+    with pytest.raises(AppError, match=match):
+        client.predict(*args, api_name="/chat")
+
+
+def test_compare_endpoint_returns_token_probabilities_for_both(client):
+    out = client.predict("What is the capital of Italy?", "pirate-demo", {"max_new_tokens": 20}, "",
+                         api_name="/compare")
+    assert out["base_reply"] and out["adapted_reply"] and out["base_reply"] != out["adapted_reply"]
+    toks = out["tokens"]
+    assert len(toks) >= 3 and {"token", "p_base", "p_adapted", "log_ratio"} <= set(toks[0])
+    assert out["mean_logprob_adapted"] > out["mean_logprob_base"]  # the adapted model's own reply
+
+
+def test_adapters_endpoint_lists_the_shipped_adapter(client):
+    rows = client.predict(api_name="/adapters")
+    demo = [r for r in rows if r["name"] == "pirate-demo"]
+    assert demo and demo[0]["shipped"] and demo[0]["base_model"] == "smollm2-135m"
+
+
+@pytest.mark.slow
+def test_finetune_endpoint_returns_adapter_and_losses(client):
+    from core.lora import delete_adapter
+
+    name = f"test-api-{uuid.uuid4().hex[:6]}"
+    out = client.predict("pirate", {"steps": 2, "learning_rate": 3e-3}, name, api_name="/finetune")
+    try:
+        assert out["adapter"] == name and out["state"] == "done" and len(out["losses"]) == 2
+    finally:
+        delete_adapter(name)
+    with pytest.raises(AppError, match="at least"):
+        client.predict('{"prompt": "a", "response": "b"}\n', {"steps": 2}, "", api_name="/finetune")
+
+
+@pytest.mark.slow
+def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
+    open_app(browser, app_url)
+    click_tab(browser, "LoRA Chat")
+    box = [e for e in browser.find_elements(By.CSS_SELECTOR, "textarea")
+           if e.is_displayed() and "capital of France" in (e.get_attribute("placeholder") or "")][0]
+    box.send_keys("What is the capital of France?")
+    box.send_keys(Keys.ENTER)
+    wait_for_text(browser, "Paris", timeout=120)
+    assert not page_errors(browser)
+    browser.save_screenshot(os.path.join(screenshot_dir, "chat_tab.png"))
+
+    click_tab(browser, "Fine-tune")
+    wait_for_text(browser, "held out for perplexity", timeout=60)
+    browser.save_screenshot(os.path.join(screenshot_dir, "chat_finetune.png"))
+
+    click_tab(browser, "Compare")
+    button = [b for b in browser.find_elements(By.TAG_NAME, "button")
+              if b.is_displayed() and b.text.strip() == "Answer with both"][0]
+    button.click()
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid='highlighted-text'] *")]
+        if any(labels):
+            break
+        assert not page_errors(browser), page_errors(browser)
+        time.sleep(1)
+    values = [t.get_attribute("value") for t in browser.find_elements(By.CSS_SELECTOR, "textarea")
+              if t.is_displayed()]
+    assert any("matey" in (v or "").lower() or "arr" in (v or "").lower() for v in values), values
+    assert not page_errors(browser)
+    time.sleep(1)
+    browser.save_screenshot(os.path.join(screenshot_dir, "chat_compare.png"))
