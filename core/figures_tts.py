@@ -66,10 +66,13 @@ def mel_figure(speech: Speech):
     t = np.arange(mel.shape[1]) * hop / speech.sample_rate
     fig = go.Figure(go.Heatmap(z=mel, x=t, y=np.arange(mel.shape[0]), colorscale="Magma",
                                colorbar=dict(title="dB", thickness=12), hovertemplate="%{x:.2f}s band %{y}<extra></extra>"))
-    for start, end, text in _word_spans(speech):
-        fig.add_vline(x=start, line=dict(color="white", width=1, dash="dot"))
-        fig.add_annotation(x=(start + end) / 2, y=mel.shape[0] - 1, text=text, showarrow=False,
-                           yanchor="bottom", font=dict(size=11, color="#222"))
+    # shapes and labels in one layout update: plotly's add_vline/add_annotation validate one by one (slow)
+    spans = _word_spans(speech)
+    fig.update_layout(
+        shapes=[dict(type="line", x0=s0, x1=s0, y0=0, y1=1, xref="x", yref="paper",
+                     line=dict(color="white", width=1, dash="dot")) for s0, _, _ in spans],
+        annotations=[dict(x=(s0 + s1) / 2, y=1.0, xref="x", yref="paper", text=t, showarrow=False,
+                          yanchor="bottom", font=dict(size=11)) for s0, s1, t in spans])
     fig.update_layout(title=dict(text=f"Mel-spectrogram ({mel.shape[0]} bands): {source}", font=dict(size=13)),
                       xaxis_title="seconds", yaxis_title="mel band", height=300,
                       margin=dict(l=50, r=20, t=60, b=40))
@@ -94,10 +97,12 @@ def timeline_figure(speech: Speech, max_phoneme_labels: int = 250):
         fig.add_trace(go.Scatter(x=np.concatenate([t, t[::-1]]), y=np.concatenate([env.max(1), env.min(1)[::-1]]),
                                  fill="toself", mode="lines", line=dict(width=0.5, color="#333"),
                                  fillcolor="rgba(60,60,60,0.55)", name="waveform", hoverinfo="skip"), row=1, col=1)
-    for i, (start, end, text) in enumerate(_word_spans(speech)):
-        fig.add_vrect(x0=start, x1=end, fillcolor=WORD_COLOURS[i % 2], opacity=0.15, line_width=0, row=1, col=1)
-        fig.add_annotation(x=(start + end) / 2, y=1.0, yref="y domain", text=text, showarrow=False,
-                           yanchor="bottom", font=dict(size=11), row=1, col=1)
+    spans = _word_spans(speech)
+    fig.update_layout(
+        shapes=[dict(type="rect", x0=s0, x1=s1, y0=0, y1=1, xref="x", yref="y domain", layer="below",
+                     fillcolor=WORD_COLOURS[i % 2], opacity=0.15, line_width=0) for i, (s0, s1, _) in enumerate(spans)],
+        annotations=[dict(x=(s0 + s1) / 2, y=1.0, xref="x", yref="y domain", text=t, showarrow=False,
+                          yanchor="bottom", font=dict(size=11)) for s0, s1, t in spans])
     if has_durations:
         ph = [p for p in speech.phonemes if p.end > p.start]
         fig.add_trace(go.Bar(
