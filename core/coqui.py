@@ -111,6 +111,9 @@ class CoquiEngine:
         import torch
 
         model = self.acoustic
+        if options.rate != 1.0 and not hasattr(model, "length_scale"):
+            raise ValueError(f"{type(model).__name__} has no speaking-rate control (its attention decides "
+                             "the timing); set rate to 1, or use Glow-TTS or Piper")
         x = torch.tensor([ids], dtype=torch.long, device=next(model.parameters()).device)
         aux = {"x_lengths": torch.tensor([len(ids)], device=x.device), "speaker_ids": None, "d_vectors": None}
         with self._lock, torch.inference_mode():
