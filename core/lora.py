@@ -293,6 +293,7 @@ def _build_adapted(base_model: str, folder: Path):
     except Exception as exc:  # noqa: BLE001
         raise ValueError(f"{folder.name}: unreadable adapter_config.json ({exc})") from None
     cfg.inference_mode = True
+    cfg.base_model_name_or_path = base.model.config._name_or_path  # the hub id is stored; same model
     state = load_file(str(folder / WEIGHTS))
     model = copy.deepcopy(base.model)
     try:

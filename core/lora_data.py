@@ -80,7 +80,7 @@ def parse_examples(text: str, fmt: str = "auto", where: str = "dataset") -> list
     if not stripped:
         raise ValueError(f"the {where} is empty")
     if fmt == "auto":
-        fmt = "jsonl" if stripped.startswith("{") else "csv"
+        fmt = "jsonl" if stripped.startswith(("{", "[")) else "csv"
     rows: list[tuple[int, Any]] = []
     if fmt == "jsonl":
         for i, line in enumerate(stripped.splitlines(), 1):
@@ -124,7 +124,7 @@ def load_dataset(source: str) -> Dataset:
         return split(source, parse_examples(path.read_text(encoding="utf-8"), "jsonl", source))
     if "\n" not in source and len(source) < 500 and source.lower().endswith((".jsonl", ".csv", ".json")):
         return load_file(Path(source))
-    if "\n" in source or source.lstrip().startswith("{"):
+    if "\n" in source or source.lstrip().startswith(("{", "[")):
         return split("upload", parse_examples(source, "auto", "pasted dataset"))
     raise ValueError(f"unknown dataset {source!r}; shipped: {', '.join(shipped_datasets())}, "
                      "or pass a .jsonl/.csv path, or JSONL text")
