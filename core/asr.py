@@ -123,8 +123,10 @@ def load_whisper_window(path: Path, device: str) -> Any:
 
     class WindowWhisper(WhisperModel):
         def encode(self, features: np.ndarray):
-            # faster-whisper pads every window to 3000 frames; the padding is all that is cut here.
-            return super().encode(features[..., : self.feature_extractor.nb_max_frames])
+            # faster-whisper pads every window to 3000 frames; cut the padding down to this call's
+            # audio plus a margin (set per thread by _run_faster), else to the whole window.
+            frames = getattr(_window_frames, "value", None) or self.feature_extractor.nb_max_frames
+            return super().encode(features[..., : min(frames, self.feature_extractor.nb_max_frames)])
 
     ct2_device = "cuda" if device.startswith("cuda") else "cpu"
     index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
@@ -136,6 +138,9 @@ def load_whisper_window(path: Path, device: str) -> Any:
                                                chunk_length=int(math.ceil(STREAM_MAX_BUFFER_SECONDS)) + 1)
     return model
 
+
+_window_frames = threading.local()  # encoder frames for the current thread's short-window decode
+WINDOW_MARGIN_SECONDS = 1.0
 
 _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 
@@ -346,8 +351,11 @@ def transcribe(
 
 def _run_faster(samples, model_key, language, task, word_timestamps, opts, progress, duration):
     m = models.get(model_key, loader=_WINDOW_LOADER if opts.short_window else None)
-    if opts.short_window and samples.size > m.feature_extractor.n_samples:
-        raise ValueError(f"short_window decoding takes at most {m.feature_extractor.n_samples // SAMPLE_RATE} s")
+    if opts.short_window:
+        if samples.size > m.feature_extractor.n_samples:
+            raise ValueError(f"short_window decoding takes at most {m.feature_extractor.n_samples // SAMPLE_RATE} s")
+        # Encoder input: the audio plus WINDOW_MARGIN_SECONDS, in whole seconds (100 frames each).
+        _window_frames.value = int(np.ceil(samples.size / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)) * 100
     if progress:
         progress(0.02, "decoding")
     temps = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if opts.fallback else (0.0,)

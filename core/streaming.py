@@ -34,6 +34,7 @@ from core.audio import SAMPLE_RATE, rms_db
 PAUSE_SECONDS = 0.5  # silence after speech that ends an utterance
 VAD_CONTEXT_SECONDS = 0.3  # earlier audio looked at together with each new chunk
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
+TOKENS_PER_SECOND = 8  # decode budget per second of window (speech needs about half)
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
 
@@ -82,6 +83,24 @@ class StreamState:
 def _key(word: str) -> str:
     """Words compare without case or punctuation: "Dashwood," agrees with "dashwood"."""
     return re.sub(r"[^\w']+", "", word.lower())
+
+
+def _looks_looped(text: str) -> bool:
+    """Whisper's own test for a degenerate decode: text that compresses too well repeats itself."""
+    import zlib
+
+    raw = text.strip().encode("utf-8")
+    return len(raw) > 24 and len(raw) / len(zlib.compress(raw)) > 2.4
+
+
+def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
+    """Keep one copy of an n-gram (n <= 4) that repeats three times in a row, and drop the rest."""
+    keys = [_key(w.text) for w in words]
+    for i in range(len(keys)):
+        for n in range(1, 5):
+            if i + 3 * n <= len(keys) and keys[i:i + n] == keys[i + n:i + 2 * n] == keys[i + 2 * n:i + 3 * n]:
+                return words[:i + n]
+    return words
 
 
 def _speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -221,12 +240,20 @@ class StreamingTranscriber:
         committed_end = self._committed[-1].end if self._committed else 0.0
         prompt_words = [w.text for w in self._committed if w.end <= self._offset + 0.01]
         prompt = "".join(prompt_words)[-PROMPT_CHARS:].strip() or None
+        seconds = self._buffer.size / SAMPLE_RATE
+        # Speech runs at about 3-4 tokens a second: a cap stops a greedy repetition loop early.
+        cap = {"max_new_tokens": int(TOKENS_PER_SECOND * seconds) + 10} if self.backend == "faster-whisper" else {}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
                              condition_on_previous_text=False, initial_prompt=prompt,
-                             short_window=self.backend == "faster-whisper")
+                             short_window=self.backend == "faster-whisper", extra=cap)
         result = transcribe(self._buffer, self.model, self.backend, self.language, word_timestamps=True,
                             options=opts)
-        words = [StreamWord(self._offset + w.start, self._offset + w.end, w.word) for w in result.words]
+        if _looks_looped(result.text):
+            self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
+            return list(self._tentative)
+        # Bare punctuation "words" and anything timed past the audio are decoding artefacts.
+        words = _cut_loop([StreamWord(self._offset + w.start, self._offset + w.end, w.word) for w in result.words
+                           if w.start < seconds and _key(w.word)])
         # Words that end before the last committed word are already on screen.
         words = [w for w in words if w.end > committed_end + 0.05]
         # Whisper may repeat the committed tail at the window's start: drop an n-gram overlap.
