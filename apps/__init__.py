@@ -12,6 +12,8 @@ TAB_MODULES = (
     "apps.home",
     "apps.embeddings",
     "apps.image_search",
+    "apps.attention",
+    "apps.chat",
     "apps.tts",
     "apps.whisper",
     "apps.models_panel",

@@ -87,6 +87,7 @@ RAG_MAX_NEW_TOKENS = env_int("NLP_STUDIO_RAG_MAX_NEW_TOKENS", 48)
 MAX_ATTENTION_CHARS = env_int("NLP_STUDIO_MAX_ATTENTION_CHARS", 5_000)
 MAX_ATTENTION_TOKENS = env_int("NLP_STUDIO_MAX_ATTENTION_TOKENS", 256)  # also capped by the model's context
 IG_STEPS = env_int("NLP_STUDIO_IG_STEPS", 16)  # integrated-gradients steps, run as one batch
+IG_MAX_TOKENS = env_int("NLP_STUDIO_IG_MAX_TOKENS", 64)  # longer inputs get gradient x input only
 MODEL_VIEW_CELL = env_int("NLP_STUDIO_MODEL_VIEW_CELL", 32)  # model-view thumbnails are at most this many tokens wide
 
 # TTS Pipeline

@@ -16,7 +16,7 @@ from core.attention import AttentionMaps
 from core.saliency import Saliency
 from core.scaled_dot_product import HeadMath
 
-HEAD_COLOURS = qualitative.Dark24
+HEAD_COLOURS = qualitative.Plotly + qualitative.Dark2 + qualitative.Set1
 MASKED = "#d9d9d9"  # the colour of cells a decoder may not attend to (its causal mask)
 FONT = dict(size=13)
 CAVEAT = "Attention is where a head looked, not an explanation of the output."
@@ -39,6 +39,18 @@ def _token_axis(tokens: list[str], angle: int = -60) -> dict:
                 showgrid=False, zeroline=False)
 
 
+def unique_labels(tokens: list[str]) -> list[str]:
+    """Tokens made unique with invisible zero-width spaces, so a categorical axis keeps two "the"s apart
+    and hover text shows the token itself."""
+    seen: dict[str, int] = {}
+    out = []
+    for t in tokens:
+        n = seen.get(t, 0)
+        seen[t] = n + 1
+        out.append(t + "\u200b" * n)
+    return out
+
+
 def head_matrix(maps: AttentionMaps, layer: int, head: int | None) -> np.ndarray:
     """[T, T] for one head, or the mean of all heads when `head` is None."""
     maps.check_layer_head(layer, head)
@@ -57,14 +69,14 @@ def heatmap(maps: AttentionMaps, layer: int, head: int | None, focus: int | None
     """One layer, one head (or the mean of heads): rows = query tokens, columns = the tokens they attend to."""
     idx = kept(maps.special, show_special)
     z = _masked(head_matrix(maps, layer, head)[np.ix_(idx, idx)], maps.kind == "decoder", idx)
-    toks = [maps.tokens[i] for i in idx]
-    hover = [[f"{toks[r]} → {toks[c]}" for c in range(len(idx))] for r in range(len(idx))]
-    fig = go.Figure(go.Heatmap(z=z, colorscale="Blues", zmin=0, zmax=float(np.nanmax(z)) if np.isfinite(z).any() else 1,
-                               text=hover, hovertemplate="%{text}<br>weight %{z:.3f}<extra></extra>",
+    toks = unique_labels([maps.tokens[i] for i in idx])
+    fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=toks, y=toks, colorscale="Blues", zmin=0,
+                               zmax=float(np.nanmax(z)) if np.isfinite(z).any() else 1,
+                               hovertemplate="%{y} → %{x}<br>weight %{z:.3f}<extra></extra>",
                                colorbar=dict(title="weight", thickness=12), xgap=1 if len(idx) < 40 else 0,
                                ygap=1 if len(idx) < 40 else 0))
-    fig.update_xaxes(_token_axis(toks), title="attends to (key)", side="bottom")
-    fig.update_yaxes(_token_axis(toks, 0), title="token (query)", autorange="reversed")
+    fig.update_xaxes(title="attends to (key)", side="bottom", tickangle=-60, type="category")
+    fig.update_yaxes(title="token (query)", autorange="reversed", type="category")
     if focus is not None and focus in idx:
         r = int(np.where(idx == focus)[0][0])
         fig.add_shape(type="rect", x0=-0.5, x1=len(idx) - 0.5, y0=r - 0.5, y1=r + 0.5,
@@ -77,9 +89,10 @@ def heatmap(maps: AttentionMaps, layer: int, head: int | None, focus: int | None
 
 
 def lines(maps: AttentionMaps, layer: int, heads: list[int] | None = None, focus: int | None = None,
-          show_special: bool = True, min_weight: float = 0.02) -> go.Figure:
+          show_special: bool = True, min_weight: float = 0.02, top_k: int | None = None) -> go.Figure:
     """The head view: tokens on the left attend to tokens on the right; line opacity = weight.
-    `heads` None = every head, each in its own colour. `focus` draws only that token's lines."""
+    `heads` None = every head, each in its own colour. `focus` draws only that token's lines.
+    `top_k` keeps each token's k strongest links (default: all up to 48 tokens, then 4)."""
     maps.check_layer_head(layer)
     heads = list(range(maps.n_heads)) if heads is None else heads
     for h in heads:
@@ -88,25 +101,28 @@ def lines(maps: AttentionMaps, layer: int, heads: list[int] | None = None, focus
     pos = {int(t): n for n, t in enumerate(idx)}
     fig = go.Figure()
     levels = np.array([0.1, 0.25, 0.45, 0.7, 1.0])
-    sources = [focus] if focus is not None and focus in pos else list(idx)
+    src = np.array([focus] if focus is not None and focus in pos else list(idx), dtype=int)
+    src_pos = np.array([pos[int(i)] for i in src], dtype=float)
+    if top_k is None and len(idx) > 48 and len(src) > 1:
+        top_k = 4
     for h in heads:
         w = maps.weights[layer, h]
         # One trace per opacity level (not per line): a few dozen traces instead of thousands.
-        xs: list[list] = [[] for _ in levels]
-        ys: list[list] = [[] for _ in levels]
-        for i in sources:
-            for j in idx:
-                a = float(w[i, j])
-                if a < min_weight:
-                    continue
-                b = min(int(np.searchsorted(levels, a)), len(levels) - 1)
-                xs[b] += [0, 1, None]
-                ys[b] += [-pos[int(i)], -pos[int(j)], None]
+        sub = w[np.ix_(src, idx)]  # [sources, kept]
+        if top_k is not None and sub.shape[1] > top_k:  # long inputs: each token's strongest links only
+            cut = -np.partition(-sub, top_k - 1, axis=1)[:, top_k - 1:top_k]
+            sub = np.where(sub >= cut, sub, 0.0)
+        r, c = np.nonzero(sub >= min_weight)
+        bucket = np.minimum(np.searchsorted(levels, sub[r, c]), len(levels) - 1)
         colour = HEAD_COLOURS[h % len(HEAD_COLOURS)]
         for b in range(len(levels)):
-            if not xs[b]:
+            sel = bucket == b
+            if not sel.any():
                 continue
-            fig.add_trace(go.Scatter(x=xs[b], y=ys[b], mode="lines", hoverinfo="skip", showlegend=False,
+            n = int(sel.sum())
+            xs = np.tile(np.array([0.0, 1.0, np.nan], dtype=np.float32), n)
+            ys = np.stack([-src_pos[r[sel]], -c[sel].astype(float), np.full(n, np.nan)], 1).ravel().astype(np.float32)
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
                                      line=dict(color=colour, width=1 + 3 * levels[b]), opacity=float(levels[b])))
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3),
                                  name=f"head {h}"))
@@ -145,8 +161,6 @@ def model_view(maps: AttentionMaps, show_special: bool = True, cell: int = 32,
     gap = max(1, n // 8)
     L, H = maps.n_layers, maps.n_heads
     big = np.full((L * (n + gap), H * (n + gap)), np.nan)
-    layer_of = np.full(big.shape, -1)
-    head_of = np.full(big.shape, -1)
     for l in range(L):
         for h in range(H):
             m = _shrink(maps.weights[l, h][np.ix_(idx, idx)], n)
@@ -155,11 +169,8 @@ def model_view(maps: AttentionMaps, show_special: bool = True, cell: int = 32,
                 m = _masked(m, True, idx)
             r, c = l * (n + gap), h * (n + gap)
             big[r:r + n, c:c + n] = m
-            layer_of[r:r + n, c:c + n] = l
-            head_of[r:r + n, c:c + n] = h
-    custom = np.stack([layer_of, head_of], -1)
-    fig = go.Figure(go.Heatmap(z=big, colorscale="Blues", zmin=0, zmax=1, showscale=False, customdata=custom,
-                               hovertemplate="layer %{customdata[0]}, head %{customdata[1]}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=big.astype(np.float32), colorscale="Blues", zmin=0, zmax=1, showscale=False,
+                               hoverinfo="skip"))
     centre = (n - 1) / 2
     fig.update_xaxes(tickmode="array", tickvals=[h * (n + gap) + centre for h in range(H)],
                      ticktext=[f"h{h}" for h in range(H)], showgrid=False, zeroline=False, side="top")
@@ -180,13 +191,12 @@ def rollout_heatmap(maps: AttentionMaps, matrix: np.ndarray, show_special: bool 
     """Attention rollout [T, T]: how much of each token's final vector traces back to each input token."""
     idx = kept(maps.special, show_special)
     z = matrix[np.ix_(idx, idx)]
-    toks = [maps.tokens[i] for i in idx]
-    fig = go.Figure(go.Heatmap(z=z, colorscale="Purples", zmin=0, text=[[f"{toks[r]} ← {toks[c]}" for c in range(len(idx))]
-                                                                           for r in range(len(idx))],
-                               hovertemplate="%{text}<br>share %{z:.3f}<extra></extra>",
+    toks = unique_labels([maps.tokens[i] for i in idx])
+    fig = go.Figure(go.Heatmap(z=z.astype(np.float32), x=toks, y=toks, colorscale="Purples", zmin=0,
+                               hovertemplate="%{y} ← %{x}<br>share %{z:.3f}<extra></extra>",
                                colorbar=dict(title="share", thickness=12)))
-    fig.update_xaxes(_token_axis(toks), title="input token")
-    fig.update_yaxes(_token_axis(toks, 0), title="final position", autorange="reversed")
+    fig.update_xaxes(title="input token", tickangle=-60, type="category")
+    fig.update_yaxes(title="final position", autorange="reversed", type="category")
     return _layout(fig, "Attention rollout across all layers (head mean + residual, multiplied up the stack)",
                    max(420, min(900, 22 * len(idx) + 160)))
 
@@ -210,8 +220,11 @@ def saliency_bars(sal: Saliency, attention_row: np.ndarray | None = None, attent
         fig.add_trace(go.Bar(x=list(range(len(idx))), y=vals, marker_color=colours, name=name, showlegend=False,
                              hovertext=toks, hovertemplate="%{hovertext}: %{y:.4f}<extra></extra>"), row=r, col=1)
     fig.update_xaxes(_token_axis(toks), row=len(panels), col=1)
-    title = f"What drove the output: {sal.target} = {sal.target_value:.3f}<br><sup>{CAVEAT}</sup>"
-    return _layout(fig, title, 190 * len(panels) + 170)
+    fig.update_xaxes(automargin=True)
+    target = f"{sal.target} = {sal.target_value:.3f}"
+    title = f"What drove the output (saliency)<br><sup>target: {target}<br>{CAVEAT}</sup>"
+    fig.update_annotations(font=dict(size=13))
+    return _layout(fig, title, 190 * len(panels) + 260).update_layout(margin=dict(t=125, b=90))
 
 
 def next_token_bars(maps: AttentionMaps) -> go.Figure:
@@ -237,8 +250,9 @@ def head_math_figure(hm: HeadMath, dims: int = 32) -> go.Figure:
     contrib = hm.weights[:, None] * hm.v[:, :d]
     z = np.vstack([contrib, hm.output[None, :d]])
     ylabels = [f"{w:.2f} × v({t})" for w, t in zip(hm.weights, hm.tokens)] + ["= output (sum)"]
-    fig = make_subplots(rows=3, cols=1, row_heights=[0.22, 0.22, 0.56], vertical_spacing=0.09,
-                        subplot_titles=[f"1. scores = q·k / √{hm.d_k}" + ("  (grey: masked, −∞)" if hm.masked.any() else ""),
+    fig = make_subplots(rows=3, cols=1, row_heights=[0.2, 0.2, 0.6], vertical_spacing=0.13,
+                        subplot_titles=[f"1. scores = q·k / √d_k  (d_k = {hm.d_k})"
+                                        + ("  (grey: masked, −∞)" if hm.masked.any() else ""),
                                         "2. softmax(scores) = attention weights (sum 1)",
                                         f"3. weight × value vectors (first {d} of {hm.d_k} dims), summed to the output"])
     x = list(range(T))
@@ -253,13 +267,13 @@ def head_math_figure(hm: HeadMath, dims: int = 32) -> go.Figure:
     fig.add_trace(go.Heatmap(z=z, y=list(range(T + 1)), colorscale="RdBu", zmid=0, zmin=-lim, zmax=lim,
                              showscale=False, hovertemplate="dim %{x}: %{z:.3f}<extra></extra>"), row=3, col=1)
     for r in (1, 2):
-        fig.update_xaxes(_token_axis(list(hm.tokens)), row=r, col=1)
+        fig.update_xaxes(_token_axis(list(hm.tokens), -45 if T > 8 else 0), row=r, col=1)
     fig.update_yaxes(tickmode="array", tickvals=list(range(T + 1)), ticktext=ylabels, autorange="reversed",
                      row=3, col=1)
     fig.update_xaxes(title="value dimension", row=3, col=1)
     title = (f"Scaled dot-product, layer {hm.layer} head {hm.head}, query token {hm.query} "
              f"{hm.tokens[hm.query]!r} (real numbers from the model)")
-    return _layout(fig, title, 520 + 16 * (T + 1))
+    return _layout(fig, title, 640 + 18 * (T + 1))
 
 
 def write_html(fig: go.Figure, path: str | Path) -> Path:

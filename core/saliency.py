@@ -36,22 +36,27 @@ class Saliency:
 
 
 def _target_fn(am: AttentionModel, inputs: dict, segment: tuple[int, ...]):
-    """(function embeds[B, T, D] -> target[B], description). The inputs are tokenized already."""
+    """(function embeds[B, T, D] -> target[B], description callable). The inputs are tokenized already;
+    the description is ready after the first call (a decoder's target token is its top-1 on the real input)."""
     import torch
 
     mask = inputs["attention_mask"].float()  # [1, T]
     extra = {k: v for k, v in inputs.items() if k not in ("input_ids",)}
     if am.kind == "decoder":
-        with torch.inference_mode():
-            logits = am.model(**inputs).logits[0, -1]
-        target_id = int(logits.argmax())
-        word = am.tokenizer.decode([target_id])
+        chosen: dict[str, int] = {}
+        long_mask = extra["attention_mask"]
 
         def f(emb):
             b = emb.shape[0]
-            out = am.model(inputs_embeds=emb, attention_mask=extra["attention_mask"].expand(b, -1))
-            return out.logits[:, -1, target_id]
-        return f, f"logit of the predicted next token {word!r}"
+            # logits_to_keep=1: only the last position goes through the 49k-word output layer.
+            logits = am.model(inputs_embeds=emb, attention_mask=long_mask.expand(b, -1), logits_to_keep=1).logits[:, -1]
+            if "id" not in chosen:  # the first call (the real input) fixes the target token
+                chosen["id"] = int(logits[0].argmax())
+            return logits[:, chosen["id"]]
+
+        def what():
+            return f"logit of the next token {am.tokenizer.decode([chosen['id']])!r}"
+        return f, what
 
     seg = torch.tensor(segment, device=mask.device)
     pair = bool((seg == 1).any())
@@ -67,12 +72,12 @@ def _target_fn(am: AttentionModel, inputs: dict, segment: tuple[int, ...]):
             va = (h * (seg == 0).float()[None, :, None]).sum(1) / (seg == 0).sum()
             vb = (h * (seg == 1).float()[None, :, None]).sum(1) / (seg == 1).sum()
             return torch.nn.functional.cosine_similarity(va, vb, dim=-1)
-        return f, "cosine similarity of the mean-pooled vectors of sentence A and sentence B"
+        return f, lambda: "cosine(mean vector of A, mean vector of B)"
 
     def f(emb):
         w = mask[0][None, :, None]  # mean pooling over real tokens, as sentence-transformers does
         return ((hidden(emb) * w).sum(1) / w.sum(1)).norm(dim=-1)
-    return f, "length (L2 norm) of the mean-pooled sentence vector (MiniLM has no masked-token head)"
+    return f, lambda: "L2 norm of the mean-pooled sentence vector"
 
 
 def saliency(text: str, model_key: str = "minilm", text_pair: str = "", integrated: bool = True,
@@ -97,6 +102,12 @@ def saliency(text: str, model_key: str = "minilm", text_pair: str = "", integrat
         value = float(out.detach()[0])
         gxi = (grad * x).sum(-1)[0].detach().cpu().numpy().astype(np.float32)
         ig = gap = None
+        notice = enc.notice
+        if integrated and len(enc.tokens) > config.IG_MAX_TOKENS:
+            integrated = False
+            notice = (notice + " " if notice else "") + (
+                f"Integrated gradients skipped: {len(enc.tokens)} tokens is over the {config.IG_MAX_TOKENS}-token "
+                "limit that keeps them fast (NLP_STUDIO_IG_MAX_TOKENS); gradient × input is shown.")
         if integrated:
             # Midpoint rule on alpha in (0, 1); zero embedding as the baseline.
             alphas = (torch.arange(steps, device=x.device, dtype=x.dtype) + 0.5) / steps
@@ -108,5 +119,5 @@ def saliency(text: str, model_key: str = "minilm", text_pair: str = "", integrat
                 base = f(torch.zeros_like(x))
             ig = ig_t.detach().cpu().numpy().astype(np.float32)
             gap = float(abs(ig.sum() - (value - float(base[0]))))
-    return Saliency(model_key, enc.tokens, enc.special, what, value, gxi, ig,
-                    steps if integrated else 0, gap, enc.notice)
+    return Saliency(model_key, enc.tokens, enc.special, what(), value, gxi, ig,
+                    steps if integrated else 0, gap, notice)

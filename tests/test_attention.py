@@ -131,3 +131,8 @@ def test_figures_build(minilm_maps, smol_maps):
     assert len(fa.lines(minilm_maps, 0, None).data) < 12 * 7 + 2  # bucketed traces, not one per line
     with pytest.raises(ValueError, match="layers 0..5"):
         fa.heatmap(minilm_maps, 9, 0)
+
+
+def test_integrated_gradients_are_skipped_on_long_inputs_with_a_notice():
+    s = saliency("word " * 80, "minilm", max_tokens=70)
+    assert s.integrated is None and "Integrated gradients skipped" in s.notice

@@ -1,0 +1,283 @@
+"""Attention Visualizer: every layer and head of an encoder or a decoder, beside what drove the output."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from apps.common import code_box, friendly
+from core import attention, config, figures_attention as fa
+from core.saliency import Saliency, saliency
+from core.scaled_dot_product import head_math
+
+TITLE = "Attention"
+WEEKS = "4–5"
+SUMMARY = ("Every layer and head of an encoder (MiniLM) or a decoder (SmolLM2): head view, model view, "
+           "rollout, the scaled dot-product with real numbers, and saliency beside it.")
+
+EXAMPLES = [
+    ["The animal didn't cross the street because it was too tired.", "", "minilm"],
+    ["The cat sat on the mat.", "A dog slept on the rug.", "minilm"],
+    ["The capital of France is", "", "smollm2-135m"],
+    ["Attention 注意 🚀 unbelievably", "", "smollm2-135m"],
+]
+ALL = "all"
+ENCODER_TARGET_WHY = ("MiniLM ships without a masked-token head, so saliency explains what it is built for, its "
+                      "sentence vector; type a second sentence to explain the pair's cosine similarity")
+EXPORTS = ("head view", "model view", "rollout", "saliency", "scaled dot-product", "next token")
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    return [(f"{key} ({kind})", key) for key, kind in attention.model_kinds().items()]
+
+
+def _head(head: str | int | None) -> int | None:
+    return None if head in (None, "", ALL) else int(head)
+
+
+def _attention_row(maps: attention.AttentionMaps, layer: int, head: int | None) -> tuple[np.ndarray, str]:
+    """The attention that sits next to saliency: from the predicting position for a decoder,
+    received on average (the sentence vector is a mean) for an encoder."""
+    m = fa.head_matrix(maps, layer, head)
+    which = "mean of heads" if head is None else f"head {head}"
+    if maps.kind == "decoder":
+        return m[-1], f"attention from the last token (layer {layer}, {which})"
+    return m.mean(0), f"attention received, mean over tokens (layer {layer}, {which})"
+
+
+def _code(text: str, pair: str, model: str, layer: int, head: int | None, focus: int | None, special: bool,
+          view: str) -> str:
+    heads = "None" if head is None else f"[{head}]"
+    pair_arg = f", text_pair={pair!r}" if pair.strip() else ""
+    draw = (f"fa.lines(maps, layer={layer}, heads={heads}, focus={focus}, show_special={special})" if view == "lines"
+            else f"fa.heatmap(maps, layer={layer}, head={head}, focus={focus}, show_special={special})")
+    return f"""from core import attention, figures_attention as fa
+from core.saliency import saliency
+
+maps = attention.attention_maps({text!r}, {model!r}{pair_arg})
+print(maps.tokens, maps.weights.shape)  # weights: [layers, heads, T, T]
+fig = {draw}
+fig.show()  # or fa.write_html(fig, "head_view.html")
+fa.model_view(maps).show()
+fa.rollout_heatmap(maps, attention.rollout(maps.weights)).show()
+sal = saliency({text!r}, {model!r}{pair_arg})
+fa.saliency_bars(sal).show()
+"""
+
+
+def _tokens_highlight(maps: attention.AttentionMaps, show_special: bool) -> list[tuple[str, str | None]]:
+    out = []
+    for i, (tok, sp, seg) in enumerate(zip(maps.tokens, maps.special, maps.segment)):
+        if sp and not show_special:
+            continue
+        out.append((tok, "special" if sp else ("sentence B" if seg == 1 else "token")))
+    return out
+
+
+def _visible_indices(maps: attention.AttentionMaps, show_special: bool) -> list[int]:
+    return [int(i) for i in fa.kept(maps.special, show_special)]
+
+
+def render_views(maps, sal, layer, head, focus, special, view):
+    """Every figure that depends only on the stored result (no model call)."""
+    if maps is None:
+        return [None] * 4
+    layer = int(min(max(int(layer), 0), maps.n_layers - 1))
+    h = _head(head)
+    focus = None if focus in (None, -1) else int(focus)
+    if view == "lines":
+        head_fig = fa.lines(maps, layer, None if h is None else [h], focus, special)
+    else:
+        head_fig = fa.heatmap(maps, layer, h, focus, special)
+    sal_fig = None
+    if sal is not None:
+        row, label = _attention_row(maps, layer, h)
+        sal_fig = fa.saliency_bars(sal, row, label, special)
+    model_fig = fa.model_view(maps, special, cell=config.MODEL_VIEW_CELL,
+                              selected=(layer, h if h is not None else 0))
+    return head_fig, sal_fig, model_fig, None
+
+
+def build() -> None:
+    gr.Markdown(
+        "### Attention Visualizer\n"
+        "Type a sentence (or two, for an encoder's sentence pair) and walk through every layer and head. "
+        "Beside the attention is **saliency**: how much each input token actually moved the model's output. "
+        f"*{fa.CAVEAT}*"
+    )
+    maps_state = gr.State(None)
+    sal_state = gr.State(None)
+    with gr.Row():
+        with gr.Column(scale=2):
+            text = gr.Textbox(label="Sentence", lines=2, value=EXAMPLES[0][0], max_lines=6)
+            pair = gr.Textbox(label="Second sentence (optional; an encoder reads the pair as [CLS] A [SEP] B [SEP], "
+                                    "a decoder reads them on two lines)", lines=1)
+        with gr.Column(scale=1):
+            model = gr.Dropdown(_model_choices(), value=attention.DEFAULT_MODEL, label="Model")
+            with gr.Row():
+                special = gr.Checkbox(value=True, label="Show special tokens")
+                integrated = gr.Checkbox(value=True, label="Integrated gradients")
+            run = gr.Button("Show attention", variant="primary", elem_id="attn-run")
+    gr.Examples(EXAMPLES, [text, pair, model])
+    notice = gr.Markdown()
+    tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)",
+                                color_map={"special": "#d9d9d9", "token": "#fdd0a2", "sentence B": "#c6dbef"}, show_legend=True,
+                                combine_adjacent=False, interactive=False)
+    with gr.Row():
+        layer = gr.Slider(0, 5, value=0, step=1, label="Layer", elem_id="attn-layer")
+        head = gr.Dropdown([ALL] + [str(h) for h in range(12)], value=ALL, label="Head (all = every head / their mean)", elem_id="attn-head")
+        focus = gr.Dropdown([("none", -1)], value=-1, label="Focus token")
+        view = gr.Radio(["lines", "heatmap"], value="lines", label="Head view as")
+    with gr.Row():
+        head_plot = gr.Plot(label="Head view", scale=3)
+        sal_plot = gr.Plot(label="Saliency beside attention", scale=2)
+    with gr.Tabs():
+        with gr.Tab("Model view"):
+            gr.Markdown("Every layer (rows) × head (columns). Hover to read which is which; pick one with the "
+                        "Layer and Head controls above to open it in the head view (a red frame marks it).")
+            model_plot = gr.Plot(label="Model view", elem_id="attn-model")
+        with gr.Tab("Rollout"):
+            gr.Markdown("Attention rollout multiplies the head-averaged maps of all layers (with the residual "
+                        "connection as an identity) to estimate how much each input token reaches each final position.")
+            rollout_plot = gr.Plot(label="Rollout", elem_id="attn-rollout")
+        with gr.Tab("Scaled dot-product"):
+            gr.Markdown("For the chosen **layer**, **head** (a single head; *all* uses head 0) and **focus token** "
+                        "(none = the last token): q·kᵀ/√d_k, the softmax, and the weighted sum of the value vectors, "
+                        "recomputed from the model's own projections.")
+            math_btn = gr.Button("Compute for this head and token", size="sm")
+            math_plot = gr.Plot(label="Scaled dot-product", elem_id="attn-math")
+            math_table = gr.Dataframe(headers=["j", "token", "q·k/√d_k", "softmax"], interactive=False,
+                                      label="The numbers")
+        with gr.Tab("Next token"):
+            next_plot = gr.Plot(label="Next-token distribution (decoders)", elem_id="attn-next")
+        with gr.Tab("Export & code"):
+            with gr.Row():
+                which = gr.Dropdown(list(EXPORTS), value=EXPORTS[0], label="Figure")
+                export_btn = gr.Button("Export as HTML (opens offline)", size="sm")
+            export_file = gr.File(label="HTML file")
+            gr.Markdown("For a PNG, use the camera icon in the figure's toolbar (top right of each plot).")
+            code = code_box()
+
+    def compute(text_v, pair_v, model_v, special_v, ig_v, layer_v, head_v, view_v):
+        maps = attention.attention_maps(text_v, model_v, pair_v)
+        sal = saliency(text_v, model_v, pair_v, integrated=bool(ig_v))
+        layer_v = min(int(layer_v), maps.n_layers - 1)
+        head_v = head_v if head_v == ALL or int(head_v) < maps.n_heads else ALL
+        head_fig, sal_fig, model_fig, _ = render_views(maps, sal, layer_v, head_v, -1, special_v, view_v)
+        notes = [maps.notice] if maps.notice else []
+        if sal.notice and sal.notice != maps.notice:
+            notes.append(sal.notice.replace(maps.notice, "").strip())
+        if sal.integrated is not None and sal.ig_gap is not None:
+            total = abs(sal.target_value) or 1.0
+            if sal.ig_gap > 0.1 * total:
+                notes.append(f"Integrated gradients with {sal.ig_steps} steps miss the target change by "
+                             f"{sal.ig_gap:.2f}; read them as a rough ranking (raise NLP_STUDIO_IG_STEPS for more).")
+        kind = "decoder: causal, each token sees only itself and the tokens before it" if maps.kind == "decoder" \
+            else "encoder: every token sees every token"
+        notes.insert(0, f"**{model_v}**, {kind}: {maps.n_layers} layers × {maps.n_heads} heads, "
+                        f"{len(maps.tokens)} tokens. Saliency target: {sal.target}"
+                        + (f" ({ENCODER_TARGET_WHY})." if maps.kind == "encoder" else "."))
+        focus_choices = [("none", -1)] + [(f"{i}: {maps.tokens[i]}", i) for i in range(len(maps.tokens))]
+        return (maps, sal, "  \n".join(notes), _tokens_highlight(maps, special_v),
+                gr.Slider(maximum=maps.n_layers - 1, value=layer_v),
+                gr.Dropdown(choices=[ALL] + [str(h) for h in range(maps.n_heads)], value=head_v),
+                gr.Dropdown(choices=focus_choices, value=-1),
+                head_fig, sal_fig, model_fig,
+                fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
+                fa.next_token_bars(maps),
+                _code(text_v, pair_v, model_v, layer_v, _head(head_v), None, special_v, view_v))
+
+    run.click(friendly(compute), [text, pair, model, special, integrated, layer, head, view],
+              [maps_state, sal_state, notice, tokens, layer, head, focus, head_plot, sal_plot, model_plot,
+               rollout_plot, next_plot, code], concurrency_limit=2, api_visibility="private")
+
+    def rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
+        if maps is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        head_fig, sal_fig, model_fig, _ = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
+        focus_i = None if focus_v in (None, -1) else int(focus_v)
+        return head_fig, sal_fig, model_fig, _code(text_v, pair_v, maps.model_key, int(layer_v), _head(head_v),
+                                                   focus_i, special_v, view_v)
+
+    view_inputs = [maps_state, sal_state, layer, head, focus, special, view, text, pair, model]
+    gr.on([layer.change, head.input, focus.input, view.input], friendly(rerender), view_inputs,
+          [head_plot, sal_plot, model_plot, code], concurrency_limit=8, api_visibility="private")
+
+    def toggle_special(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
+        if maps is None:
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        figs = rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v)
+        return (*figs, _tokens_highlight(maps, special_v),
+                fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v))
+
+    special.input(friendly(toggle_special), view_inputs, [head_plot, sal_plot, model_plot, code, tokens, rollout_plot],
+                  concurrency_limit=8, api_visibility="private")
+
+    def pick_token(maps, special_v, evt: gr.SelectData):
+        if maps is None or evt.index is None:
+            return gr.skip()
+        visible = _visible_indices(maps, special_v)
+        i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return visible[int(i)] if 0 <= int(i) < len(visible) else -1
+
+    tokens.select(pick_token, [maps_state, special], focus, api_visibility="private").then(
+        friendly(rerender), view_inputs, [head_plot, sal_plot, model_plot, code], api_visibility="private")
+
+    def compute_math(maps, text_v, pair_v, layer_v, head_v, focus_v):
+        if maps is None:
+            raise ValueError("Press “Show attention” first.")
+        h = _head(head_v) or 0
+        q = len(maps.tokens) - 1 if focus_v in (None, -1) else int(focus_v)
+        hm = head_math(text_v, maps.model_key, int(layer_v), h, q, pair_v)
+        rows = [[j, t, None if hm.masked[j] else round(float(hm.scores[j]), 4), round(float(hm.weights[j]), 4)]
+                for j, t in enumerate(hm.tokens)]
+        return fa.head_math_figure(hm), rows
+
+    math_btn.click(friendly(compute_math), [maps_state, text, pair, layer, head, focus], [math_plot, math_table],
+                   concurrency_limit=2, api_visibility="private")
+
+    def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
+        if maps is None:
+            raise ValueError("Press “Show attention” first, then export.")
+        head_fig, sal_fig, model_fig, _ = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
+        figs = {"head view": head_fig, "model view": model_fig, "saliency": sal_fig,
+                "rollout": fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
+                "next token": fa.next_token_bars(maps)}
+        if which_v == "scaled dot-product":
+            raise ValueError("Export the scaled dot-product with the camera icon on its plot, or run the code box.")
+        out = Path(tempfile.mkdtemp(prefix="nlp-studio-attention-")) / f"attention_{which_v.replace(' ', '_')}.html"
+        return str(fa.write_html(figs[which_v], out))
+
+    export_btn.click(friendly(export), [maps_state, sal_state, which, layer, head, focus, special, view],
+                     export_file, concurrency_limit=4, api_visibility="private")
+
+    gr.api(friendly(attention_api), api_name="attention", concurrency_limit=2)
+    gr.api(friendly(saliency_api), api_name="attention_saliency", concurrency_limit=2)
+
+
+def attention_api(text: str, model: str = attention.DEFAULT_MODEL, layer: int = -1, head: int = -1,
+                  text_pair: str = "") -> dict:
+    """Attention weights as plain lists. layer / head = -1 for all of them. Returns
+    {tokens, raw_tokens, special, layers, heads, weights [layers][heads][T][T], notice, n_dropped, kind,
+    next_tokens}; `layers` and `heads` name the indices kept in `weights`."""
+    maps = attention.attention_maps(text, model, text_pair)
+    layers = list(range(maps.n_layers)) if int(layer) == -1 else [int(layer)]
+    heads = list(range(maps.n_heads)) if int(head) == -1 else [int(head)]
+    maps.check_layer_head(layers[0], heads[0])
+    w = maps.weights[np.ix_(layers, heads)]
+    return {"model": maps.model_key, "kind": maps.kind, "tokens": list(maps.tokens), "raw_tokens": list(maps.raw_tokens),
+            "special": list(maps.special), "layers": layers, "heads": heads, "weights": w.tolist(),
+            "notice": maps.notice, "n_dropped": maps.n_dropped,
+            "next_tokens": [{"token": t, "p": p} for t, p in maps.next_tokens]}
+
+
+def saliency_api(text: str, model: str = attention.DEFAULT_MODEL, text_pair: str = "", integrated: bool = True) -> dict:
+    """Per-token saliency toward the model's output: {tokens, target, target_value, grad_x_input,
+    integrated_gradients (or null), ig_steps, ig_gap, notice}."""
+    sal: Saliency = saliency(text, model, text_pair, integrated=bool(integrated))
+    return {"model": sal.model_key, "tokens": list(sal.tokens), "target": sal.target, "target_value": sal.target_value,
+            "grad_x_input": sal.grad_x_input.tolist(),
+            "integrated_gradients": None if sal.integrated is None else sal.integrated.tolist(),
+            "ig_steps": sal.ig_steps, "ig_gap": sal.ig_gap, "notice": sal.notice}
