@@ -203,7 +203,9 @@ def engine_changed(engine: str):
 
         if not is_available("coqui-glow-tts"):
             note += "\n\n⚠️ " + how_to_get("coqui-glow-tts")
-    return (gr.update(choices=VOICES[engine], value=VOICES[engine][0]), note,
+    info = {"piper": "or the path of a Piper .onnx voice", "coqui": "or a folder holding acoustic/ and vocoder/",
+            "espeak": "an espeak-ng voice, e.g. en-us, en-gb, fr"}[engine]
+    return (gr.update(choices=VOICES[engine], value=VOICES[engine][0], info=info), note,
             gr.update(visible=engine != "espeak"), gr.update(visible=engine == "piper"),
             gr.update(visible=engine == "espeak"))
 
