@@ -33,6 +33,7 @@ your own in **Fine-tune**, and see exactly what changed in **Compare**.
 """
 BASE_CHOICE = ("base model (no adapter)", "")
 UPLOAD = "my own file (JSONL or CSV)"
+COMPARE_MAX_TOKENS = 60  # each model answers; keep the side-by-side quick on a CPU
 DIVERGE_COLOURS = {"adapted ≫ base": "#2a9d8f", "adapted > base": "#a8dadc",
                    "base > adapted": "#f4a261", "base ≫ adapted": "#e76f51"}
 
@@ -187,7 +188,7 @@ def build() -> None:
                                          info="pirate: answers like a pirate · studio_guide: answers about "
                                               "this studio")
                     upload = gr.File(label="Your prompt/response pairs (.jsonl or .csv)",
-                                     file_types=[".jsonl", ".csv", ".json"], type="filepath", height=90)
+                                     file_types=[".jsonl", ".csv", ".json"], type="filepath", height=130)
                     ds_info = gr.Markdown()
                     ds_preview = gr.Dataframe(headers=["prompt", "response"], interactive=False, wrap=True,
                                               max_height=220, label="Preview (training split)")
@@ -204,8 +205,9 @@ def build() -> None:
                     with gr.Row():
                         est_btn = gr.Button("Estimate time")
                         train_btn = gr.Button("Train", variant="primary")
-                        cancel_btn = gr.Button("Cancel (keeps a checkpoint)")
-                    params_md = gr.Markdown()
+                        cancel_btn = gr.Button("Cancel")
+                    params_md = gr.Markdown("Cancel stops after the current step and still saves the "
+                                            "adapter. *Estimate time* runs a 3-step probe on this machine.")
             progress = gr.HTML()
             loss_plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss",
                                     height=260, x_title="step", y_title="loss (response tokens)")
@@ -214,26 +216,32 @@ def build() -> None:
 
         with gr.Tab("Compare"):
             with gr.Row():
-                cmp_prompt = gr.Textbox("What is the capital of Italy?", label="Prompt", scale=4)
+                cmp_prompt = gr.Textbox("What is the capital of France?", label="Prompt", scale=4)
                 cmp_adapter = gr.Dropdown(_adapter_choices()[1:], value="pirate-demo"
                                           if any(a.name == "pirate-demo" for a in list_adapters()) else None,
                                           label="Adapter", scale=2)
                 cmp_btn = gr.Button("Answer with both", variant="primary", scale=1)
             with gr.Row():
-                base_out = gr.Textbox(label="Base model", lines=4, interactive=False)
-                adapted_out = gr.Textbox(label="Base + adapter", lines=4, interactive=False)
-            which = gr.Radio(["adapted reply", "base reply"], value="adapted reply",
-                             label="Score this reply under both models")
-            score_btn = gr.Button("Per-token probabilities", size="sm")
-            tokens_hl = gr.HighlightedText(label="Where the models diverge (colour: which model finds the "
-                                                 "token likelier)", color_map=DIVERGE_COLOURS,
-                                           show_legend=True, combine_adjacent=False)
-            tokens_df = gr.Dataframe(headers=["token", "p base", "p adapted", "log2 ratio"], interactive=False,
-                                     max_height=240)
+                base_out = gr.Textbox(label="Base model", lines=3, max_lines=6, interactive=False)
+                adapted_out = gr.Textbox(label="Base + adapter", lines=3, max_lines=6, interactive=False)
             with gr.Row():
-                ppl_ds = gr.Dropdown(shipped_datasets(), value="pirate", label="Held-out split of", scale=2)
-                ppl_btn = gr.Button("Perplexity of both", scale=1)
-            ppl_md = gr.Markdown()
+                with gr.Column(scale=3):
+                    tokens_hl = gr.HighlightedText(label="Per-token probability: where the models diverge "
+                                                         "(colour = which model finds the token likelier)",
+                                                   color_map=DIVERGE_COLOURS, show_legend=True,
+                                                   combine_adjacent=False)
+                with gr.Column(scale=2):
+                    which = gr.Radio(["adapted reply", "base reply"], value="adapted reply",
+                                     label="Score this reply under both models")
+                    score_btn = gr.Button("Per-token probabilities", size="sm")
+                    with gr.Row():
+                        ppl_ds = gr.Dropdown(shipped_datasets(), value="pirate", label="Held-out split of",
+                                             scale=2)
+                        ppl_btn = gr.Button("Perplexity of both", scale=1, size="sm")
+                    ppl_md = gr.Markdown()
+            with gr.Accordion("Token table", open=False):
+                tokens_df = gr.Dataframe(headers=["token", "p base", "p adapted", "log2 ratio"],
+                                         interactive=False, max_height=240)
 
         with gr.Tab("Adapters"):
             ad_table = gr.Dataframe(interactive=False, wrap=True, label="Adapters on this machine")
@@ -243,7 +251,7 @@ def build() -> None:
                 del_btn = gr.Button("Delete", variant="stop", scale=1)
             with gr.Row():
                 ad_files = gr.File(label="Upload adapter_config.json + adapter_model.safetensors",
-                                   file_count="multiple", type="filepath", scale=3, height=90)
+                                   file_count="multiple", type="filepath", scale=3, height=130)
                 ad_name = gr.Textbox(label="Name for it", scale=1)
                 ad_upload = gr.Button("Add adapter", scale=1)
             ad_msg = gr.Markdown()
@@ -272,20 +280,22 @@ def build() -> None:
     stop.click(None, None, None, cancels=[ev1, ev2], api_visibility="private")
     clear.click(lambda: [], None, chatbot, api_visibility="private", queue=False, cancels=[ev1, ev2])
 
-    def refresh_adapters(model_key, current):
+    def refresh_adapters(model_key, current, cmp_current=None):
         choices = _adapter_choices(model_key)
         values = [v for _, v in choices]
         rows = [a.row() for a in list_adapters()]
         user = [a.name for a in list_adapters() if not a.shipped]
+        cmp_value = cmp_current if cmp_current in values[1:] else (values[1] if len(values) > 1 else None)
         return (gr.Dropdown(choices=choices, value=current if current in values else ""),
-                gr.Dropdown(choices=choices[1:]),
+                gr.Dropdown(choices=choices[1:], value=cmp_value),
                 pd.DataFrame(rows) if rows else pd.DataFrame(columns=["name"]),
                 gr.Dropdown(choices=user, value=user[0] if user else None))
 
     adapter_outputs = [adapter, cmp_adapter, ad_table, ad_pick]
-    refresh.click(refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
-    model.change(refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
-    gr.on(None, refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
+    adapter_inputs = [model, adapter, cmp_adapter]
+    refresh.click(refresh_adapters, adapter_inputs, adapter_outputs, api_visibility="private")
+    model.change(refresh_adapters, adapter_inputs, adapter_outputs, api_visibility="private")
+    gr.on(None, refresh_adapters, adapter_inputs, adapter_outputs, api_visibility="private")
 
     # --- fine-tune ---
     @friendly
@@ -351,7 +361,7 @@ def build() -> None:
     train_ev = train_btn.click(do_train, [ds_choice, upload, model, name] + lora_inputs,
                                [job_id, progress, loss_plot, train_code, params_md],
                                api_visibility="private", concurrency_limit=8)
-    train_ev.then(refresh_adapters, [model, adapter], adapter_outputs, api_visibility="private")
+    train_ev.then(refresh_adapters, adapter_inputs, adapter_outputs, api_visibility="private")
 
     @friendly
     def do_cancel(jid):
@@ -374,7 +384,7 @@ def build() -> None:
             raise ValueError("pick an adapter to compare with the base model")
         if not (prompt or "").strip():
             raise ValueError("type a prompt first")
-        s = _settings(system_prompt, temp, tp, mx)
+        s = _settings(system_prompt, temp, tp, min(int(mx), COMPARE_MAX_TOKENS))
         messages = [{"role": "user", "content": prompt.strip()}]
         base = reply(messages, DEFAULT_MODEL, None, s)
         adapted = reply(messages, DEFAULT_MODEL, adapter_name, s)
@@ -424,19 +434,19 @@ def build() -> None:
 
     # --- adapters ---
     @friendly
-    def do_delete(nm, model_key, current):
+    def do_delete(nm, model_key, current, cmp_current):
         if not nm:
             raise ValueError("pick one of your adapters to delete")
         delete_adapter(nm)
-        return (f"Deleted {nm}.", *refresh_adapters(model_key, "" if current == nm else current))
+        return (f"Deleted {nm}.", *refresh_adapters(model_key, "" if current == nm else current, cmp_current))
 
     @friendly
-    def do_import(files, nm, model_key, current):
+    def do_import(files, nm, model_key, current, cmp_current):
         info = import_adapter(files or [], nm, model_key)
-        return (f"Added {info.name}.", *refresh_adapters(model_key, current))
+        return (f"Added {info.name}.", *refresh_adapters(model_key, current, cmp_current))
 
-    del_btn.click(do_delete, [ad_pick, model, adapter], [ad_msg] + adapter_outputs, api_visibility="private")
-    ad_upload.click(do_import, [ad_files, ad_name, model, adapter], [ad_msg] + adapter_outputs,
+    del_btn.click(do_delete, [ad_pick] + adapter_inputs, [ad_msg] + adapter_outputs, api_visibility="private")
+    ad_upload.click(do_import, [ad_files, ad_name] + adapter_inputs, [ad_msg] + adapter_outputs,
                     api_visibility="private", concurrency_limit=1, concurrency_id="llm-train")
     use_btn.click(lambda nm: gr.Dropdown(value=nm or ""), ad_pick, adapter, api_visibility="private")
 

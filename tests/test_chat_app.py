@@ -83,15 +83,17 @@ def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
               if b.is_displayed() and b.text.strip() == "Answer with both"][0]
     button.click()
     deadline = time.time() + 180
+    values: list = []
     while time.time() < deadline:
-        labels = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "[data-testid='highlighted-text'] *")]
-        if any(labels):
+        values = [t.get_attribute("value") or "" for t in browser.find_elements(By.CSS_SELECTOR, "textarea")
+                  if t.is_displayed()]
+        scored = [e for e in browser.find_elements(By.CSS_SELECTOR, ".textfield") if e.text.strip()]
+        if len([v for v in values if v]) >= 3 and scored:
             break
         assert not page_errors(browser), page_errors(browser)
         time.sleep(1)
-    values = [t.get_attribute("value") for t in browser.find_elements(By.CSS_SELECTOR, "textarea")
-              if t.is_displayed()]
-    assert any("matey" in (v or "").lower() or "arr" in (v or "").lower() for v in values), values
+    assert scored, "no per-token probabilities shown"
+    assert any("matey" in v.lower() or "arr" in v.lower() for v in values), values
     assert not page_errors(browser)
     time.sleep(1)
     browser.save_screenshot(os.path.join(screenshot_dir, "chat_compare.png"))
