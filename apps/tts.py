@@ -151,7 +151,7 @@ def _edits_from_table(table, session: dict | None, text: str) -> dict[int, str]:
     return {i: str(row[2]).strip() for i, (row, old) in enumerate(zip(rows, before)) if str(row[2]).strip() != old}
 
 
-def _run(text, engine, voice, rate, noise, noise_w, pitch, edits, session):
+def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, edits, session):
     """The streaming handler: yields each sentence's audio as it is ready, then every stage.
     Values follow OUTPUTS' order; gr.skip() leaves an output as it is."""
     noise_arg = noise if engine != "espeak" else None
@@ -159,7 +159,8 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, edits, session):
     pitch_arg = int(pitch) if engine == "espeak" else None
     session = dict(session or {})
     chunks = []
-    for chunk in tts.stream(text, engine, voice, float(rate), edits or None, noise_arg, noise_w_arg, pitch_arg):
+    for chunk in tts.stream(text, engine, voice, float(rate), edits or None, noise_arg, noise_w_arg, pitch_arg,
+                            fast_start=bool(fast_start)):
         chunks.append(chunk)
         yield ((chunk.sample_rate, _int16(chunk.audio)),
                f"Sentence {chunk.sentence + 1} ready: {chunk.offset + chunk.duration:.1f} s of audio so far "
@@ -184,16 +185,16 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, edits, session):
            previous if previous is not None else gr.skip())
 
 
-def speak(text, engine, voice, rate, noise, noise_w, pitch, session):
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, None, session)
+def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, session):
+    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, None, session)
 
 
-def respeak(text, engine, voice, rate, noise, noise_w, pitch, table, session):
+def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, table, session):
     edits = _edits_from_table(table, session, text)
     if not edits:
         raise ValueError("No phonemes were changed. Edit a cell in the phonemes column, e.g. Smith "
                          "/smˈɪθ/ → /smˈaɪθ/, then press this button.")
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, edits, session)
+    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, edits, session)
 
 
 def engine_changed(engine: str):
@@ -239,6 +240,8 @@ def build() -> None:
                 noise = gr.Slider(0.0, 1.5, value=0.667, step=0.01, label="noise (voice variation)")
                 noise_w = gr.Slider(0.0, 1.5, value=0.8, step=0.01, label="noise_w (timing variation)")
                 pitch = gr.Slider(0, 99, value=50, step=1, label="pitch (espeak)", visible=False)
+            fast_start = gr.Checkbox(False, label="Fast start: cut a long first sentence early (first audio "
+                                                  "sooner, a seam in its melody)")
 
     live_audio = gr.Audio(label="5 · Audio, streamed sentence by sentence", streaming=True, autoplay=True,
                           interactive=False, elem_id="tts-live")
@@ -270,7 +273,7 @@ def build() -> None:
                         interactive=False)
     code = code_box(_code(DEMO_TEXT, "piper", "piper-joe", 1.0, {}))
 
-    controls = [text, engine, voice, rate, noise, noise_w, pitch]
+    controls = [text, engine, voice, rate, noise, noise_w, pitch, fast_start]
     outputs = [live_audio, status, norm_view, phoneme_table, phoneme_string, timeline, karaoke, mel_plot,
                stage_table, files, code, session, last_take]
     assert len(outputs) == len(OUTPUTS)

@@ -96,6 +96,7 @@ TTS_MAX_SENTENCE_CHARS = env_int("NLP_STUDIO_TTS_MAX_SENTENCE_CHARS", 400)  # lo
 TTS_MIN_RATE = env_float("NLP_STUDIO_TTS_MIN_RATE", 0.5)
 TTS_MAX_RATE = env_float("NLP_STUDIO_TTS_MAX_RATE", 2.0)
 TTS_THREADS = env_int("NLP_STUDIO_TTS_THREADS", 1)  # ONNX threads per synthesis; users run in parallel
+TTS_FIRST_CHUNK_CHARS = env_int("NLP_STUDIO_TTS_FIRST_CHUNK_CHARS", 40)  # fast_start: first chunk length
 
 # Live Whisper
 MAX_AUDIO_SECONDS = env_float("NLP_STUDIO_MAX_AUDIO_SECONDS", 30 * 60.0)  # one file; longer: cut it up

@@ -277,12 +277,20 @@ _LATIN_LANGS = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "cs", "sv", "da"
                 "et", "eu", "ga", "lb", "sq")
 
 
-def split_sentences(text: str, max_chars: int | None = None) -> list[str]:
-    """Sentences, and sentences longer than `max_chars` cut at commas or spaces."""
+def split_sentences(text: str, max_chars: int | None = None, first_max_chars: int | None = None) -> list[str]:
+    """Sentences, and sentences longer than `max_chars` cut at commas or spaces. With
+    `first_max_chars`, the first sentence is cut that short too, so its audio is ready sooner."""
     max_chars = max_chars or config.TTS_MAX_SENTENCE_CHARS
     out = []
-    for sentence in _SENTENCE_END.split(text):
+    for i, sentence in enumerate(_SENTENCE_END.split(text)):
         sentence = sentence.strip()
+        if i == 0 and first_max_chars and len(sentence) > first_max_chars:
+            cut = max(sentence.rfind(", ", 0, first_max_chars), sentence.rfind("; ", 0, first_max_chars))
+            if cut <= 0:
+                cut = sentence.rfind(" ", 0, first_max_chars)
+            if cut > 0:
+                out.append(sentence[:cut + 1].strip())
+                sentence = sentence[cut + 1:].strip()
         while len(sentence) > max_chars:
             cut = max(sentence.rfind(", ", 0, max_chars), sentence.rfind("; ", 0, max_chars))
             if cut <= 0:
@@ -593,11 +601,14 @@ def phonemize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe
 
 def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
            edits: Mapping[int | str, str] | None = None, noise: float | None = None,
-           noise_w: float | None = None, pitch: int | None = None) -> Iterator[Speech]:
+           noise_w: float | None = None, pitch: int | None = None,
+           fast_start: bool = False) -> Iterator[Speech]:
     """Speak `text` sentence by sentence: one `Speech` per sentence, as soon as it is ready.
 
     Each chunk's timings are relative to its own audio; `offset` places it in the whole.
-    `edits` replaces phonemes: {word index in the whole text or word text: "IPA"}."""
+    `edits` replaces phonemes: {word index in the whole text or word text: "IPA"}.
+    `fast_start` cuts a long first sentence after about TTS_FIRST_CHUNK_CHARS characters (at a
+    comma if there is one): the first audio comes sooner, at the cost of a seam in its melody."""
     start = time.perf_counter()
     options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch)
     eng = get_engine(engine, voice)
@@ -605,7 +616,7 @@ def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", 
     t0 = time.perf_counter()
     norm = normalize(text)
     t_norm = time.perf_counter() - t0
-    sentences = split_sentences(norm.text)
+    sentences = split_sentences(norm.text, first_max_chars=config.TTS_FIRST_CHUNK_CHARS if fast_start else None)
     if not sentences or not any(text_words(s) for s in sentences):
         raise ValueError("Nothing to speak: the text has only punctuation, symbols or emoji.")
     word_index, offset, spoke = 0, 0.0, 0

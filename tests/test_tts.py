@@ -114,6 +114,15 @@ def test_bad_input_gets_a_clear_message(text, kwargs, message):
         tts.synthesize(text, **kwargs)
 
 
+def test_fast_start_cuts_the_first_sentence():
+    text = "Dr. Smith paid $5.50 on May 3rd for a cup of coffee. The shop opens."
+    normal = list(tts.stream(text))
+    fast = list(tts.stream(text, fast_start=True))
+    assert len(normal) == 2 and len(fast) == 3
+    assert fast[0].duration < 0.75 * normal[0].duration
+    assert [w.text for w in tts.join(fast).words] == [w.text for w in tts.join(normal).words]
+
+
 def test_long_text_is_chunked():
     text = "This clause keeps going, " * 40 + "and ends."
     parts = tts.split_sentences(text)

@@ -43,16 +43,16 @@ def test_respeak_handler_applies_table_edits():
     """The edit path the button drives: table in, edited word out (no browser needed)."""
     from apps import tts as tab
 
-    outs = list(tab.speak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, None))
+    outs = list(tab.speak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, None))
     final = outs[-1]
     table, session = final[3], final[11]
     table[1][2] = "smˈaɪθ"
-    outs = list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, table, session))
+    outs = list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, table, session))
     assert "edited: **Smith** /smˈɪθ/ → /smˈaɪθ/" in outs[-1][1]
     assert outs[-1][12] == session["take"]  # the previous take is offered for comparison
     table[1][2] = "smˈXθ"
     with pytest.raises(ValueError, match="'X'"):
-        list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, table, session))
+        list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, table, session))
 
 
 @pytest.mark.browser
