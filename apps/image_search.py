@@ -72,7 +72,7 @@ def ui_search(query, image, image_sign, k, w_clip, w_tags, w_text, my_gallery, s
     g = search_mod.get_gallery(gallery)
     state = {"gallery": gallery, "rows": [h.row for h in result.hits], "query": query or ""}
     return (_gallery_items(g, result.hits), _table(result.hits), _notes(result.notes, result.query, result.approximate),
-            state, _snippet(query, int(k), gallery, weights))
+            state, _snippet(query, int(k), gallery, weights), "", "", "", None, None)
 
 
 def ui_heatmap(state, evt: gr.SelectData):
@@ -94,23 +94,32 @@ def ui_index(files, my_gallery, progress=gr.Progress()):
     return g.name, msg, gr.update(value="My upload")
 
 
+def _pcm(audio: np.ndarray | None, sample_rate: int):
+    return None if audio is None else (sample_rate, (np.clip(audio, -1, 1) * 32767).astype(np.int16))
+
+
 def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak, progress=gr.Progress()):
     gallery = my_gallery if source == "My upload" else ""
-    progress(0, desc="transcribe → search → generate → speak (models load the first time)")
-    answer = rag.ask(question=question or "", audio=audio if not (question or "").strip() else None,
-                     gallery=gallery, k=int(k), weights=_weights(w_clip, w_tags, w_text), speak=bool(speak))
+    if source == "My upload" and not my_gallery:
+        raise gr.Error("You have not uploaded a gallery yet: use “Your own pictures” below, or pick the shipped gallery.")
+    progress(0, desc="transcribe → search → speak the sources → generate (models load the first time)")
     g = search_mod.get_gallery(gallery)
-    model_part = (f"**Model's words** (SmolLM2-135M; it can be wrong, check the pictures):\n\n> {answer.model_text or '(nothing)'}")
-    sources_part = ("**Sources** (computed from the search, not written by the model):\n\n" + answer.sources_text)
-    timings = [[step, round(sec, 3)] for step, sec in answer.timings.items()] + \
-              [["total", round(sum(answer.timings.values()), 3)]]
-    audio_out = (answer.sample_rate, (np.clip(answer.audio, -1, 1) * 32767).astype(np.int16)) \
-        if answer.audio is not None else None
-    state = {"gallery": gallery, "rows": [h.row for h in answer.hits], "query": answer.query}
-    prompt = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in answer.messages)
-    return (f"**You asked:** {answer.question}", model_part, sources_part, audio_out, timings, prompt,
-            _gallery_items(g, answer.hits), _table(answer.hits),
-            _notes(answer.notes, answer.query, False), state)
+    for answer in rag.ask_steps(question=question or "", audio=audio if not (question or "").strip() else None,
+                                gallery=gallery, k=int(k), weights=_weights(w_clip, w_tags, w_text), speak=bool(speak)):
+        sources_part = ("**Sources** (computed from the search, not written by the model):\n\n" + answer.sources_text)
+        model_part = ("**Model's words** (SmolLM2-135M; it can be wrong, check the pictures):\n\n> "
+                      + (answer.model_text or "(the model is writing...)"))
+        timings = [[step, round(sec, 3)] for step, sec in answer.timings.items()]
+        if answer.first_audio_s:
+            timings.append(["→ first answer audio ready", round(answer.first_audio_s, 3)])
+        if answer.total_s:
+            timings.append(["→ total", round(answer.total_s, 3)])
+        state = {"gallery": gallery, "rows": [h.row for h in answer.hits], "query": answer.query}
+        prompt = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in answer.messages)
+        yield (f"**You asked:** {answer.question}", sources_part, model_part,
+               _pcm(answer.audio, answer.sample_rate), _pcm(answer.model_audio, answer.sample_rate), timings,
+               prompt, _gallery_items(g, answer.hits), _table(answer.hits),
+               _notes(answer.notes, answer.query, False), state)
 
 
 # --- API-only functions (plain JSON) ----------------------------------------------------------
@@ -147,7 +156,7 @@ def build() -> None:
     results = gr.State(None)
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
-            query = gr.Textbox(label="Search or question", value="a cat", lines=1,
+            query = gr.Textbox(label="Search or question", value="a cat", lines=1, elem_id="imgsearch-query",
                                placeholder="a cat · show me the rocket · horse + stripes · which picture shows an animal?")
             with gr.Row():
                 search_btn = gr.Button("Search", variant="primary", elem_id="imgsearch-search")
@@ -169,31 +178,36 @@ def build() -> None:
                 index_status = gr.Markdown()
         with gr.Column(scale=3):
             notes = gr.Markdown()
+            with gr.Row():
+                with gr.Column(scale=3):
+                    asked = gr.Markdown()
+                    sources_md = gr.Markdown()
+                    model_words = gr.Markdown()
+                with gr.Column(scale=2, min_width=220):
+                    answer_audio = gr.Audio(label="Spoken: best match (from the search)", autoplay=True,
+                                            interactive=False)
+                    model_audio = gr.Audio(label="Spoken: the model's sentence", interactive=False)
             shown = gr.Gallery(label="Results (click one for its grounding heatmap)", columns=3, height=380,
                                object_fit="contain", allow_preview=False, elem_id="imgsearch-results")
             table = gr.Dataframe(headers=SCORE_COLUMNS, label="Per-channel scores", interactive=False, wrap=True)
             with gr.Row():
                 heat = gr.Image(label="Grounding heatmap", height=260, interactive=False)
                 heat_note = gr.Markdown("Click a result to see which regions drove its match.")
-            with gr.Group():
-                asked = gr.Markdown()
-                model_words = gr.Markdown()
-                sources_md = gr.Markdown()
-                answer_audio = gr.Audio(label="Spoken answer", autoplay=False, interactive=False)
             timings = gr.Dataframe(headers=["step", "seconds"], label="Step timings", interactive=False)
             with gr.Accordion("The prompt the chat model was given", open=False):
                 prompt = gr.Code(language=None, interactive=False, label="prompt")
             code = code_box(_snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
 
     search_in = [query, example, image_sign, k, w_clip, w_tags, w_text, my_gallery, source]
-    search_out = [shown, table, notes, results, code]
+    search_out = [shown, table, notes, results, code, asked, model_words, sources_md, answer_audio, model_audio]
     search_btn.click(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
     query.submit(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
     shown.select(friendly(ui_heatmap), [results], [heat, heat_note], api_visibility="private", concurrency_limit=2)
     index_btn.click(friendly(ui_index), [files, my_gallery], [my_gallery, index_status, source],
                     api_visibility="private", concurrency_limit=1)
     ask_btn.click(friendly(ui_ask), [query, voice, k, w_clip, w_tags, w_text, my_gallery, source, speak],
-                  [asked, model_words, sources_md, answer_audio, timings, prompt, shown, table, notes, results],
+                  [asked, sources_md, model_words, answer_audio, model_audio, timings, prompt, shown, table, notes,
+                   results],
                   api_visibility="private", concurrency_limit=1)
 
     # API endpoints. File inputs need components, so they sit on hidden ones.

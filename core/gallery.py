@@ -4,6 +4,7 @@ A gallery is a folder `cache_dir()/galleries/<name>/`:
     files/            images extracted from an upload (absent for the shipped gallery)
     thumbs/<n>.jpg    small previews, the only image files the app serves
     vec_<channel>.npy float32 [N, D] per channel, rows aligned with meta["items"]
+    hnsw_<channel>.faiss  approximate index, only at GALLERY_APPROX_MIN_VECTORS items and above
     meta.json         items (key, sha1, size, caption, tags...) and channel fingerprints; written last
 
 Embedding is done by channels passed in (`Channel`: a name, a fingerprint of the model, and
@@ -114,7 +115,9 @@ class Gallery:
             return scores[rows], rows
         index = self._indexes.get(channel)
         if index is None:
-            index = build_hnsw(mat)
+            index = _read_hnsw(self.root / f"hnsw_{_safe(channel)}.faiss", len(mat))
+            if index is None:  # not saved yet (or damaged): build it now, once per process
+                index = build_hnsw(mat)
             self._indexes[channel] = index
         scores, rows = index.search(q, k)
         keep = rows[0] >= 0
@@ -130,6 +133,26 @@ def build_hnsw(mat: np.ndarray, m: int = 32, ef_search: int = 64):
     index.hnsw.efSearch = ef_search
     index.add(np.ascontiguousarray(mat, dtype=np.float32))
     return index
+
+
+def _read_hnsw(path: Path, n: int):
+    """A saved HNSW index if it is readable and holds exactly `n` vectors, else None."""
+    import faiss
+
+    if not path.is_file():
+        return None
+    try:
+        index = faiss.read_index(str(path))
+    except RuntimeError:
+        return None
+    return index if index.ntotal == n else None
+
+
+def _write_hnsw(path: Path, mat: np.ndarray) -> None:
+    import faiss
+
+    index = build_hnsw(mat)
+    _atomic_write(path, lambda tmp: faiss.write_index(index, str(tmp)))
 
 
 # --- names and places -----------------------------------------------------------------------
@@ -372,6 +395,11 @@ def save(gallery: Gallery) -> None:
     for ch, mat in gallery.vectors.items():
         _save_npy(gallery.root / f"vec_{_safe(ch)}.npy", mat)
         digests[ch] = _digest(mat)
+        hnsw = gallery.root / f"hnsw_{_safe(ch)}.faiss"
+        if gallery.approximate(ch):
+            _write_hnsw(hnsw, mat)  # built at index time, so the first query does not wait for it
+        else:
+            hnsw.unlink(missing_ok=True)
     meta = {"version": FORMAT_VERSION, "name": gallery.name, "items": gallery.items,
             "channels": {ch: {"fingerprint": gallery.fingerprints[ch], "digest": digests[ch],
                               "dim": int(gallery.vectors[ch].shape[1])} for ch in gallery.vectors},

@@ -6,13 +6,15 @@ has two parts kept apart everywhere they are shown:
   - `citations` / `sources_text`: built deterministically from the retrieval (which items, with
     their captions and tags). Always correct about what was found.
   - `model_text`: the chat model's own phrasing, given the question and the numbered items.
-Every step is timed: asr, embed, search, generate, speak.
+Every step is timed: asr, embed, search, speak (the sources: the first answer audio), generate,
+speak model (the model's sentence).
 """
 from __future__ import annotations
 
 import re
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 
@@ -46,7 +48,10 @@ class Answer:
     hits: list  # core.image_search.Hit, best first
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     sample_rate: int = 0
-    audio: np.ndarray | None = None  # float32 mono, or None when speech was off
+    audio: np.ndarray | None = None  # the sources sentence: float32 mono, None when speech was off
+    model_audio: np.ndarray | None = None  # the model's sentence, same sample rate
+    first_audio_s: float = 0.0  # from the question to the first answer audio being ready
+    total_s: float = 0.0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -60,7 +65,9 @@ class Answer:
                 "citations": [{"n": c.n, "file": c.key, "subject": c.subject, "score": round(c.score, 4)}
                               for c in self.citations],
                 "items": [h.as_dict() for h in self.hits], "prompt": self.messages,
-                "timings": {k: round(v, 3) for k, v in self.timings.items()}, "notes": self.notes}
+                "timings": {k: round(v, 3) for k, v in self.timings.items()},
+                "first_audio_s": round(self.first_audio_s, 3), "total_s": round(self.total_s, 3),
+                "notes": self.notes}
 
 
 def subject(hit) -> str:
@@ -99,14 +106,18 @@ def sources_sentence(citations: list[Citation]) -> str:
     return "Best match " + parts[0] + (". Also: " + "; ".join(parts[1:]) if len(parts) > 1 else "") + "."
 
 
-def spoken(citations: list[Citation], model_text: str) -> str:
-    """Short text for the voice: the best match first (always right), then the model's sentence."""
+def spoken_sources(citations: list[Citation]) -> str:
+    """What is said first, before the model runs: the best match (always right about the search)."""
     if not citations:
         return "I found no matching picture."
     c = citations[0]
+    return f"The best match is picture {c.n}, {re.sub(r'[_.]', ' ', c.key.rsplit('.', 1)[0])}: {c.subject}."
+
+
+def spoken_model(model_text: str) -> str:
+    """The model's first sentence, with [n] read as "picture n"."""
     said = re.sub(r"\[(\d+)\]", r"picture \1", model_text).strip()
-    said = re.split(r"(?<=[.!?])\s", said)[0] if said else ""
-    return f"The best match is picture {c.n}, {re.sub(r'[_.]', ' ', c.key.rsplit('.', 1)[0])}: {c.subject}. {said}".strip()
+    return re.split(r"(?<=[.!?])\s", said)[0] if said else ""
 
 
 def generate(messages: list[dict], chat_model: str = "smollm2-135m") -> str:
@@ -128,13 +139,19 @@ def generate(messages: list[dict], chat_model: str = "smollm2-135m") -> str:
     return (text[:20 + end.start() + 1] if end else text).strip()
 
 
-def ask(question: str = "", audio=None, gallery: str = "", k: int = 4, weights: dict | None = None,
-        chat_model: str = "smollm2-135m", speak: bool = True, asr_model: str = "whisper-tiny.en",
-        voice: str = "piper-joe") -> Answer:
-    """Answer a question about a gallery. `audio` (a path, (sr, samples) or float32 16 kHz)
-    is transcribed when given and `question` is empty."""
+def ask_steps(question: str = "", audio=None, gallery: str = "", k: int = 4, weights: dict | None = None,
+              chat_model: str = "smollm2-135m", speak: bool = True, asr_model: str = "whisper-tiny.en",
+              voice: str = "piper-joe") -> Iterator[Answer]:
+    """Answer a question about a gallery, yielding the Answer twice: once the sources are
+    found and spoken (model_text still empty), then complete. `audio` (a path, (sr, samples)
+    or float32 16 kHz) is transcribed when given and `question` is empty.
+
+    The first answer audio is the deterministic best-match sentence, so a listener hears a
+    correct answer before the chat model has run; its sentence follows as `model_audio`.
+    """
     timings: dict[str, float] = {}
     notes: list[str] = []
+    t0 = time.perf_counter()
     question = (question or "").strip()
     if not question and audio is not None:
         from core import asr
@@ -170,16 +187,36 @@ def ask(question: str = "", audio=None, gallery: str = "", k: int = 4, weights: 
     hits = result.hits[:max(config.RAG_CONTEXT_ITEMS, 1)]
     messages = build_messages(question, hits)
     citations = choose_citations(hits)
-    start = time.perf_counter()
-    model_text = generate(messages, chat_model)
-    timings["generate"] = time.perf_counter() - start
-    answer = Answer(question, result.query, model_text, citations, sources_sentence(citations),
-                    spoken(citations, model_text), messages, result.hits, timings, notes=notes)
+    answer = Answer(question, result.query, "", citations, sources_sentence(citations),
+                    spoken_sources(citations), messages, result.hits, timings, notes=notes)
     if speak:
         from core.tts import synthesize
 
         start = time.perf_counter()
         speech = synthesize(answer.spoken_text, engine="piper", voice=voice)
         timings["speak"] = time.perf_counter() - start
+        answer.first_audio_s = time.perf_counter() - t0
         answer.sample_rate, answer.audio = speech.sample_rate, speech.audio
+    yield answer
+
+    start = time.perf_counter()
+    answer.model_text = generate(messages, chat_model)
+    timings["generate"] = time.perf_counter() - start
+    said = spoken_model(answer.model_text)
+    if speak and said:
+        start = time.perf_counter()
+        answer.model_audio = synthesize(said, engine="piper", voice=voice).audio
+        timings["speak model"] = time.perf_counter() - start
+    answer.spoken_text = f"{answer.spoken_text} {said}".strip()
+    answer.total_s = time.perf_counter() - t0
+    yield answer
+
+
+def ask(question: str = "", audio=None, gallery: str = "", k: int = 4, weights: dict | None = None,
+        chat_model: str = "smollm2-135m", speak: bool = True, asr_model: str = "whisper-tiny.en",
+        voice: str = "piper-joe") -> Answer:
+    """The complete answer at once (see `ask_steps`)."""
+    answer = None
+    for answer in ask_steps(question, audio, gallery, k, weights, chat_model, speak, asr_model, voice):
+        pass
     return answer

@@ -121,6 +121,10 @@ def test_search_arithmetic_and_approximate_index(random_clip, photo_dir, name, m
     g_approx = gal.read(name)
     approx = search_mod.search(g_approx, terms, k=4, weights={"clip": 1, "tags": 0, "text": 0}, clip=random_clip)
     assert approx.approximate
+    gal.save(g_approx)  # at the approximate size, the HNSW graph is saved with the index
+    assert (g_approx.root / f"hnsw_{gal._safe(ch.name)}.faiss").is_file()
+    g_approx = gal.read(name)
+    approx = search_mod.search(g_approx, terms, k=4, weights={"clip": 1, "tags": 0, "text": 0}, clip=random_clip)
     # On six items HNSW finds the exact neighbours: same ids, same scores.
     assert [h.key for h in approx.hits] == [h.key for h in flat.hits]
     assert np.allclose([h.score for h in approx.hits], [h.score for h in flat.hits], atol=1e-5)

@@ -192,3 +192,28 @@ def test_browser_search_shows_results(browser, app_url, screenshot_dir):
     _no_error(browser)
     browser.save_screenshot(str(Path(screenshot_dir) / "image_search.png"))
     assert "Grad-CAM" in browser.find_element(By.TAG_NAME, "body").text
+
+
+@pytest.mark.slow
+def test_browser_ask_gives_a_cited_spoken_answer(browser, app_url, screenshot_dir):
+    from selenium.webdriver.common.by import By
+
+    _open_tab(browser, app_url, "Voice Image Search")
+    box = browser.find_element(By.CSS_SELECTOR, "#imgsearch-query textarea, #imgsearch-query input")
+    box.clear()
+    box.send_keys("Which picture shows an animal?")
+    browser.find_element(By.ID, "imgsearch-ask").click()
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        body = browser.find_element(By.TAG_NAME, "body").text
+        if "Best match [1]" in body and "→ total" in body:  # the final step (model sentence) is done
+            break
+        _no_error(browser)
+        time.sleep(1)
+    else:
+        raise AssertionError("no answer appeared")
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "chelsea.png" in body and "Model's words" in body and "not written by the model" in body
+    assert "generate" in body and "first answer audio" in body  # the step timings
+    _no_error(browser)
+    browser.save_screenshot(str(Path(screenshot_dir) / "image_search_ask.png"))
