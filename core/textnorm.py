@@ -248,14 +248,14 @@ def normalize(raw: str) -> Normalized:
     plain(raw[pos:], pos)
     text = "".join(out)
     # Collapse whitespace, keeping the rewrites' output spans right.
-    collapsed, shift, spans = _collapse(text)
-    rewrites = [Rewrite(r.kind, r.source, r.spoken, r.start, r.end, spans(r.out_start), spans(r.out_end))
+    collapsed, moved = _collapse(text)
+    rewrites = [Rewrite(r.kind, r.source, r.spoken, r.start, r.end, moved(r.out_start), moved(r.out_end))
                 for r in rewrites]
     return Normalized(raw=raw, text=collapsed, rewrites=tuple(rewrites))
 
 
 def _collapse(text: str):
-    """Whitespace runs -> one space, trimmed; returns the text and a map old offset -> new offset."""
+    """Whitespace runs -> one space, trimmed; returns the text and a function old offset -> new offset."""
     new_index = []
     out = []
     prev_space = True  # trims leading whitespace
@@ -273,4 +273,4 @@ def _collapse(text: str):
     while out and out[-1] == " ":
         out.pop()
     n = len(out)
-    return "".join(out), None, lambda i: min(new_index[i], n)
+    return "".join(out), lambda i: min(new_index[i], n)
