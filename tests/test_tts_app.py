@@ -56,6 +56,7 @@ def test_respeak_handler_applies_table_edits():
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
     open_app(browser, app_url)
     click_tab(browser, "TTS Pipeline")
