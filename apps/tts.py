@@ -59,19 +59,24 @@ KIND_COLOURS = {"currency": "#f4a261", "date": "#2a9d8f", "time": "#8ab17d", "or
                 "symbol": "#cccccc"}
 KARAOKE_CSS = """
 .tts-karaoke audio {width: 100%; margin-bottom: 8px}
-.kw-line {font-size: 22px; line-height: 1.9}
-.kw {padding: 2px 4px; border-radius: 5px; transition: background 60ms}
+.kw-line {display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: flex-start}
+.kw {display: inline-flex; flex-direction: column; align-items: center; padding: 2px 5px; border-radius: 6px;
+     transition: background 60ms}
+.kt {font-size: 22px; line-height: 1.4}
+.kps {font-size: 14px; color: #666; letter-spacing: 1px}
+.kp {padding: 0 1px; border-radius: 3px}
 .kw.on {background: #ffd54a; color: #000}
+.kp.on {background: #e76f51; color: #fff}
 .tts-karaoke-note {color: #666}
 """
-# Light up the word under the playhead. Listeners sit on the container (capture phase: media
-# events do not bubble), so they keep working when a new take replaces the inner HTML.
+# Light up the word and the phoneme under the playhead. Listeners sit on the container (capture
+# phase: media events do not bubble), so they keep working when a new take replaces the HTML.
 KARAOKE_JS = """
 const tick = () => {
   const a = element.querySelector('audio');
   if (!a) return;
   const t = a.currentTime;
-  element.querySelectorAll('.kw').forEach(s => s.classList.toggle('on', t >= +s.dataset.s && t < +s.dataset.e));
+  element.querySelectorAll('.kw, .kp').forEach(s => s.classList.toggle('on', t >= +s.dataset.s && t < +s.dataset.e));
   if (!a.paused && !a.ended) requestAnimationFrame(tick);
 };
 element.addEventListener('play', () => requestAnimationFrame(tick), true);

@@ -131,12 +131,19 @@ def karaoke_html(speech: Speech, max_seconds: float = 120.0) -> str:
     if speech.duration > max_seconds:
         return f"<p class='tts-karaoke-note'>Karaoke is shown for up to {max_seconds:.0f} s of audio.</p>"
     wav = base64.b64encode(to_wav_bytes(speech)).decode()
-    words = " ".join(
-        f"<span class='kw' data-s='{w.start:.3f}' data-e='{w.end:.3f}' title='/{html.escape(w.phonemes)}/'>"
-        f"{html.escape(w.text)}</span>{html.escape(w.punct)}"
-        for w in speech.words)
+    by_word: dict[int, list] = {}
+    for p in speech.phonemes:
+        if p.word >= 0:
+            by_word.setdefault(p.word, []).append(p)
+    parts = []
+    for i, w in enumerate(speech.words):
+        phones = "".join(f"<span class='kp' data-s='{p.start:.3f}' data-e='{p.end:.3f}'>{html.escape(p.phoneme)}</span>"
+                         for p in by_word.get(i, []))
+        parts.append(f"<span class='kw' data-s='{w.start:.3f}' data-e='{w.end:.3f}'>"
+                     f"<span class='kt'>{html.escape(w.text)}{html.escape(w.punct)}</span>"
+                     f"<span class='kps'>{phones}</span></span>")
     return (f"<div class='tts-karaoke'><audio controls preload='auto' src='data:audio/wav;base64,{wav}'></audio>"
-            f"<div class='kw-line'>{words}</div></div>")
+            f"<div class='kw-line'>{' '.join(parts)}</div></div>")
 
 
 def stage_rows(speech: Speech) -> list[list]:

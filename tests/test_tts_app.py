@@ -67,8 +67,13 @@ def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
     # karaoke: seeking into the audio lights up the word spoken there
     browser.execute_script("const a = document.querySelector('#tts-karaoke audio'); a.currentTime = 0.5;")
     time.sleep(1.0)
-    lit = browser.execute_script("return [...document.querySelectorAll('#tts-karaoke .kw.on')].map(e => e.textContent)")
+    lit = browser.execute_script("return [...document.querySelectorAll('#tts-karaoke .kw.on .kt')].map(e => e.textContent)")
     assert lit == ["Smith"] or lit == ["Doctor"], lit
+    phone = browser.execute_script("return [...document.querySelectorAll('#tts-karaoke .kp.on')].map(e => e.textContent)")
+    assert len(phone) == 1, phone
+    browser.execute_script("document.querySelector('#tts-karaoke').scrollIntoView({block: 'center'})")
+    time.sleep(0.3)
+    browser.save_screenshot(os.path.join(screenshot_dir, "tts-karaoke.png"))
     browser.execute_script("document.querySelector('#tts-timeline').scrollIntoView({block: 'start'})")
     time.sleep(0.5)
     browser.save_screenshot(os.path.join(screenshot_dir, "tts-stages.png"))
