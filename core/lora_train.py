@@ -184,6 +184,7 @@ class TrainingJob:
             model, tokenizer = prepare(self.model_key, self.settings)
             features = encode_dataset(tokenizer, self.dataset)
             params = describe(model)
+            device = next(model.parameters()).device
             self._publish(self._set(state="running", params=params))
             optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
                                       lr=self.settings.learning_rate, weight_decay=0.0)
@@ -193,6 +194,7 @@ class TrainingJob:
                                               self.settings.seed, tokenizer.pad_token_id):
                 if self._cancel.is_set():
                     break
+                ids, labels, mask = (t.to(device) for t in (ids, labels, mask))
                 t0 = time.perf_counter()
                 loss_t = response_loss(model, ids, mask, labels)
                 loss_t.backward()
@@ -307,8 +309,10 @@ def _probe(ds: Dataset, settings: LoraSettings, model: str, probe_steps: int) ->
     features = encode_dataset(tokenizer, ds)
     optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=settings.learning_rate)
     times = []
+    device = next(peft_model.parameters()).device
     for ids, labels, mask in _batches(features, settings.batch_size, probe_steps, settings.seed,
                                       tokenizer.pad_token_id):
+        ids, labels, mask = (t.to(device) for t in (ids, labels, mask))
         t0 = time.perf_counter()
         response_loss(peft_model, ids, mask, labels).backward()
         optim.step()

@@ -97,3 +97,42 @@ def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
     assert not page_errors(browser)
     time.sleep(1)
     browser.save_screenshot(os.path.join(screenshot_dir, "chat_compare.png"))
+
+
+def _set_number(browser, label: str, value) -> None:
+    """Type into the number box of the visible slider/number whose label is `label`."""
+    for block in browser.find_elements(By.CSS_SELECTOR, ".block"):
+        if not block.is_displayed() or not block.text.strip().startswith(label):
+            continue
+        boxes = [b for b in block.find_elements(By.CSS_SELECTOR, "input[type='number']") if b.is_displayed()]
+        if boxes:
+            boxes[0].send_keys(Keys.CONTROL, "a")
+            boxes[0].send_keys(str(value), Keys.TAB)
+            time.sleep(0.5)
+            return
+    raise AssertionError(f"no visible number input labelled {label!r}")
+
+
+@pytest.mark.slow
+def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browser, app_url, screenshot_dir):
+    from core.lora import delete_adapter, list_adapters
+
+    name = f"test-ui-{uuid.uuid4().hex[:6]}"
+    open_app(browser, app_url)
+    click_tab(browser, "LoRA Chat")
+    click_tab(browser, "Fine-tune")
+    _set_number(browser, "Steps", 3)
+    box = [e for e in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
+           if e.is_displayed() and "my-pirate" in (e.get_attribute("placeholder") or "")][0]
+    box.send_keys(name)
+    [b for b in browser.find_elements(By.TAG_NAME, "button") if b.is_displayed() and b.text.strip() == "Train"][0].click()
+    try:
+        wait_for_text(browser, f"Saved adapter {name}", timeout=300)
+        body = browser.find_element(By.TAG_NAME, "body").text
+        assert "3 steps" in body and "Trainable: 0.46M of 135M" in body
+        assert name in [a.name for a in list_adapters()]
+        assert not page_errors(browser)
+        browser.save_screenshot(os.path.join(screenshot_dir, "chat_trained.png"))
+    finally:
+        if name in [a.name for a in list_adapters()]:
+            delete_adapter(name)
