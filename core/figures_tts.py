@@ -59,10 +59,14 @@ def _word_spans(speech: Speech):
     return [(w.start, w.end, w.text) for w in speech.words if w.start is not None]
 
 
-def mel_figure(speech: Speech):
+def mel_figure(speech: Speech, max_frames: int = 2000):
     import plotly.graph_objects as go
 
     mel, hop, source = mel_of(speech)
+    if mel.shape[1] > max_frames:  # long audio: average neighbouring frames, the page stays light
+        k = -(-mel.shape[1] // max_frames)
+        n = mel.shape[1] // k * k
+        mel, hop = mel[:, :n].reshape(mel.shape[0], -1, k).mean(axis=2), hop * k
     t = np.arange(mel.shape[1]) * hop / speech.sample_rate
     fig = go.Figure(go.Heatmap(z=mel, x=t, y=np.arange(mel.shape[0]), colorscale="Magma",
                                colorbar=dict(title="dB", thickness=12), hovertemplate="%{x:.2f}s band %{y}<extra></extra>"))
