@@ -100,7 +100,7 @@ def lines(maps: AttentionMaps, layer: int, heads: list[int] | None = None, focus
     idx = kept(maps.special, show_special)
     pos = {int(t): n for n, t in enumerate(idx)}
     fig = go.Figure()
-    levels = np.array([0.1, 0.25, 0.45, 0.7, 1.0])
+    levels = np.array([0.15, 0.45, 1.0])  # few opacity levels: each is a trace, and traces cost time
     src = np.array([focus] if focus is not None and focus in pos else list(idx), dtype=int)
     src_pos = np.array([pos[int(i)] for i in src], dtype=float)
     if top_k is None and len(idx) > 48 and len(src) > 1:
@@ -122,10 +122,9 @@ def lines(maps: AttentionMaps, layer: int, heads: list[int] | None = None, focus
             n = int(sel.sum())
             xs = np.tile(np.array([0.0, 1.0, np.nan], dtype=np.float32), n)
             ys = np.stack([-src_pos[r[sel]], -c[sel].astype(float), np.full(n, np.nan)], 1).ravel().astype(np.float32)
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", legendgroup=f"h{h}",
+                                     name=f"head {h}", showlegend=b == int(bucket.max()),
                                      line=dict(color=colour, width=1 + 3 * levels[b]), opacity=float(levels[b])))
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=colour, width=3),
-                                 name=f"head {h}"))
     toks = [maps.tokens[i] for i in idx]
     weight = ["bold" if focus is not None and int(i) == focus else "normal" for i in idx]
     for x, anchor in ((0, "middle left"), (1, "middle right")):

@@ -136,3 +136,14 @@ def test_figures_build(minilm_maps, smol_maps):
 def test_integrated_gradients_are_skipped_on_long_inputs_with_a_notice():
     s = saliency("word " * 80, "minilm", max_tokens=70)
     assert s.integrated is None and "Integrated gradients skipped" in s.notice
+
+
+def test_registered_hub_model_without_weights_says_how_to_get_them():
+    from core.models import ModelMissingError
+
+    try:
+        maps = attention.attention_maps("hello", "bert-base-uncased")
+    except ModelMissingError as exc:
+        assert "core.download bert-base-uncased" in str(exc)
+    else:  # someone fetched BERT into the cache: then it works like MiniLM
+        assert maps.weights.shape[:2] == (12, 12)
