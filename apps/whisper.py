@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import html
 import tempfile
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
@@ -27,15 +26,15 @@ CSS_LIVE = "font-size:1.35rem;line-height:1.6;min-height:6.5em;padding:.8em 1em;
 
 @dataclass
 class Live:
-    """One browser session's live stream (kept in gr.State, never shared)."""
+    """One browser session's live stream (kept in gr.State, never shared): settings and the
+    background stream that decodes while the browser keeps sending audio."""
 
     settings: tuple
-    stream: streaming.StreamingTranscriber
-    last: streaming.StreamState | None = None
-    next_decode: float = 0.0  # monotonic time before which new chunks are only buffered
-    steps: int = 0
-    overruns: int = 0
-    history: list = field(default_factory=list)
+    runner: streaming.BackgroundStream
+
+    @property
+    def last(self) -> streaming.StreamState | None:
+        return self.runner.latest()
 
 
 # --- rendering ----------------------------------------------------------------------------------
@@ -70,7 +69,7 @@ def render_meters(live: Live | None) -> str:
             + _bar(f"Audio level ({speech})", f"{st.level_db:.0f} dBFS", level, "#3b82f6")
             + f"<div style='font-size:.85rem;opacity:.8'>heard {st.received:.1f} s · last decode "
               f"{st.step_compute:.2f} s per {step:.1f} s step · compute {st.total_compute / max(st.received, 1e-6):.2f} "
-              f"s per audio s · {live.overruns} of {live.steps} decodes overran their step</div>")
+              f"s per audio s · {live.runner.overruns} of {live.runner.steps} decodes overran their step</div>")
 
 
 def render_policy(st: streaming.StreamState | None) -> str:
@@ -140,37 +139,37 @@ def _language(language: str | None) -> str | None:
 
 
 def on_chunk(chunk, live: Live | None, model: str, language: str, backend: str):
-    """A microphone chunk: buffer it, and decode unless the last decode is still being caught up."""
+    """A microphone chunk: queue it for the session's background stream and show the newest state.
+    Returns at once, so the browser never waits and no audio is dropped."""
     if chunk is None:
         return live, gr.skip(), gr.skip(), gr.skip()
     settings = (model, _language(language), backend)
-    if live is None or live.settings != settings:
-        live = Live(settings, streaming.StreamingTranscriber(model, backend, _language(language)))
+    if live is None or live.settings != settings or live.runner._stop.is_set():  # noqa: SLF001
+        if live is not None:
+            live.runner.stop()
+        live = Live(settings, streaming.BackgroundStream(streaming.StreamingTranscriber(model, backend,
+                                                                                        _language(language))))
     sr, samples = chunk
-    live.stream.insert_audio(audio.from_array(samples, sr))
-    now = time.monotonic()
-    if now < live.next_decode and live.last is not None:
-        return live, gr.skip(), render_meters(live), gr.skip()  # catching up: buffer only
-    st = live.stream.process()
-    if st.decoded:
-        live.steps += 1
-        over = st.step_compute - config.STREAM_STEP_SECONDS
-        live.overruns += over > 0
-        # Chunks that queued while this decode ran are only buffered, so the stream catches up.
-        live.next_decode = time.monotonic() + max(0.0, over)
-    live.last = st
+    live.runner.feed(audio.from_array(samples, sr))
+    st = live.last
     return live, render_text(st), render_meters(live), render_policy(st)
+
+
+def warm_up(model: str, backend: str) -> None:
+    """Record pressed: load the streaming model now, while the first chunks are still arriving."""
+    asr.preload(model, backend, streaming=True)
 
 
 def on_stop(live: Live | None):
     if live is None:
         return live, gr.skip(), gr.skip(), gr.skip()
-    if not live.stream._finished:  # noqa: SLF001 - a second stop is a no-op
-        live.last = live.stream.finish()
-    return live, render_text(live.last), render_meters(live), render_policy(live.last)
+    st = live.runner.stop()
+    return live, render_text(st), render_meters(live), render_policy(st)
 
 
-def on_clear():
+def on_clear(live: Live | None):
+    if live is not None:
+        live.runner.stop()
     return None, render_text(None), render_meters(None), render_policy(None)
 
 
@@ -253,8 +252,9 @@ def build() -> None:
     mic.stream(friendly(on_chunk), [mic, live, model, language, backend], [live, text, meters, policy],
                stream_every=config.STREAM_STEP_SECONDS, time_limit=config.STREAM_MAX_SESSION_SECONDS,
                concurrency_limit=4, api_visibility="private", show_progress="hidden")
+    mic.start_recording(friendly(warm_up), [model, backend], None, api_visibility="private", show_progress="hidden")
     mic.stop_recording(friendly(on_stop), [live], [live, text, meters, policy], api_visibility="private")
-    clear.click(on_clear, None, [live, text, meters, policy], api_visibility="private")
+    clear.click(on_clear, [live], [live, text, meters, policy], api_visibility="private")
     for comp in (model, language, backend):
         comp.change(live_code, [model, language, backend], code, api_visibility="private")
     go.click(friendly(run_file), [file_in, model, language, backend, task, words],

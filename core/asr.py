@@ -304,6 +304,17 @@ def has_speech(audio: np.ndarray, min_speech_ms: int = 150) -> bool:
     return bool(get_speech_timestamps(audio, opts, sampling_rate=SAMPLE_RATE))
 
 
+def preload(model: str = DEFAULT_MODEL, backend: str = "faster-whisper", streaming: bool = False) -> None:
+    """Load a model before its first use (e.g. when Record is pressed): streaming with
+    faster-whisper uses the short-window instance, and every stream needs Silero VAD."""
+    _check(model, backend, None, "transcribe")
+    if backend == "openai-whisper":
+        models.load(model, loader=_OPENAI_LOADER)
+    else:
+        models.load(model, loader=_WINDOW_LOADER if streaming else None)
+    has_speech(np.zeros(SAMPLE_RATE, np.float32))  # builds the VAD session once
+
+
 def _torch_lock(model: Any) -> threading.Lock:
     with _torch_locks_guard:
         return _torch_locks.setdefault(id(model), threading.Lock())

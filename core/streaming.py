@@ -350,3 +350,98 @@ def transcribe_chunks(chunks: list[np.ndarray], model: str = DEFAULT_MODEL, back
         stream.insert_audio(chunk)
         stream.process()
     return stream.finish()
+
+
+class BackgroundStream:
+    """Runs a `StreamingTranscriber` on its own thread, so whoever delivers audio never waits.
+
+    A browser sends its next microphone chunk only when the previous call returns; if that call
+    decodes, audio recorded meanwhile can be lost. Here `feed()` only queues samples (microseconds)
+    and a worker thread decodes whatever has arrived, one step at a time, as fast as the CPU allows.
+    `latest()` is the newest state; `stop()` decodes the rest and returns the final state. The
+    worker exits on its own after `idle_seconds` without audio (a closed browser tab).
+    """
+
+    def __init__(self, transcriber: StreamingTranscriber, step_seconds: float | None = None,
+                 idle_seconds: float = 30.0) -> None:
+        import threading
+
+        self.transcriber = transcriber
+        self.step = step_seconds or config.STREAM_STEP_SECONDS
+        self.idle_seconds = idle_seconds
+        self._inbox: list[np.ndarray] = []
+        self._inbox_lock = threading.Lock()
+        self._work_lock = threading.Lock()  # the transcriber is used by one thread at a time
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._latest: StreamState | None = None
+        self._last_fed = time.monotonic()
+        self.error: Exception | None = None
+        self.steps = 0
+        self.overruns = 0
+
+    def feed(self, samples: np.ndarray) -> None:
+        """Queue float32 mono 16 kHz samples; starts the worker on first use."""
+        import threading
+
+        if self.error is not None:
+            raise self.error
+        if self._stop.is_set():
+            raise ValueError("this stream has stopped; press Clear (or record again) to start a new one")
+        with self._inbox_lock:
+            self._inbox.append(np.asarray(samples, np.float32).reshape(-1))
+            self._last_fed = time.monotonic()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="whisper-stream", daemon=True)
+                self._thread.start()
+        self._wake.set()
+
+    def latest(self) -> StreamState | None:
+        return self._latest
+
+    def _drain(self) -> bool:
+        with self._inbox_lock:
+            chunks, self._inbox = self._inbox, []
+        for c in chunks:
+            self.transcriber.insert_audio(c)
+        return bool(chunks)
+
+    def _run(self) -> None:
+        next_step = time.monotonic()
+        while not self._stop.is_set():
+            self._wake.wait(timeout=self.step)
+            self._wake.clear()
+            now = time.monotonic()
+            if now - self._last_fed > self.idle_seconds:
+                return  # nobody is sending audio any more
+            if now < next_step:
+                time.sleep(next_step - now)  # at most one decode per step
+            try:
+                with self._work_lock:
+                    if self._stop.is_set():
+                        return
+                    got = self._drain()
+                    if not got and self._latest is not None:
+                        continue
+                    state = self.transcriber.process()
+            except Exception as exc:  # noqa: BLE001 - handed to the caller on its next feed()
+                self.error = exc
+                return
+            if state.decoded:
+                self.steps += 1
+                self.overruns += state.step_compute > self.step
+            self._latest = state
+            next_step = time.monotonic() + (0.0 if state.step_compute > self.step else
+                                            self.step - state.step_compute)
+
+    def stop(self) -> StreamState:
+        """Stop the worker, decode what is left and commit it. Safe to call twice."""
+        self._stop.set()
+        self._wake.set()
+        with self._work_lock:
+            if self.transcriber._finished:  # noqa: SLF001
+                return self._latest or self.transcriber._state("", 0.0, decoded=False)  # noqa: SLF001
+            self._drain()
+            self._latest = self.transcriber.finish()
+        return self._latest

@@ -104,3 +104,24 @@ def test_limits_and_options():
         streaming.StreamingTranscriber(max_buffer_seconds=40)
     with pytest.raises(ValueError, match="chunks"):
         streaming.transcribe_chunks([np.zeros(10, np.float32)] * (config.STREAM_MAX_CHUNKS + 1))
+
+
+def test_background_stream_never_blocks_the_feeder():
+    import time
+
+    from core.audio import load_audio
+
+    runner = streaming.BackgroundStream(streaming.StreamingTranscriber())
+    audio = load_audio(CLIPS[4][0])
+    slowest = 0.0
+    for c in chunks(audio, 1600):  # 0.1 s chunks, as some browsers send them
+        t0 = time.perf_counter()
+        runner.feed(c)
+        slowest = max(slowest, time.perf_counter() - t0)
+        time.sleep(0.02)
+    final = runner.stop()
+    assert slowest < 0.5  # feeding only queues; decoding happens on the worker thread
+    assert "amiable" in final.committed.lower() and final.received == pytest.approx(audio.size / 16000, abs=0.01)
+    assert runner.stop().committed == final.committed  # a second stop is harmless
+    with pytest.raises(ValueError, match="stopped"):
+        runner.feed(audio[:1600])
