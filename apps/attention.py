@@ -122,7 +122,7 @@ def build() -> None:
             run = gr.Button("Show attention", variant="primary", elem_id="attn-run")
     gr.Examples(EXAMPLES, [text, pair, model])
     notice = gr.Markdown()
-    tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)",
+    tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)", elem_id="attn-tokens",
                                 color_map={"special": "#d9d9d9", "token": "#fdd0a2", "sentence B": "#c6dbef"}, show_legend=True,
                                 combine_adjacent=False, interactive=False)
     with gr.Row():
