@@ -98,6 +98,16 @@ def _pcm(audio: np.ndarray | None, sample_rate: int):
     return None if audio is None else (sample_rate, (np.clip(audio, -1, 1) * 32767).astype(np.int16))
 
 
+def ui_index_folder(folder, my_gallery, progress=gr.Progress()):
+    if not (folder or "").strip():
+        raise gr.Error("Type a folder path on the server first.")
+    g = search_mod.index_folder(folder.strip(), my_gallery or None,
+                                progress=lambda frac, msg: progress(frac, desc=msg))
+    skipped = "\n".join(f"- `{s.key}`: {s.reason}" for s in g.skipped[-20:])
+    msg = f"Your gallery has **{len(g)}** images." + (f"\n\nSkipped:\n{skipped}" if skipped else "")
+    return g.name, msg, gr.update(value="My upload")
+
+
 def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak, progress=gr.Progress()):
     gallery = my_gallery if source == "My upload" else ""
     if source == "My upload" and not my_gallery:
@@ -175,6 +185,10 @@ def build() -> None:
             with gr.Accordion("Your own pictures (a zip or image files; names like IMG_0412.jpg are fine)", open=False):
                 files = gr.File(file_count="multiple", file_types=[".zip", "image"], label="Images or a .zip")
                 index_btn = gr.Button("Index my pictures")
+                with gr.Row():
+                    folder = gr.Textbox(label="…or a folder on the server (only where the host allows: "
+                                              "NLP_STUDIO_IMAGE_ROOTS)", scale=3)
+                    folder_btn = gr.Button("Index folder", scale=1)
                 index_status = gr.Markdown()
         with gr.Column(scale=3):
             notes = gr.Markdown()
@@ -205,6 +219,8 @@ def build() -> None:
     shown.select(friendly(ui_heatmap), [results], [heat, heat_note], api_visibility="private", concurrency_limit=2)
     index_btn.click(friendly(ui_index), [files, my_gallery], [my_gallery, index_status, source],
                     api_visibility="private", concurrency_limit=1)
+    folder_btn.click(friendly(ui_index_folder), [folder, my_gallery], [my_gallery, index_status, source],
+                     api_visibility="private", concurrency_limit=1)
     ask_btn.click(friendly(ui_ask), [query, voice, k, w_clip, w_tags, w_text, my_gallery, source, speak],
                   [asked, sources_md, model_words, answer_audio, model_audio, timings, prompt, shown, table, notes,
                    results],

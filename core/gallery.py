@@ -525,13 +525,15 @@ def index(name: str, sources: list[Source], channels: list[Channel], skipped: li
             for i, im in zip(ok, images):
                 if "thumb" not in items[i] or rows_old[i] < 0:
                     items[i]["thumb"] = f"{items[i]['sha1'][:20]}.jpg"
-                    items[i]["width"], items[i]["height"] = Image.open(items[i]["path"]).size
+                    with Image.open(items[i]["path"]) as header:
+                        items[i]["width"], items[i]["height"] = header.size
                     th = im.copy()
                     th.thumbnail((THUMB_SIDE, THUMB_SIDE), Image.BICUBIC)
                     _atomic_write(root / "thumbs" / items[i]["thumb"],
                                   lambda tmp, th=th: th.save(tmp, format="JPEG", quality=85))
             for ch in channels:
-                sel = [j for j, i in enumerate(ok) if i in set(need[ch.name])]
+                wanted = set(need[ch.name])
+                sel = [j for j, i in enumerate(ok) if i in wanted]
                 if not sel:
                     continue
                 vec = ch.embed([images[j] for j in sel], [items[ok[j]] for j in sel])

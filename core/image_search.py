@@ -124,8 +124,32 @@ class ClipChannel:
         return self.clip.encode_images(images)
 
 
-def clip_status(key: str = CLIP_KEY) -> tuple[object | None, str]:
-    """(the loaded CLIP model, "") if its weights are here, else (None, how to get them)."""
+CLIP_ENV = "NLP_STUDIO_CLIP_MODEL"  # "registry-key" or open_clip "Name:pretrained", e.g. ViT-B-16:laion2b_s34b_b88k
+_named: dict[str, object] = {}
+_named_lock = threading.Lock()
+
+
+def clip_status(key: str | None = None) -> tuple[object | None, str]:
+    """(the loaded CLIP model, "") if its weights are here, else (None, how to get them).
+
+    The model is `key`, else $NLP_STUDIO_CLIP_MODEL, else clip-vit-b-32. A value with a colon
+    is any open_clip model by name and pretrained tag (from the Hugging Face cache)."""
+    import os
+
+    key = key or os.environ.get(CLIP_ENV, "").strip() or CLIP_KEY
+    if ":" in key:
+        with _named_lock:
+            if key not in _named:
+                from core.clip import load_named
+                from core.device import get_device
+
+                name, _, tag = key.partition(":")
+                try:
+                    _named[key] = load_named(name, tag, get_device())
+                except ValueError as exc:  # remembered: no retry on every query
+                    _named[key] = f"CLIP is off: {exc} The tag and text channels work without it."
+            hit = _named[key]
+            return (None, hit) if isinstance(hit, str) else (hit, "")
     try:
         models.resolve(key)
     except models.ModelMissingError as exc:
@@ -200,6 +224,18 @@ def index_upload(paths: list[str | Path], name: str | None = None, channels: lis
         reasons = "; ".join(f"{s.key}: {s.reason}" for s in skipped[:5])
         shutil_rm(batch)
         raise ValueError(f"no images found in the upload ({reasons or 'it was empty'})")
+    return gal.index(name, sources, channels if channels is not None else default_channels(),
+                     skipped, progress, keep_missing=True)
+
+
+def index_folder(folder: str, name: str | None = None, channels: list | None = None, progress=None) -> gal.Gallery:
+    """Index a server folder (only inside NLP_STUDIO_IMAGE_ROOTS) into a user gallery; files stay in place."""
+    name = gal.check_name(name) if name else gal.new_name()
+    if name == gal.SHIPPED:
+        raise ValueError("folders go into a gallery of your own, never the shipped one")
+    sources, skipped = gal.collect_folder(folder)
+    if not sources:
+        raise ValueError(f"no images in {folder}")
     return gal.index(name, sources, channels if channels is not None else default_channels(),
                      skipped, progress, keep_missing=True)
 

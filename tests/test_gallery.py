@@ -226,6 +226,11 @@ def test_folders_only_inside_allowed_roots(tmp_path, monkeypatch, photo_dir):
     monkeypatch.setenv(gal.ROOTS_ENV, str(photo_dir))
     sources, _ = gal.collect_folder(photo_dir)
     assert len(sources) == len(PHOTOS)
+    g = search_mod.index_folder(str(photo_dir), channels=[MeanColour()])
+    try:
+        assert sorted(g.keys) == sorted(p.name for p in photo_dir.iterdir())
+    finally:
+        gal.delete(g.name)
     with pytest.raises(ValueError, match="outside"):
         gal.collect_folder(photo_dir.parent)
     with pytest.raises(ValueError, match="outside"):
