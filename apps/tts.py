@@ -156,7 +156,7 @@ def _edits_from_table(table, session: dict | None, text: str) -> dict[int, str]:
     return {i: str(row[2]).strip() for i, (row, old) in enumerate(zip(rows, before)) if str(row[2]).strip() != old}
 
 
-def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, edits, session):
+def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session):
     """The streaming handler: yields each sentence's audio as it is ready, then every stage.
     Values follow OUTPUTS' order; gr.skip() leaves an output as it is."""
     noise_arg = noise if engine != "espeak" else None
@@ -165,7 +165,7 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, edits, se
     session = dict(session or {})
     chunks = []
     for chunk in tts.stream(text, engine, voice, float(rate), edits or None, noise_arg, noise_w_arg, pitch_arg,
-                            fast_start=bool(fast_start)):
+                            fast_start=bool(fast_start), speaker=speaker or None):
         chunks.append(chunk)
         yield ((chunk.sample_rate, _int16(chunk.audio)),
                f"Sentence {chunk.sentence + 1} ready: {chunk.offset + chunk.duration:.1f} s of audio so far "
@@ -190,16 +190,16 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, edits, se
            previous if previous is not None else gr.skip())
 
 
-def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, session):
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, None, session)
+def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, session):
+    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, None, session)
 
 
-def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, table, session):
+def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, table, session):
     edits = _edits_from_table(table, session, text)
     if not edits:
         raise ValueError("No phonemes were changed. Edit a cell in the phonemes column, e.g. Smith "
                          "/smˈɪθ/ → /smˈaɪθ/, then press this button.")
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, edits, session)
+    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session)
 
 
 def engine_changed(engine: str):
@@ -214,6 +214,30 @@ def engine_changed(engine: str):
     return (gr.update(choices=VOICES[engine], value=VOICES[engine][0], info=info), note,
             gr.update(visible=engine != "espeak"), gr.update(visible=engine == "piper"),
             gr.update(visible=engine == "espeak"))
+
+
+def voice_speakers(engine: str, voice: str):
+    """The speaker picker for a multi-speaker voice, read from the voice's config (no model load)."""
+    names: list[str] = []
+    try:
+        if engine == "piper":
+            from core import models
+            from core.registry import MODELS
+
+            path = models.resolve(voice).path if voice in MODELS else Path(voice).expanduser()
+            cfg = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+            n = int(cfg.get("num_speakers", 1))
+            if n > 1:
+                by_id = {int(i): str(k) for k, i in cfg.get("speaker_id_map", {}).items()}
+                names = [by_id.get(i, str(i)) for i in range(n)]
+        elif engine == "coqui":
+            from core.coqui import _engines
+
+            if voice in _engines:
+                names = _engines[voice].speakers()
+    except (OSError, ValueError, KeyError, RuntimeError):
+        names = []  # a missing or odd voice: Speak will say what is wrong
+    return gr.update(choices=names, value=names[0] if names else None, visible=bool(names))
 
 
 # ------------------------------------------------------------------------------------------
@@ -245,6 +269,8 @@ def build() -> None:
                 noise = gr.Slider(0.0, 1.5, value=0.667, step=0.01, label="noise (voice variation)")
                 noise_w = gr.Slider(0.0, 1.5, value=0.8, step=0.01, label="noise_w (timing variation)")
                 pitch = gr.Slider(0, 99, value=50, step=1, label="pitch (espeak)", visible=False)
+            speaker = gr.Dropdown([], label="Speaker (multi-speaker voices)", allow_custom_value=True,
+                                  visible=False)
             fast_start = gr.Checkbox(False, label="Fast start: cut a long first sentence early (first audio "
                                                   "sooner, a seam in its melody)")
 
@@ -278,7 +304,7 @@ def build() -> None:
                         interactive=False)
     code = code_box(_code(DEMO_TEXT, "piper", "piper-joe", 1.0, {}))
 
-    controls = [text, engine, voice, rate, noise, noise_w, pitch, fast_start]
+    controls = [text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker]
     outputs = [live_audio, status, norm_view, phoneme_table, phoneme_string, timeline, karaoke, mel_plot,
                stage_table, files, code, session, last_take]
     assert len(outputs) == len(OUTPUTS)
@@ -291,6 +317,8 @@ def build() -> None:
                 api_visibility="private", concurrency_limit=2)
     engine.change(engine_changed, engine, [voice, engine_note, noise, noise_w, pitch], api_name="tts_ui_engine",
                   api_visibility="private", queue=False)
+    voice.change(voice_speakers, [engine, voice], speaker, api_name="tts_ui_voice", api_visibility="private",
+                 concurrency_limit=8)
 
     # API: /speak (text, engine, voice, rate) -> audio; /phonemize (text) -> normalized + phonemes
     api_audio = gr.Audio(visible=False, type="filepath", format="wav")

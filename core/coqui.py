@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.models import ModelMissingError
-from core.tts import Rendered, SynthesisOptions, Word, words_from_phonemes
+from core.tts import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
 
 # name -> (acoustic model, vocoder) in Coqui's model catalogue (TTS/.models.json)
 COQUI_VOICES: dict[str, tuple[str, str]] = {
@@ -57,6 +57,17 @@ class CoquiEngine:
         self.sample_rate = int(acoustic_ap.sample_rate)
         self.hop = int(acoustic_ap.hop_length)
         self._lock = threading.Lock()
+
+    def speakers(self) -> list[str]:
+        n = int(getattr(self.acoustic, "num_speakers", 0) or 0)
+        if n <= 1:
+            return []
+        manager = getattr(self.acoustic, "speaker_manager", None)
+        names = [str(i) for i in range(n)]
+        for name, i in (getattr(manager, "name_to_id", None) or {}).items():
+            if 0 <= int(i) < n:
+                names[int(i)] = str(name)
+        return names
 
     # -- grapheme to phoneme ------------------------------------------------------------------
     def _clean(self, text: str) -> str:
@@ -115,7 +126,11 @@ class CoquiEngine:
             raise ValueError(f"{type(model).__name__} has no speaking-rate control (its attention decides "
                              "the timing); set rate to 1, or use Glow-TTS or Piper")
         x = torch.tensor([ids], dtype=torch.long, device=next(model.parameters()).device)
-        aux = {"x_lengths": torch.tensor([len(ids)], device=x.device), "speaker_ids": None, "d_vectors": None}
+        speaker = pick_speaker(options.speaker, self.speakers(), self.voice)
+        if speaker is None and self.speakers():
+            speaker = 0
+        aux = {"x_lengths": torch.tensor([len(ids)], device=x.device), "d_vectors": None,
+               "speaker_ids": None if speaker is None else torch.tensor([speaker], device=x.device)}
         with self._lock, torch.inference_mode():
             saved = getattr(model, "length_scale", None), getattr(model, "inference_noise_scale", None)
             if saved[0] is not None:  # Glow-TTS scales its predicted durations; Tacotron2 cannot

@@ -75,12 +75,14 @@ class WordTiming:
 @dataclass(frozen=True)
 class SynthesisOptions:
     """Controls. `rate` > 1 speaks faster. `noise` / `noise_w` are VITS' sampling noise (voice
-    variation, duration variation); None keeps the voice's own. `pitch` is 0-99 (espeak only)."""
+    variation, duration variation); None keeps the voice's own. `pitch` is 0-99 (espeak only).
+    `speaker` picks a speaker of a multi-speaker voice, by name or number; None: its default."""
 
     rate: float = 1.0
     noise: float | None = None
     noise_w: float | None = None
     pitch: int | None = None
+    speaker: str | int | None = None
 
     def __post_init__(self) -> None:
         if not (config.TTS_MIN_RATE <= self.rate <= config.TTS_MAX_RATE):
@@ -163,6 +165,8 @@ class Engine(Protocol):
     voice: str
     sample_rate: int
     language: str  # espeak-style code, e.g. "en-us"
+
+    def speakers(self) -> list[str]: ...  # empty for a single-speaker voice
 
     def analyze(self, sentence: str) -> list[Word]: ...
     def check_phonemes(self, phonemes: str) -> None: ...
@@ -347,6 +351,16 @@ class PiperEngine:
         self.language = str(voice.config.espeak_voice)
         self._id_map = voice.config.phoneme_id_map
 
+    def speakers(self) -> list[str]:
+        cfg = self._voice.config
+        if cfg.num_speakers <= 1:
+            return []
+        names = [str(i) for i in range(cfg.num_speakers)]
+        for name, i in cfg.speaker_id_map.items():
+            if 0 <= int(i) < len(names):
+                names[int(i)] = str(name)
+        return names
+
     def _phonemize(self, text: str) -> str:
         sentences = self._voice.phonemize(text)
         return " ".join("".join(s) for s in sentences)
@@ -384,7 +398,8 @@ class PiperEngine:
 
         phonemes, owner = self.phoneme_list(words)
         ids = self._voice.phonemes_to_ids(phonemes)
-        syn = SynthesisConfig(length_scale=1.0 / options.rate, noise_scale=options.noise,
+        syn = SynthesisConfig(speaker_id=pick_speaker(options.speaker, self.speakers(), self.voice),
+                              length_scale=1.0 / options.rate, noise_scale=options.noise,
                               noise_w_scale=options.noise_w)
         # ONNX Runtime sessions are thread-safe: users' runs go in parallel (see onnx_session_options)
         result = self._voice.phoneme_ids_to_audio(ids, syn, include_alignments=True)
@@ -409,6 +424,21 @@ class PiperEngine:
                 timings[-1] = (p, max(0, n + len(audio) - total), o)
             timings = tuple(timings)
         return Rendered(audio=audio, phoneme_samples=timings)
+
+
+def pick_speaker(speaker: str | int | None, names: list[str], voice: str) -> int | None:
+    """A speaker name or number -> its index in `names`; None stays None (the voice's default)."""
+    if speaker is None or str(speaker).strip() == "":
+        return None
+    if not names:
+        raise ValueError(f"{voice} has a single speaker; leave the speaker empty")
+    text = str(speaker).strip()
+    if text in names:
+        return names.index(text)
+    if text.isdigit() and int(text) < len(names):
+        return int(text)
+    shown = ", ".join(names[:10]) + (f" … ({len(names)} in all)" if len(names) > 10 else "")
+    raise ValueError(f"{voice} has no speaker {text!r}; its speakers: {shown} (or a number from 0 to {len(names) - 1})")
 
 
 def _sample_symbols(id_map) -> list[str]:
@@ -550,6 +580,9 @@ class EspeakEngine:
             out.append(replace(w, punct=punct))
         return out
 
+    def speakers(self) -> list[str]:
+        return []  # variants are voices: en-us+f3, en-gb+m2, ...
+
     def check_phonemes(self, phonemes: str) -> None:
         raise ValueError("the espeak-ng engine reads text, not IPA; phoneme edits work with Piper")
 
@@ -559,6 +592,7 @@ class EspeakEngine:
         import soundfile as sf
 
         text = " ".join(w.text + w.punct for w in words)
+        pick_speaker(options.speaker, [], f"espeak-ng voice {self.voice}")  # says: pick a voice variant instead
         args = ["--stdout", "-s", str(int(175 * options.rate))]
         if options.pitch is not None:
             args += ["-p", str(options.pitch)]
@@ -602,7 +636,7 @@ def phonemize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe
 def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
            edits: Mapping[int | str, str] | None = None, noise: float | None = None,
            noise_w: float | None = None, pitch: int | None = None,
-           fast_start: bool = False) -> Iterator[Speech]:
+           fast_start: bool = False, speaker: str | int | None = None) -> Iterator[Speech]:
     """Speak `text` sentence by sentence: one `Speech` per sentence, as soon as it is ready.
 
     Each chunk's timings are relative to its own audio; `offset` places it in the whole.
@@ -610,7 +644,7 @@ def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", 
     `fast_start` cuts a long first sentence after about TTS_FIRST_CHUNK_CHARS characters (at a
     comma if there is one): the first audio comes sooner, at the cost of a seam in its melody."""
     start = time.perf_counter()
-    options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch)
+    options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch, speaker=speaker)
     eng = get_engine(engine, voice)
     check_text(text, eng.language)
     t0 = time.perf_counter()
@@ -694,10 +728,11 @@ def join(chunks: list[Speech]) -> Speech:
 
 def synthesize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
                edits: Mapping[int | str, str] | None = None, noise: float | None = None,
-               noise_w: float | None = None, pitch: int | None = None) -> Speech:
+               noise_w: float | None = None, pitch: int | None = None,
+               speaker: str | int | None = None) -> Speech:
     """Speak `text`; returns audio (float32 mono, `sample_rate` Hz: 22,050 for the Piper voices)
     with every stage's data. Raises ValueError with the fix for input it cannot speak."""
-    return join(list(stream(text, engine, voice, rate, edits, noise, noise_w, pitch)))
+    return join(list(stream(text, engine, voice, rate, edits, noise, noise_w, pitch, speaker=speaker)))
 
 
 def to_wav_bytes(speech: Speech) -> bytes:

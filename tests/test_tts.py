@@ -192,3 +192,9 @@ def test_round_trip_through_whisper():
     refs = [normalize(r).text for r in ROUND_TRIP]
     wer = word_error_rate(refs, hyps)
     assert wer <= ROUND_TRIP_MAX_WER, list(zip(refs, hyps))
+
+
+def test_single_speaker_voice_refuses_a_speaker():
+    assert tts.get_engine("piper", "piper-joe").speakers() == []
+    with pytest.raises(ValueError, match="single speaker"):
+        tts.synthesize("Hello.", speaker="2")

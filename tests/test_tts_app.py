@@ -43,16 +43,16 @@ def test_respeak_handler_applies_table_edits():
     """The edit path the button drives: table in, edited word out (no browser needed)."""
     from apps import tts as tab
 
-    outs = list(tab.speak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, None))
+    outs = list(tab.speak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, None, None))
     final = outs[-1]
     table, session = final[3], final[11]
     table[1][2] = "smˈaɪθ"
-    outs = list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, table, session))
+    outs = list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, None, table, session))
     assert "edited: **Smith** /smˈɪθ/ → /smˈaɪθ/" in outs[-1][1]
     assert outs[-1][12] == session["take"]  # the previous take is offered for comparison
     table[1][2] = "smˈXθ"
     with pytest.raises(ValueError, match="'X'"):
-        list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, table, session))
+        list(tab.respeak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, None, table, session))
 
 
 @pytest.mark.browser
@@ -94,3 +94,17 @@ def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
     assert not page_errors(browser), page_errors(browser)
     browser.execute_script("window.scrollTo(0, 0)")
     browser.save_screenshot(os.path.join(screenshot_dir, "tts-edited.png"))
+
+
+def test_speaker_picker_reads_the_voice_config(tmp_path):
+    import json
+
+    from apps.tts import voice_speakers
+
+    onnx = tmp_path / "multi.onnx"
+    onnx.write_bytes(b"")
+    (tmp_path / "multi.onnx.json").write_text(json.dumps({"num_speakers": 3, "speaker_id_map": {"p225": 0, "p226": 2}}))
+    update = voice_speakers("piper", str(onnx))
+    assert update["choices"] == ["p225", "1", "p226"] and update["visible"]
+    assert not voice_speakers("piper", "piper-joe")["visible"]
+    assert not voice_speakers("espeak", "en-us")["visible"]

@@ -63,3 +63,43 @@ def test_mel_figure_uses_the_models_own_mel(random_coqui):
     fig = mel_figure(s)
     assert "acoustic model's own output" in fig.layout.title.text
     assert fig.data[0].z.shape == s.mel.shape
+
+
+def test_multi_speaker_two_stage():
+    import torch
+    from TTS.tts.configs.glow_tts_config import GlowTTSConfig
+    from TTS.tts.models.glow_tts import GlowTTS
+    from TTS.utils.audio import AudioProcessor
+    from TTS.vocoder.configs.hifigan_config import HifiganConfig
+    from TTS.vocoder.models import setup_model as setup_vocoder
+
+    from core.coqui import CoquiEngine
+
+    torch.manual_seed(1)
+    cfg = GlowTTSConfig(use_phonemes=True, phonemizer="espeak", phoneme_language="en-us",
+                        text_cleaner="phoneme_cleaners", hidden_channels_enc=16, hidden_channels_dec=16,
+                        hidden_channels_dp=16, num_flow_blocks_dec=1, num_block_layers=1,
+                        use_speaker_embedding=True, speakers=["ana", "bo", "cy"])
+    acoustic = GlowTTS(cfg).eval()
+    vcfg = HifiganConfig()
+    vcfg.generator_model_params.update(upsample_initial_channel=16, resblock_kernel_sizes=[3],
+                                       resblock_dilation_sizes=[[1, 3, 5]])
+    engine = CoquiEngine(acoustic, setup_vocoder(vcfg).eval(), AudioProcessor(cfg.audio),
+                         AudioProcessor(vcfg.audio), "random-multi")
+    assert engine.speakers() == ["ana", "bo", "cy"]
+    # A fresh Glow-TTS ignores its speaker at first (zero-initialized output layers), so check
+    # that the chosen speaker reaches the model rather than comparing the sounds.
+    seen, inference = [], acoustic.inference
+
+    def spy(x, aux_input=None):
+        seen.append(aux_input["speaker_ids"].tolist())
+        return inference(x, aux_input=aux_input)
+
+    acoustic.inference = spy
+    a = tts.synthesize("Hello.", engine=engine, speaker="cy")
+    tts.synthesize("Hello.", engine=engine, speaker="1")
+    tts.synthesize("Hello.", engine=engine)
+    assert seen == [[2], [1], [0]]
+    assert a.mel.shape[0] == 80 and len(a.audio) == a.mel.shape[1] * 256
+    with pytest.raises(ValueError, match="no speaker '7'"):
+        tts.synthesize("Hello.", engine=engine, speaker=7)
