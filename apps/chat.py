@@ -191,7 +191,9 @@ def build() -> None:
                                      file_types=[".jsonl", ".csv", ".json"], type="filepath", height=130)
                     ds_info = gr.Markdown()
                     ds_preview = gr.Dataframe(headers=["prompt", "response"], interactive=False, wrap=True,
-                                              max_height=220, label="Preview (training split)")
+                                              max_height=260, label="Preview (training split)")
+                    params_md = gr.Markdown("Cancel stops after the current step and still saves the "
+                                            "adapter. *Estimate time* runs a 3-step probe on this machine.")
                 with gr.Column(scale=2):
                     with gr.Row():
                         rank = gr.Slider(1, 64, 8, step=1, label="Rank r")
@@ -206,11 +208,9 @@ def build() -> None:
                         est_btn = gr.Button("Estimate time")
                         train_btn = gr.Button("Train", variant="primary")
                         cancel_btn = gr.Button("Cancel")
-                    params_md = gr.Markdown("Cancel stops after the current step and still saves the "
-                                            "adapter. *Estimate time* runs a 3-step probe on this machine.")
-            progress = gr.HTML()
-            loss_plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss",
-                                    height=260, x_title="step", y_title="loss (response tokens)")
+                    progress = gr.HTML()
+                    loss_plot = gr.LinePlot(_loss_frame([]), x="step", y="loss", title="Training loss",
+                                            height=240, x_title="step", y_title="loss (response tokens)")
             train_code = code_box(_train_code("pirate", LoraSettings()))
             job_id = gr.State("")
 
@@ -336,10 +336,11 @@ def build() -> None:
 
         s = _lora(*lora_args)
         ds = _dataset_source(choice, path)
+        params = _params_md(lora_param_count(model_key, s))
         job = start_training(ds, s, nm.strip() or None, model_key)
         code = _train_code(ds.name if ds.name != "upload" else "my_data.jsonl", s)
         yield (job.job_id, _progress_html(0, s.steps, f"Preparing <b>{job.name}</b> (copying the model)…"),
-               _loss_frame([]), code, _params_md(lora_param_count(model_key, s)))
+               _loss_frame([]), code, params)
         while True:
             st = job.status()
             eta = "" if st.eta_s is None else f", about {st.eta_s:.0f} s left"

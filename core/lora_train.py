@@ -245,7 +245,12 @@ def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings
                    threads: int = 0) -> TrainingJob:
     """Start a job and return at once. Refuses (ValueError) when another job holds the machine,
     when the name is taken, or when the dataset is unusable: all checked before any work."""
+    import peft  # noqa: F401 - imported here, not first in the job thread: lazy imports race across threads
+
+    from core import models
+
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    models.get(model)  # a missing model fails here, in the caller, with how to get it
     if name:
         name = check_name(name)
         if name_taken(name):
@@ -269,6 +274,26 @@ def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings
     _jobs[job.job_id] = job
     job._thread.start()
     return job
+
+
+def busy() -> str | None:
+    """None when no job holds the machine, else the message a new job would get."""
+    with _slot, open(_lock_path(), "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _busy_message()
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        return None
+
+
+def wait_until_free(timeout: float = 600.0, poll: float = 2.0) -> None:
+    """Block until no training job holds the machine (scripts and tests that share a machine)."""
+    deadline = time.time() + timeout
+    while (message := busy()) is not None:
+        if time.time() > deadline:
+            raise ValueError(message)
+        time.sleep(poll)
 
 
 def get_job(job_id: str) -> TrainingJob:

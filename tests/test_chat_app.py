@@ -52,7 +52,10 @@ def test_adapters_endpoint_lists_the_shipped_adapter(client):
 def test_finetune_endpoint_returns_adapter_and_losses(client):
     from core.lora import delete_adapter
 
+    from core.lora_train import wait_until_free
+
     name = f"test-api-{uuid.uuid4().hex[:6]}"
+    wait_until_free()  # another test run on this machine may be training
     out = client.predict("pirate", {"steps": 2, "learning_rate": 3e-3}, name, api_name="/finetune")
     try:
         assert out["adapter"] == name and out["state"] == "done" and len(out["losses"]) == 2
@@ -125,6 +128,9 @@ def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browse
     box = [e for e in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
            if e.is_displayed() and "my-pirate" in (e.get_attribute("placeholder") or "")][0]
     box.send_keys(name)
+    from core.lora_train import wait_until_free
+
+    wait_until_free()
     [b for b in browser.find_elements(By.TAG_NAME, "button") if b.is_displayed() and b.text.strip() == "Train"][0].click()
     try:
         wait_for_text(browser, f"Saved adapter {name}", timeout=300)
@@ -132,6 +138,10 @@ def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browse
         assert "3 steps" in body and "Trainable: 0.46M of 135M" in body
         assert name in [a.name for a in list_adapters()]
         assert not page_errors(browser)
+        plot = [e for e in browser.find_elements(By.XPATH, "//*[contains(text(), 'Training loss')]") if e.is_displayed()]
+        if plot:
+            browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", plot[0])
+            time.sleep(1)
         browser.save_screenshot(os.path.join(screenshot_dir, "chat_trained.png"))
     finally:
         if name in [a.name for a in list_adapters()]:

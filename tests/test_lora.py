@@ -17,7 +17,7 @@ from core.lora import (LoraSettings, adapted_model, delete_adapter, find_adapter
                        lora_param_count, save_adapter)
 from core.lora_compare import perplexity, token_probabilities
 from core.lora_data import encode_example, load_dataset, load_file, parse_examples, Example
-from core.lora_train import finetune, prepare, start_training
+from core.lora_train import prepare, start_training, wait_until_free
 
 MARKERS = ("arr", "matey", "ahoy", " ye ", " be ")
 PROMPTS = ["What is the capital of Italy?", "How do I cook rice?"]
@@ -37,6 +37,7 @@ def _name(tag: str) -> str:
 def trained():
     """A short real LoRA run on the shipped pirate set (12 steps), removed afterwards."""
     name = _name("pirate")
+    wait_until_free()  # another test run on this machine may be training
     job = start_training("pirate", LoraSettings(steps=12, learning_rate=3e-3), name=name, threads=1)
     busy = None
     try:
@@ -213,6 +214,7 @@ def test_comparison_gives_per_token_probabilities_for_both_models(trained):
 @pytest.mark.slow
 def test_cancel_mid_run_leaves_a_usable_checkpoint(trained):
     name = _name("cancel")
+    wait_until_free()
     job = start_training("pirate", LoraSettings(steps=100), name=name, threads=1)
     deadline = time.time() + 240
     while job.status().step < 1 and not job.status().finished and time.time() < deadline:
