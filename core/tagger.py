@@ -148,12 +148,13 @@ def centre_crop(image: Image.Image) -> Image.Image:
     return Image.fromarray(((x + 1.0) * 127.5).clip(0, 255).astype(np.uint8))
 
 
-def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.5) -> Image.Image:
+def overlay(image: Image.Image, heat: np.ndarray, alpha: float = 0.4) -> Image.Image:
     """`heat` [H, W] in [0, 1] drawn over `image` (resized to it) as red-yellow; returns RGB."""
     base = np.asarray(to_rgb(image), dtype=np.float32) / 255.0
     h = np.asarray(Image.fromarray((heat * 255).astype(np.uint8)).resize(
         (base.shape[1], base.shape[0]), Image.BILINEAR), dtype=np.float32) / 255.0
     colour = np.stack([np.ones_like(h), h, np.zeros_like(h)], axis=-1)  # red -> yellow
     a = (alpha * h)[..., None]
-    mixed = base * (1 - a) + colour * a
+    # Dim what did not matter so the hot regions stand out on a projector.
+    mixed = (base * (0.3 + 0.7 * h[..., None])) * (1 - a) + colour * a
     return Image.fromarray((mixed * 255).clip(0, 255).astype(np.uint8))

@@ -65,3 +65,16 @@ def test_api_ask_images(client):
     assert out["citations"][0]["file"] == "chelsea.png"
     assert "[1]" in out["answer"] and "cat" in out["answer"].lower()
     assert out["items"][0]["file"] == "chelsea.png" and out["prompt"][0]["role"] == "system"
+
+
+@pytest.mark.slow
+def test_api_ask_images_with_audio(client, spoken_rocket, tmp_path):
+    import soundfile as sf
+    from gradio_client import handle_file
+
+    wav = tmp_path / "question.wav"
+    sf.write(wav, spoken_rocket[1], spoken_rocket[0])
+    out = client.predict("", handle_file(str(wav)), "", api_name="/ask_images")
+    assert "rocket" in out["question"].lower()
+    assert out["citations"][0]["file"] == "rocket.jpg"
+    assert "asr" in out["timings"]
