@@ -241,8 +241,8 @@ def build() -> None:
             with gr.Column(scale=3):
                 out_text = gr.Textbox(label="Text", lines=4, elem_id="whisper-file-text")
                 summary = gr.Markdown()
-                seg_table = gr.Dataframe(headers=["start (s)", "end (s)", "text"], interactive=False, wrap=True,
-                                         label="Segments")
+                seg_table = gr.Dataframe(headers=["start", "end", "text"], interactive=False, wrap=True,
+                                         column_widths=["10%", "10%", "80%"], label="Segments (seconds)")
                 words_html = gr.HTML()
                 downloads = gr.File(label="Downloads (.txt, .srt, .vtt)", file_count="multiple")
                 with gr.Accordion("As JSON (what /transcribe returns)", open=False):
