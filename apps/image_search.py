@@ -171,7 +171,8 @@ def build() -> None:
             with gr.Row():
                 search_btn = gr.Button("Search", variant="primary", elem_id="imgsearch-search")
                 ask_btn = gr.Button("Ask (RAG, spoken answer)", variant="secondary", elem_id="imgsearch-ask")
-            voice = gr.Audio(sources=["microphone", "upload"], type="filepath", label="…or ask aloud (used when the box above is empty for Ask)")
+            voice = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="imgsearch-voice",
+                             label="…or ask aloud (used when the box above is empty for Ask)")
             with gr.Accordion("Example image and query arithmetic", open=False):
                 example = gr.Image(type="pil", label="Example image (optional)", height=180)
                 image_sign = gr.Radio(["+ add it", "− subtract it"], value="+ add it", label="Use the example image as")

@@ -258,7 +258,9 @@ class Term:
 def clean_query(text: str) -> str:
     """A spoken request without its opening words: "Show me the rocket." -> "the rocket"."""
     text = " ".join((text or "").split()).strip(" ?.!")
-    return _FILLER.sub("", text).strip(" ?.!") or text
+    # ASR often adds a stray preposition: "which picture shows in the animal".
+    cleaned = re.sub(r"^(in|of|on|me|us)\s+(?=\S)", "", _FILLER.sub("", text), flags=re.I)
+    return cleaned.strip(" ?.!") or text
 
 
 def parse_query(text: str, image: Image.Image | None = None, image_sign: float = 1.0) -> list[Term]:
