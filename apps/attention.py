@@ -68,11 +68,12 @@ fa.saliency_bars(sal).show()
 
 
 def _tokens_highlight(maps: attention.AttentionMaps, show_special: bool) -> list[tuple[str, str | None]]:
+    first = "sentence A" if 1 in maps.segment else "token"
     out = []
-    for i, (tok, sp, seg) in enumerate(zip(maps.tokens, maps.special, maps.segment)):
+    for tok, sp, seg in zip(maps.tokens, maps.special, maps.segment):
         if sp and not show_special:
             continue
-        out.append((tok, "special" if sp else ("sentence B" if seg == 1 else "token")))
+        out.append((tok, "special" if sp else ("sentence B" if seg == 1 else first)))
     return out
 
 
@@ -96,7 +97,7 @@ def render_views(maps, sal, layer, head, focus, special, view):
         row, label = _attention_row(maps, layer, h)
         sal_fig = fa.saliency_bars(sal, row, label, special)
     model_fig = fa.model_view(maps, special, cell=config.MODEL_VIEW_CELL,
-                              selected=(layer, h if h is not None else 0))
+                              selected=(layer, h))
     return head_fig, sal_fig, model_fig, None
 
 
@@ -123,7 +124,8 @@ def build() -> None:
     gr.Examples(EXAMPLES, [text, pair, model])
     notice = gr.Markdown()
     tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)", elem_id="attn-tokens",
-                                color_map={"special": "#d9d9d9", "token": "#fdd0a2", "sentence B": "#c6dbef"}, show_legend=True,
+                                color_map={"special": "#d9d9d9", "token": "#fdd0a2", "sentence A": "#fdd0a2",
+                                           "sentence B": "#c6dbef"}, show_legend=True,
                                 combine_adjacent=False, interactive=False)
     with gr.Row():
         layer = gr.Slider(0, 5, value=0, step=1, label="Layer", elem_id="attn-layer")

@@ -152,7 +152,7 @@ def _shrink(m: np.ndarray, cell: int) -> np.ndarray:
 
 
 def model_view(maps: AttentionMaps, show_special: bool = True, cell: int = 32,
-               selected: tuple[int, int] | None = None) -> go.Figure:
+               selected: tuple[int, int | None] | None = None) -> go.Figure:
     """All layers x heads as small heatmaps tiled in one figure (rows = layers, columns = heads).
     Each tile is scaled to its own maximum so patterns (diagonal, previous token, [SEP]) show."""
     idx = kept(maps.special, show_special)
@@ -176,10 +176,11 @@ def model_view(maps: AttentionMaps, show_special: bool = True, cell: int = 32,
     fig.update_yaxes(tickmode="array", tickvals=[l * (n + gap) + centre for l in range(L)],
                      ticktext=[f"L{l}" for l in range(L)], showgrid=False, zeroline=False, autorange="reversed",
                      scaleanchor="x")
-    if selected is not None:
+    if selected is not None:  # (layer, head); head None frames the whole layer
         l, h = selected
-        fig.add_shape(type="rect", x0=h * (n + gap) - 1, x1=h * (n + gap) + n, y0=l * (n + gap) - 1,
-                      y1=l * (n + gap) + n, line=dict(color="#d62728", width=3))
+        x0, x1 = (-1, H * (n + gap) - gap) if h is None else (h * (n + gap) - 1, h * (n + gap) + n)
+        fig.add_shape(type="rect", x0=x0, x1=x1, y0=l * (n + gap) - 1, y1=l * (n + gap) + n,
+                      line=dict(color="#d62728", width=3))
     tile = max(28, min(90, 900 // max(H, 1)))
     shrunk = f" (each map pooled to {n}x{n})" if len(idx) > cell else ""
     return _layout(fig, f"Model view: {L} layers x {H} heads{shrunk}. Pick a layer and head to open one.",

@@ -124,6 +124,7 @@ def test_figures_build(minilm_maps, smol_maps):
     for m in (minilm_maps, smol_maps):
         for fig in (fa.heatmap(m, 1, 2, focus=2), fa.heatmap(m, 0, None, show_special=False),
                     fa.lines(m, 1, [3]), fa.lines(m, 1, None, focus=2), fa.model_view(m, selected=(1, 2)),
+                    fa.model_view(m, show_special=False, selected=(0, None)),
                     fa.rollout_heatmap(m, attention.rollout(m.weights)), fa.next_token_bars(m)):
             assert fig.layout.title.text
     z = np.array(fa.heatmap(smol_maps, 3, 1).data[0].z, dtype=float)
