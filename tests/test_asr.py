@@ -42,7 +42,8 @@ def test_word_timestamps_are_ordered_and_inside_the_audio(faster_results):
 @pytest.mark.slow
 def test_openai_whisper_backend_runs_the_same_weights():
     path, ref = CLIPS[1]  # "he was not an ill disposed young man", 3 s
-    r = asr.transcribe(path, backend="openai-whisper", word_timestamps=True)
+    # greedy: beam 5 in PyTorch costs about 6x here, and the point is that the converted weights work
+    r = asr.transcribe(path, backend="openai-whisper", word_timestamps=True, options=asr.DecodeOptions(beam_size=1))
     assert r.backend == "openai-whisper"
     assert asr.word_error_rate(ref, r.text) <= 0.3, r.text
     assert r.words and r.words[0].word.strip().lower() == "he"
