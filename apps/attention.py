@@ -84,7 +84,7 @@ def _visible_indices(maps: attention.AttentionMaps, show_special: bool) -> list[
 def render_views(maps, sal, layer, head, focus, special, view):
     """Every figure that depends only on the stored result (no model call)."""
     if maps is None:
-        return [None] * 4
+        return None, None, None
     layer = int(min(max(int(layer), 0), maps.n_layers - 1))
     h = _head(head)
     focus = None if focus in (None, -1) else int(focus)
@@ -98,7 +98,7 @@ def render_views(maps, sal, layer, head, focus, special, view):
         sal_fig = fa.saliency_bars(sal, row, label, special)
     model_fig = fa.model_view(maps, special, cell=config.MODEL_VIEW_CELL,
                               selected=(layer, h))
-    return head_fig, sal_fig, model_fig, None
+    return head_fig, sal_fig, model_fig
 
 
 def build() -> None:
@@ -167,7 +167,7 @@ def build() -> None:
         sal = saliency(text_v, model_v, pair_v, integrated=bool(ig_v))
         layer_v = min(int(layer_v), maps.n_layers - 1)
         head_v = head_v if head_v == ALL or int(head_v) < maps.n_heads else ALL
-        head_fig, sal_fig, model_fig, _ = render_views(maps, sal, layer_v, head_v, -1, special_v, view_v)
+        head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, -1, special_v, view_v)
         notes = [maps.notice] if maps.notice else []
         if sal.notice and sal.notice != maps.notice:
             notes.append(sal.notice.replace(maps.notice, "").strip())
@@ -198,7 +198,7 @@ def build() -> None:
     def rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
         if maps is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        head_fig, sal_fig, model_fig, _ = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
+        head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
         focus_i = None if focus_v in (None, -1) else int(focus_v)
         return head_fig, sal_fig, model_fig, _code(text_v, pair_v, maps.model_key, int(layer_v), _head(head_v),
                                                    focus_i, special_v, view_v)
@@ -243,7 +243,7 @@ def build() -> None:
     def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
         if maps is None:
             raise ValueError("Press “Show attention” first, then export.")
-        head_fig, sal_fig, model_fig, _ = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
+        head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
         figs = {"head view": head_fig, "model view": model_fig, "saliency": sal_fig,
                 "rollout": fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
                 "next token": fa.next_token_bars(maps)}
