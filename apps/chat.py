@@ -323,7 +323,7 @@ def build() -> None:
 
         s = _lora(*lora_args)
         e = estimate(_dataset_source(choice, path), s, model_key)
-        return (f"⏱ About **{e['estimated_s']:.0f} s** for {s.steps} steps on this machine "
+        return (f"About **{e['estimated_s']:.0f} s** for {s.steps} steps on this machine "
                 f"({e['seconds_per_step']:.2f} s a step, measured on a {e['probe_s']:.0f} s probe).\n\n"
                 + _params_md(lora_param_count(model_key, s)))
 
@@ -350,7 +350,7 @@ def build() -> None:
                 if st.state == "failed":
                     raise ValueError(f"training failed: {st.error}")
                 first = f"{st.losses[0]:.2f} → {st.losses[-1]:.2f}" if st.losses else "no steps"
-                text = (f"✅ Saved adapter <b>{st.adapter}</b> ({st.state}, {st.step} steps in {st.seconds:.0f} s, "
+                text = (f"Saved adapter <b>{st.adapter}</b> ({st.state}, {st.step} steps in {st.seconds:.0f} s, "
                         f"loss {first}). Pick it in the adapter menu above to chat with it."
                         if st.adapter else f"Cancelled before the first step: {st.error}")
             yield job.job_id, _progress_html(st.step, st.total, text), _loss_frame(st.losses), code, gr.skip()
