@@ -173,7 +173,7 @@ def _read_ct2(model_bin: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def _ct2_to_openai(arrays: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray], list]:
+def _ct2_to_openai(arrays: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.ndarray]]:
     """Rename CTranslate2 Whisper weights to openai-whisper's; split fused q/k/v projections."""
     def w(key: str) -> np.ndarray:
         a = arrays[key]
@@ -229,14 +229,13 @@ def _ct2_to_openai(arrays: dict[str, np.ndarray]) -> tuple[dict, dict[str, np.nd
             "n_text_ctx": int(arrays["decoder/position_encodings/encodings"].shape[0]),
             "n_text_state": int(arrays["decoder/embeddings/weight"].shape[1]),
             "n_text_head": int(arrays["decoder/num_heads"]), "n_text_layer": n_layers("decoder")}
-    return dims, sd, []
+    return dims, sd
 
 
 def load_openai_whisper(path: Path, device: str) -> Any:
     """Loader override: an openai-whisper model from a CTranslate2 folder, converted once and cached
     (cache_dir()/whisper-openai/<hash>.pt, about 150 MB for tiny)."""
     import torch
-    import whisper
     from whisper.model import ModelDimensions, Whisper
 
     model_bin = Path(path) / "model.bin"
@@ -246,7 +245,7 @@ def load_openai_whisper(path: Path, device: str) -> Any:
     tag = hashlib.sha1(f"{model_bin.resolve()}|{st.st_size}|{int(st.st_mtime)}".encode()).hexdigest()[:16]
     target = cache_dir() / "whisper-openai" / f"{tag}.pt"
     if not target.is_file():
-        dims, sd, _ = _ct2_to_openai(_read_ct2(model_bin))
+        dims, sd = _ct2_to_openai(_read_ct2(model_bin))
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".tmp{threading.get_ident()}")
         torch.save({"dims": dims, "model_state_dict": {k: torch.from_numpy(np.ascontiguousarray(v))
@@ -262,7 +261,6 @@ def load_openai_whisper(path: Path, device: str) -> Any:
         for layer, head in heads:
             mask[layer, head] = True
         model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
-    del whisper
     return model.to(device)
 
 
