@@ -82,14 +82,17 @@ def perplexity(dataset: str | Dataset, adapter: str | None = None, model: str = 
         raise ValueError(f"the {split} split of {ds.name} is empty")
     lm, tokenizer = resolve_model(model, adapter)
     device = next(lm.parameters()).device
-    total, count = 0.0, 0
-    for ex in examples:
-        ids, labels = encode_example(tokenizer, ex, system_prompt)
-        x = torch.tensor([ids], device=device)
-        y = torch.tensor(labels[1:], device=device)
-        with torch.inference_mode():
-            logits = lm(input_ids=x).logits[0, :-1].float()
-        keep = y != -100
-        total += float(torch.nn.functional.cross_entropy(logits[keep], y[keep], reduction="sum"))
-        count += int(keep.sum())
-    return round(math.exp(total / count), 3)
+    encoded = [encode_example(tokenizer, ex, system_prompt) for ex in examples]
+    width = max(len(ids) for ids, _ in encoded)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    # One padded batch (right padding, so real positions are unaffected by the causal mask).
+    x = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in encoded], device=device)
+    y = torch.tensor([lab + [-100] * (width - len(lab)) for _, lab in encoded], device=device)
+    mask = (torch.arange(width, device=device)[None, :] < torch.tensor([len(i) for i, _ in encoded],
+                                                                        device=device)[:, None]).long()
+    with torch.inference_mode():
+        logits = lm(input_ids=x, attention_mask=mask).logits[:, :-1].float()  # [N, T-1, V]
+    targets = y[:, 1:]
+    keep = targets != -100
+    nll = torch.nn.functional.cross_entropy(logits[keep], targets[keep], reduction="mean")
+    return round(math.exp(float(nll)), 3)
