@@ -14,6 +14,12 @@ def get_device() -> str:
     wanted = os.environ.get("NLP_STUDIO_DEVICE", "").strip().lower()
     import torch  # here, not at module import: `import core` stays cheap
 
+    threads = os.environ.get("NLP_STUDIO_TORCH_THREADS", "").strip()
+    if threads:
+        # On a busy 2-core box one intra-op thread per request ran ~3x faster than two
+        # (threads spin-wait for each other); a quiet laptop is faster with the default.
+        torch.set_num_threads(max(1, int(threads)))
+
     if wanted:
         if wanted.split(":")[0] not in VALID_DEVICES:
             raise ValueError(f"NLP_STUDIO_DEVICE={wanted!r} is not one of {', '.join(VALID_DEVICES)}")
