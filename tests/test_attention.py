@@ -148,3 +148,9 @@ def test_registered_hub_model_without_weights_says_how_to_get_them():
         assert "core.download bert-base-uncased" in str(exc)
     else:  # someone fetched BERT into the cache: then it works like MiniLM
         assert maps.weights.shape[:2] == (12, 12)
+
+
+def test_saliency_leaves_the_model_returning_attention(smol_maps):
+    saliency("The capital of France is", "smollm2-135m", integrated=False)
+    again = attention.attention_maps("The capital of France is", "smollm2-135m")
+    assert np.allclose(again.weights, smol_maps.weights, atol=1e-5)
