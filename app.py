@@ -17,6 +17,9 @@ from core.config import env_int  # noqa: E402
 # Events that only read cached models (a kNN lookup) take this many users at once;
 # events that hold a model lock set their own, lower limit.
 DEFAULT_CONCURRENCY = env_int("NLP_STUDIO_CONCURRENCY", 4)
+# Gradio stores an upload before any tab can look at it: refuse giant files at the door.
+# 200 MB fits a 30-minute WAV and a photo zip; each tab has its own, tighter checks.
+MAX_FILE_SIZE = f"{env_int('NLP_STUDIO_MAX_FILE_SIZE_MB', 200)}mb"
 
 CSS = """
 .gradio-container {max-width: 1400px !important}
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", action="store_true", help="open a public gradio.live link (needs internet)")
     args = parser.parse_args(argv)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
-                       css=CSS, show_error=True)
+                       css=CSS, show_error=True, max_file_size=MAX_FILE_SIZE)
 
 
 if __name__ == "__main__":
