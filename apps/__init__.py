@@ -10,12 +10,12 @@ from types import ModuleType
 
 TAB_MODULES = (
     "apps.home",
-    "apps.embeddings",
-    "apps.image_search",
-    "apps.attention",
-    "apps.chat",
-    "apps.tts",
-    "apps.whisper",
+    "apps.embeddings",  # weeks 1, 5
+    "apps.attention",  # weeks 4-5
+    "apps.chat",  # week 6
+    "apps.tts",  # week 8
+    "apps.whisper",  # week 9
+    "apps.image_search",  # week 9
     "apps.models_panel",
 )
 
