@@ -72,7 +72,7 @@ def ui_search(query, image, image_sign, k, w_clip, w_tags, w_text, my_gallery, s
     g = search_mod.get_gallery(gallery)
     state = {"gallery": gallery, "rows": [h.row for h in result.hits], "query": query or ""}
     return (_gallery_items(g, result.hits), _table(result.hits), _notes(result.notes, result.query, result.approximate),
-            state, _snippet(query, int(k), gallery, weights), "", "", "", None, None)
+            state, _snippet(query, int(k), gallery, weights), "", "", "", None, None, gr.update(visible=False))
 
 
 def ui_heatmap(state, evt: gr.SelectData):
@@ -129,7 +129,7 @@ def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak
         yield (f"**You asked:** {answer.question}", sources_part, model_part,
                _pcm(answer.audio, answer.sample_rate), _pcm(answer.model_audio, answer.sample_rate), timings,
                prompt, _gallery_items(g, answer.hits), _table(answer.hits),
-               _notes(answer.notes, answer.query, False), state)
+               _notes(answer.notes, answer.query, False), state, gr.update(visible=True))
 
 
 # --- API-only functions (plain JSON) ----------------------------------------------------------
@@ -193,7 +193,7 @@ def build() -> None:
                 index_status = gr.Markdown()
         with gr.Column(scale=3):
             notes = gr.Markdown()
-            with gr.Row():
+            with gr.Row(visible=False) as answer_row:
                 with gr.Column(scale=3):
                     asked = gr.Markdown()
                     sources_md = gr.Markdown()
@@ -214,7 +214,8 @@ def build() -> None:
             code = code_box(_snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
 
     search_in = [query, example, image_sign, k, w_clip, w_tags, w_text, my_gallery, source]
-    search_out = [shown, table, notes, results, code, asked, model_words, sources_md, answer_audio, model_audio]
+    search_out = [shown, table, notes, results, code, asked, model_words, sources_md, answer_audio, model_audio,
+                  answer_row]
     search_btn.click(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
     query.submit(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
     shown.select(friendly(ui_heatmap), [results], [heat, heat_note], api_visibility="private", concurrency_limit=2)
@@ -224,7 +225,7 @@ def build() -> None:
                      api_visibility="private", concurrency_limit=1)
     ask_btn.click(friendly(ui_ask), [query, voice, k, w_clip, w_tags, w_text, my_gallery, source, speak],
                   [asked, sources_md, model_words, answer_audio, model_audio, timings, prompt, shown, table, notes,
-                   results],
+                   results, answer_row],
                   api_visibility="private", concurrency_limit=1)
 
     # API endpoints. File inputs need components, so they sit on hidden ones.

@@ -34,7 +34,7 @@ SHOW_TAGS = 5
 DEFAULT_WEIGHTS = {"clip": 1.0, "tags": 1.0, "text": 0.5}
 # Words that start a spoken request but say nothing about the picture.
 _FILLER = re.compile(r"^\s*(please\s+)?(can you\s+|could you\s+)?(show me|find( me)?|search for|look for|"
-                     r"get me|give me|which (picture|image|photo)s? (shows?|has|have|contains?)|"
+                     r"get me|give me|(which|what|what's|whats|what is the)\s+(picture|image|photo)s?\s+(shows?|has|have|contains?|is|with)|"
                      r"is there|are there|do you have)\s+", re.I)
 _CAMERA_WORDS = {"img", "dsc", "dscn", "dscf", "pxl", "image", "photo", "pic", "picture", "screenshot",
                  "scan", "copy", "edited", "jpg", "jpeg", "png", "mvimg", "wp", "whatsapp",
@@ -151,9 +151,12 @@ def clip_status(key: str | None = None) -> tuple[object | None, str]:
             hit = _named[key]
             return (None, hit) if isinstance(hit, str) else (hit, "")
     try:
+        spec = models.get_spec(key)
         models.resolve(key)
-    except models.ModelMissingError as exc:
-        return None, (f"CLIP is off: {exc} The tag and text channels work without it.")
+    except models.ModelMissingError:
+        return None, (f"CLIP is off: its weights are not on this machine. Get them once with "
+                      f"`python -m core.download {key}` (needs internet) or set {spec.env_var}. "
+                      "The tag and text channels work without it.")
     return models.get(key), ""
 
 
