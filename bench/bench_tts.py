@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         results["plain Piper (our ORT)"].append(plain_piper(tuned_voice, normalized))
         results["ours (instrumented)"].append(ours(PARAGRAPH))
         results["ours, fast_start"].append(ours(PARAGRAPH, fast_start=True))
-    print(f"ORT = ONNX Runtime settings: {tts.config.TTS_THREADS} thread(s) per run, no spin-waiting\n")
+    threads = tts.config.TTS_THREADS
+    print("ORT = ONNX Runtime settings: " + (f"{threads} thread(s) per run, no spin-waiting\n" if threads
+                                             else "ONNX Runtime's defaults (NLP_STUDIO_TTS_THREADS=0)\n"))
     print(f"{'':24} {'first audio s':>14} {'total s':>9} {'audio s':>8} {'RTF':>7}   (medians)")
     med = {}
     for name, rows in results.items():

@@ -95,7 +95,9 @@ TTS_MAX_CHARS = env_int("NLP_STUDIO_TTS_MAX_CHARS", 5_000)  # about five minutes
 TTS_MAX_SENTENCE_CHARS = env_int("NLP_STUDIO_TTS_MAX_SENTENCE_CHARS", 400)  # longer ones are cut at commas
 TTS_MIN_RATE = env_float("NLP_STUDIO_TTS_MIN_RATE", 0.5)
 TTS_MAX_RATE = env_float("NLP_STUDIO_TTS_MAX_RATE", 2.0)
-TTS_THREADS = env_int("NLP_STUDIO_TTS_THREADS", 1)  # ONNX threads per synthesis; users run in parallel
+# ONNX threads per synthesis: 0 = ONNX Runtime's default (best on a quiet machine); 1 on a busy
+# shared CPU serving many users (no spin-waiting, runs in parallel).
+TTS_THREADS = env_int("NLP_STUDIO_TTS_THREADS", 0)
 TTS_FIRST_CHUNK_CHARS = env_int("NLP_STUDIO_TTS_FIRST_CHUNK_CHARS", 40)  # fast_start: first chunk length
 
 # Live Whisper
