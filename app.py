@@ -23,8 +23,14 @@ MAX_FILE_SIZE = f"{env_int('NLP_STUDIO_MAX_FILE_SIZE_MB', 200)}mb"
 
 CSS = """
 .gradio-container {max-width: 1400px !important}
+.nlp-hidden {display: none !important}
 .code-box textarea, .code-box pre {font-size: 13px}
 """
+
+
+def page_head() -> str:
+    """Extra <head> content that tabs need (a module may define HEAD, e.g. a small script)."""
+    return "\n".join(getattr(m, "HEAD", "") for m in tab_modules())
 
 
 def build_app() -> gr.Blocks:
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", action="store_true", help="open a public gradio.live link (needs internet)")
     args = parser.parse_args(argv)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
-                       css=CSS, show_error=True, max_file_size=MAX_FILE_SIZE)
+                       css=CSS, head=page_head(), show_error=True, max_file_size=MAX_FILE_SIZE)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,30 @@ ENCODER_TARGET_WHY = ("MiniLM ships without a masked-token head, so saliency exp
                       "sentence vector; type a second sentence to explain the pair's cosine similarity")
 EXPORTS = ("head view", "model view", "rollout", "saliency", "scaled dot-product", "next token")
 
+# gr.Plot sends no click events, so a small page script does: a click on a model-view tile
+# writes "layer,head,time" into a hidden textbox, whose change event opens that head.
+HEAD = """<script>
+(function () {
+  function bind() {
+    document.querySelectorAll('#attn-model .js-plotly-plot').forEach(function (gd) {
+      if (gd.__nlpTileClick || !gd.on) return;
+      gd.__nlpTileClick = true;
+      gd.on('plotly_click', function (ev) {
+        var meta = (gd.layout && gd.layout.meta) || {};
+        if (!meta.tile || !ev.points || !ev.points.length) return;
+        var layer = Math.floor(ev.points[0].y / meta.tile), head = Math.floor(ev.points[0].x / meta.tile);
+        if (layer < 0 || layer >= meta.layers || head < 0 || head >= meta.heads) return;
+        var box = document.querySelector('#attn-tile-click textarea, #attn-tile-click input');
+        if (!box) return;
+        box.value = layer + ',' + head + ',' + Date.now();
+        box.dispatchEvent(new Event('input', {bubbles: true}));
+      });
+    });
+  }
+  setInterval(bind, 700);
+})();
+</script>"""
+
 
 def _model_choices() -> list[tuple[str, str]]:
     return [(f"{key} ({kind})", key) for key, kind in attention.model_kinds().items()]
@@ -137,9 +161,11 @@ def build() -> None:
         sal_plot = gr.Plot(label="Saliency beside attention", scale=2)
     with gr.Tabs():
         with gr.Tab("Model view"):
-            gr.Markdown("Every layer (rows) × head (columns). Hover to read which is which; pick one with the "
-                        "Layer and Head controls above to open it in the head view (a red frame marks it).")
+            gr.Markdown("Every layer (rows) × head (columns). **Click a tile** (or use the Layer and Head "
+                        "controls above) to open it in the head view; a red frame marks it.")
             model_plot = gr.Plot(label="Model view", elem_id="attn-model")
+            tile_click = gr.Textbox(elem_id="attn-tile-click", elem_classes=["nlp-hidden"], show_label=False,
+                                    container=False)
         with gr.Tab("Rollout"):
             gr.Markdown("Attention rollout multiplies the head-averaged maps of all layers (with the residual "
                         "connection as an identity) to estimate how much each input token reaches each final position.")
@@ -206,6 +232,19 @@ def build() -> None:
     view_inputs = [maps_state, sal_state, layer, head, focus, special, view, text, pair, model]
     gr.on([layer.change, head.input, focus.input, view.input], friendly(rerender), view_inputs,
           [head_plot, sal_plot, model_plot, code], concurrency_limit=8, api_visibility="private")
+
+    def open_tile(maps, click):
+        """A click on the model view arrives as "layer,head,time"; open that layer and head."""
+        if maps is None or not click:
+            return gr.skip(), gr.skip()
+        layer_i, head_i = (int(v) for v in click.split(",")[:2])
+        if not (0 <= layer_i < maps.n_layers and 0 <= head_i < maps.n_heads):
+            return gr.skip(), gr.skip()
+        return layer_i, str(head_i)
+
+    tile_click.change(open_tile, [maps_state, tile_click], [layer, head], api_visibility="private",
+                      queue=False).then(friendly(rerender), view_inputs, [head_plot, sal_plot, model_plot, code],
+                                        api_visibility="private", concurrency_limit=8)
 
     def toggle_special(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
         if maps is None:

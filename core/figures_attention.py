@@ -168,8 +168,11 @@ def model_view(maps: AttentionMaps, show_special: bool = True, cell: int = 32,
                 m = _masked(m, True, idx)
             r, c = l * (n + gap), h * (n + gap)
             big[r:r + n, c:c + n] = m
+    # hoverinfo "none" (not "skip"): no label, but clicks still reach the page, which maps the
+    # clicked cell back to (layer, head) with the tile size kept in layout.meta.
     fig = go.Figure(go.Heatmap(z=big.astype(np.float32), colorscale="Blues", zmin=0, zmax=1, showscale=False,
-                               hoverinfo="skip"))
+                               hoverinfo="none"))
+    fig.update_layout(meta=dict(tile=n + gap, layers=L, heads=H))
     centre = (n - 1) / 2
     fig.update_xaxes(tickmode="array", tickvals=[h * (n + gap) + centre for h in range(H)],
                      ticktext=[f"h{h}" for h in range(H)], showgrid=False, zeroline=False, side="top")
@@ -183,7 +186,7 @@ def model_view(maps: AttentionMaps, show_special: bool = True, cell: int = 32,
                       line=dict(color="#d62728", width=3))
     tile = max(28, min(90, 900 // max(H, 1)))
     shrunk = f" (each map pooled to {n}x{n})" if len(idx) > cell else ""
-    return _layout(fig, f"Model view: {L} layers x {H} heads{shrunk}. Pick a layer and head to open one.",
+    return _layout(fig, f"Model view: {L} layers x {H} heads{shrunk}. Click a tile to open it.",
                    min(4000, L * tile + 120))
 
 

@@ -23,11 +23,12 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url():
     """The whole Gradio app, launched once on a free local port."""
-    from app import CSS, MAX_FILE_SIZE, build_app
+    from app import CSS, MAX_FILE_SIZE, build_app, page_head
 
     demo = build_app()
     demo.launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True,
-                css=CSS, show_error=True, quiet=True, max_file_size=MAX_FILE_SIZE)
+                css=CSS, head=page_head(), show_error=True, quiet=True,
+                max_file_size=MAX_FILE_SIZE)
     yield demo.local_url.rstrip("/") + "/"
     demo.close()
 

@@ -129,3 +129,32 @@ def test_browser_renders_a_sentence_and_switches_layer_and_head(app_url, browser
     browser.execute_script("document.querySelector('#attn-layer').scrollIntoView({block: 'start'});")
     time.sleep(1)
     browser.save_screenshot(os.path.join(screenshot_dir, "attention.png"))
+
+
+def test_browser_click_on_a_model_view_tile_opens_that_head(app_url, browser, screenshot_dir):
+    """A real mouse click on the model view's tile for layer 4, head 7 opens it in the head view."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import click_tab, open_app
+
+    open_app(browser, app_url)
+    click_tab(browser, "Attention")
+    browser.find_element(By.CSS_SELECTOR, "#attn-run").click()
+    _wait_svg_text(browser, "What drove the output")
+    click_tab(browser, "Model view")
+    _wait_svg_text(browser, "Click a tile to open it")
+    # Where the centre of tile (layer 4, head 7) is, in pixels from the plot area's centre.
+    offset = browser.execute_script("""
+        const gd = document.querySelector('#attn-model .js-plotly-plot');
+        const L = gd._fullLayout, t = L.meta.tile, n = t - Math.max(1, Math.floor(t / 9));
+        const x = L.xaxis.l2p(7 * t + (n - 1) / 2), y = L.yaxis.l2p(4 * t + (n - 1) / 2);
+        return [x - L._size.w / 2, y - L._size.h / 2];
+    """)
+    drag = browser.find_element(By.CSS_SELECTOR, "#attn-model .nsewdrag")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", drag)
+    time.sleep(0.5)
+    ActionChains(browser).move_to_element_with_offset(drag, int(offset[0]), int(offset[1])).click().perform()
+    _wait_svg_text(browser, "Head view: layer 4, head 7")
+    assert not _errors(browser)
+    browser.save_screenshot(os.path.join(screenshot_dir, "attention-model-view-click.png"))
