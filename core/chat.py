@@ -97,11 +97,21 @@ def normalize_messages(messages: list[dict], system_prompt: str = "") -> list[di
     return out
 
 
+def require_chat_template(tokenizer: Any) -> None:
+    """A base model without a chat template (GPT-2) cannot take turns: say so, and what to pick."""
+    if not getattr(tokenizer, "chat_template", None):
+        name = getattr(tokenizer, "name_or_path", "") or "this model"
+        raise ValueError(f"{name} has no chat template, so it cannot hold a conversation or learn from "
+                         "prompt/response pairs. Pick an instruct model (smollm2-135m, smollm2-360m, "
+                         "qwen2.5-0.5b); GPT-2 still works in the Attention tab.")
+
+
 def build_prompt_ids(tokenizer: Any, messages: list[dict], max_input_tokens: int = CHAT_MAX_INPUT_TOKENS) -> list[int]:
     """Token ids of the chat-templated prompt, ready for the assistant's turn.
 
     Drops the oldest non-system turns until the prompt fits `max_input_tokens`.
     """
+    require_chat_template(tokenizer)
     system = [m for m in messages[:1] if m["role"] == "system"]
     turns = messages[len(system):]
     while True:

@@ -152,6 +152,9 @@ def encode_example(tokenizer: Any, ex: Example, system_prompt: str,
     """(input_ids, labels) for one example in the chat template. Labels are -100 on the prompt,
     so the loss counts only the response tokens. Too-long examples are cut at `max_tokens`;
     one whose prompt alone fills the limit raises ValueError."""
+    from core.chat import require_chat_template
+
+    require_chat_template(tokenizer)
     msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
     msgs.append({"role": "user", "content": ex.prompt})
     prompt_ids = _ids(tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True))
