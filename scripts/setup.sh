@@ -24,7 +24,14 @@ fi
 PY=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv with $($PY --version)"
-  $PY -m venv .venv
+  if ! $PY -m venv .venv 2>/dev/null; then
+    # Debian's own python3 keeps venv/ensurepip in a separate package.
+    rm -rf .venv
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    $PY -m venv .venv
+  fi
 fi
 
 reqs=(requirements.txt requirements-nodeps.txt)
