@@ -50,13 +50,14 @@ def ours(text: str, fast_start: bool = False) -> tuple[float, float, float]:
 def round_trip_wer() -> tuple[float, list[tuple[str, str]]]:
     from core import tts
     from core.asr import transcribe, word_error_rate
+    from core.audio import resample
     from core.textnorm import normalize
     from tests.test_tts import ROUND_TRIP
 
     refs, hyps = [], []
     for sentence in ROUND_TRIP:
         s = tts.synthesize(sentence)
-        hyps.append(transcribe(tts.resample(s.audio, s.sample_rate, 16000), model="whisper-tiny.en").text)
+        hyps.append(transcribe(resample(s.audio, s.sample_rate, 16000), model="whisper-tiny.en").text)
         refs.append(normalize(sentence).text)
     return word_error_rate(refs, hyps), list(zip(refs, hyps))
 

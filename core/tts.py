@@ -751,12 +751,3 @@ def to_wav_bytes(speech: Speech) -> bytes:
         w.writeframes(pcm)
     return buf.getvalue()
 
-
-def resample(audio: np.ndarray, sr_from: int, sr_to: int = 16000) -> np.ndarray:
-    """Polyphase resampling (e.g. Piper's 22,050 Hz to Whisper's 16,000 Hz), float32."""
-    from math import gcd
-
-    from scipy.signal import resample_poly
-
-    g = gcd(sr_from, sr_to)
-    return resample_poly(audio, sr_to // g, sr_from // g).astype(np.float32)
