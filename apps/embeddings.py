@@ -170,15 +170,12 @@ def build() -> None:
 
     @friendly
     def do_axes(p1, p2, p3, p4, wd):
-        y_poles = (p3, p4) if (p3 or "").strip() and (p4 or "").strip() else None
-        if bool((p3 or "").strip()) != bool((p4 or "").strip()):
-            raise ValueError("The y axis needs both poles, or neither.")
-        axes = explorer.word_vectors().axes(split_words(wd), (p1, p2), y_poles)
+        axes = explorer.word_vectors().axes(split_words(wd), (p1, p2), (p3, p4))
         rows = [[w, round(float(x), 3), "" if axes.y is None else round(float(axes.y[i]), 3)]
                 for i, (w, x) in enumerate(zip(axes.words, axes.x))]
         if axes.skipped:
             gr.Warning(f"Not in the vocabulary (left out): {', '.join(axes.skipped[:20])}")
-        return axes_figure(axes), rows, axes_code(axes.words, (p1, p2), y_poles)
+        return axes_figure(axes), rows, axes_code(axes.words, (p1, p2), axes.y_poles)
 
     @friendly
     def do_corpus(text, path, progress=gr.Progress()):

@@ -154,20 +154,21 @@ class WordVectors:
         return ((self.vectors[rows] - mid) @ unit / half).astype(np.float32)
 
     def axes(self, words: list[str], x_poles: tuple[str, str], y_poles: tuple[str, str] | None = None) -> AxisScores:
-        """Place `words` on one or two semantic axes. Unknown words are skipped and listed."""
-        clean, skipped = [], []
-        for w in words:
-            w = w.strip().lower()
-            if not w:
-                continue
-            (clean if w in self.row else skipped).append(w)
-        clean = list(dict.fromkeys(clean))
+        """Place `words` on one or two semantic axes. Unknown words are skipped and listed.
+        A y axis with both poles blank is no y axis; one blank pole is an error."""
+        if y_poles is not None:
+            filled = [bool((p or "").strip()) for p in y_poles]
+            if any(filled) and not all(filled):
+                raise ValueError("The y axis needs both poles, or neither.")
+            if not any(filled):
+                y_poles = None
+        clean, skipped = self.rows_for(words)
         if not clean:
             raise ValueError("None of the words to place is in the vocabulary"
                              + (f" (unknown: {', '.join(skipped[:10])})" if skipped else "") + ".")
         x = self.axis_positions(clean, *x_poles)
-        y = self.axis_positions(clean, *y_poles) if y_poles and all(p.strip() for p in y_poles) else None
-        return AxisScores(clean, x, y, x_poles, y_poles if y is not None else None, skipped)
+        y = self.axis_positions(clean, *y_poles) if y_poles is not None else None
+        return AxisScores(clean, x, y, x_poles, y_poles, skipped)
 
     def rows_for(self, words: list[str]) -> tuple[list[str], list[str]]:
         """Split `words` into (known, unknown), lower-cased, order kept, duplicates dropped."""

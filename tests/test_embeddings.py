@@ -78,6 +78,9 @@ def test_semantic_axis_orders_words(wv):
     assert np.allclose(ends.x, [-1, 1], atol=1e-5)
     with pytest.raises(ValueError, match="same point"):
         wv.axes(["cat"], ("dog", "dog"))
+    with pytest.raises(ValueError, match="both poles, or neither"):
+        wv.axes(["cat"], ("bad", "good"), ("small", " "))
+    assert wv.axes(["cat"], ("bad", "good"), ("", "  ")).y is None
 
 
 def test_sentence_nearest_neighbour_is_its_paraphrase(demo):
