@@ -7,6 +7,8 @@ import time
 import numpy as np
 import pytest
 
+from tests.browser import click_tab, open_app, page_errors
+
 TEXT = "The cat sat on the mat because it was warm."
 
 
@@ -57,22 +59,6 @@ def test_api_bad_input_is_an_error_message_and_the_app_stays_up(client, fragment
 
 # --- the browser ------------------------------------------------------------------------------
 
-def _body(driver) -> str:
-    from selenium.webdriver.common.by import By
-
-    return driver.find_element(By.TAG_NAME, "body").text
-
-
-def _errors(driver) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    found = [e.text for sel in ("[data-testid='toast-body'].error", ".toast-body.error")
-             for e in driver.find_elements(By.CSS_SELECTOR, sel) if e.is_displayed()]
-    if "Traceback (most recent call last)" in _body(driver):
-        found.append("Python traceback on the page")
-    return found
-
-
 def _wait_svg_text(driver, text: str, timeout: float = 90) -> None:
     """Wait until a plotly figure title (SVG text) contains `text`; fail early on an error toast."""
     deadline = time.time() + timeout
@@ -82,7 +68,7 @@ def _wait_svg_text(driver, text: str, timeout: float = 90) -> None:
             "return Array.from(document.querySelectorAll('text.gtitle')).map(e => e.textContent || '')")
         if any(text in t for t in titles):
             return
-        assert not _errors(driver), _errors(driver)
+        assert not page_errors(driver), page_errors(driver)
         time.sleep(0.5)
     raise AssertionError(f"no figure title with {text!r} within {timeout} s")
 
@@ -92,19 +78,12 @@ def test_browser_renders_a_sentence_and_switches_layer_and_head(app_url, browser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    browser.get(app_url)
-    deadline = time.time() + 60
-    tabs = []
-    while time.time() < deadline and not tabs:
-        tabs = [b for b in browser.find_elements(By.CSS_SELECTOR, "button[role='tab']")
-                if b.is_displayed() and b.text.strip() == "Attention"]
-        time.sleep(0.5)
-    assert tabs, "no visible Attention tab"
-    tabs[0].click()
+    open_app(browser, app_url)
+    click_tab(browser, "Attention")
     browser.find_element(By.CSS_SELECTOR, "#attn-run").click()
     _wait_svg_text(browser, "Head view: layer 0, all heads")
     _wait_svg_text(browser, "What drove the output")
-    assert "[CLS]" in _body(browser)
+    assert "[CLS]" in browser.find_element(By.TAG_NAME, "body").text
 
     # Layer: type into the slider's number box.
     box = browser.find_element(By.CSS_SELECTOR, "#attn-layer input[type='number']")
@@ -125,7 +104,7 @@ def test_browser_renders_a_sentence_and_switches_layer_and_head(app_url, browser
     else:  # the dropdown picks the first match on Enter
         head.send_keys(Keys.ENTER)
     _wait_svg_text(browser, "Head view: layer 3, head 5")
-    assert not _errors(browser)
+    assert not page_errors(browser)
     browser.execute_script("document.querySelector('#attn-layer').scrollIntoView({block: 'start'});")
     time.sleep(1)
     browser.save_screenshot(os.path.join(screenshot_dir, "attention.png"))
@@ -135,8 +114,6 @@ def test_browser_click_on_a_model_view_tile_opens_that_head(app_url, browser, sc
     """A real mouse click on the model view's tile for layer 4, head 7 opens it in the head view."""
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
-
-    from tests.browser import click_tab, open_app
 
     open_app(browser, app_url)
     click_tab(browser, "Attention")
@@ -156,5 +133,5 @@ def test_browser_click_on_a_model_view_tile_opens_that_head(app_url, browser, sc
     time.sleep(0.5)
     ActionChains(browser).move_to_element_with_offset(drag, int(offset[0]), int(offset[1])).click().perform()
     _wait_svg_text(browser, "Head view: layer 4, head 7")
-    assert not _errors(browser)
+    assert not page_errors(browser)
     browser.save_screenshot(os.path.join(screenshot_dir, "attention-model-view-click.png"))

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from core import gallery as gal, image_search as search_mod, models
+from tests.browser import click_tab, open_app
 
 SKIMAGE = Path(__import__("skimage").__file__).parent / "data"
 SKLEARN = Path(__import__("sklearn").__file__).parent / "datasets" / "images"
@@ -144,18 +145,8 @@ def test_api_index_then_search_own_zip(client, unnamed_zip):
 # --- browser -------------------------------------------------------------------------------------
 
 def _open_tab(browser, app_url, title):
-    from selenium.webdriver.common.by import By
-
-    browser.get(app_url)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        tabs = [b for b in browser.find_elements(By.CSS_SELECTOR, "button[role='tab']")
-                if b.is_displayed() and title in b.text]
-        if tabs:
-            tabs[0].click()
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"no visible tab {title!r}")
+    open_app(browser, app_url)
+    click_tab(browser, title)
 
 
 def _no_error(browser):
