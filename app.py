@@ -1,4 +1,4 @@
-"""NLP Studio: assembles one tab per module in apps/ and launches. Also the Spaces entry point."""
+"""NLP Studio: assembles one tab per module in apps/gradio/ and launches. Also the Spaces entry point."""
 from __future__ import annotations
 
 import os
@@ -11,7 +11,7 @@ import argparse  # noqa: E402
 
 import gradio as gr  # noqa: E402
 
-from apps import tab_modules  # noqa: E402
+from apps.gradio import tab_modules  # noqa: E402
 from core.config import env_int  # noqa: E402
 
 # Events that only read cached models (a kNN lookup) take this many users at once;

@@ -1,24 +1,2 @@
-"""One Gradio tab per module. Each module exposes TITLE, WEEKS, SUMMARY and build().
-
-`build()` is called inside a `gr.Tab` and lays out that tab; it never loads a model
-(models load on first use). The order here is the order of the tabs.
-"""
-from __future__ import annotations
-
-import importlib
-from types import ModuleType
-
-TAB_MODULES = (
-    "apps.home",
-    "apps.embeddings",  # weeks 1, 5
-    "apps.attention",  # weeks 4-5
-    "apps.chat",  # week 6
-    "apps.tts",  # week 8
-    "apps.whisper",  # week 9
-    "apps.image_search",  # week 9
-    "apps.models_panel",
-)
-
-
-def tab_modules() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in TAB_MODULES]
+"""The two front ends over core/: `apps.gradio` (one tab module each, assembled by app.py)
+and `apps.streamlit` (one page module each, assembled by streamlit_app.py)."""

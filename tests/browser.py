@@ -53,3 +53,37 @@ def open_app(driver, url: str) -> None:
     while time.time() < deadline and not visible_tabs(driver):
         time.sleep(0.5)
     assert visible_tabs(driver), "the app did not render any tab"
+
+
+# ---- Streamlit front end -------------------------------------------------------------------
+
+ST_ERROR_SELECTORS = ("[data-testid='stException']",)
+
+
+def st_page_errors(driver) -> list[str]:
+    """Streamlit exception boxes and Python tracebacks visible on the page."""
+    found = [e.text for sel in ST_ERROR_SELECTORS for e in driver.find_elements(By.CSS_SELECTOR, sel)]
+    body = driver.find_element(By.TAG_NAME, "body").text
+    if "Traceback (most recent call last)" in body:
+        found.append("Python traceback on the page")
+    return found
+
+
+def st_open_page(driver, url: str, path: str = "", expect: str = "", timeout: float = 180) -> None:
+    """Open a Streamlit page and wait until its script has finished: `expect` is on the page, the
+    running indicator is gone and the text has stopped changing. Fail on an exception box."""
+    driver.get(url + path)
+    deadline = time.time() + timeout
+    last, stable_since = None, time.time()
+    while time.time() < deadline:
+        errors = st_page_errors(driver)
+        if errors:
+            raise AssertionError(f"exception on /{path}: {errors}")
+        body = driver.find_element(By.TAG_NAME, "body").text
+        running = driver.find_elements(By.CSS_SELECTOR, "[data-testid='stStatusWidget']")
+        if body != last:
+            last, stable_since = body, time.time()
+        if expect in body and not running and time.time() - stable_since > 1.5:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"Streamlit page /{path} did not finish (expected {expect!r}) within {timeout} s")

@@ -6,7 +6,7 @@ import os
 import pytest
 from selenium.webdriver.common.by import By
 
-from apps import tab_modules
+from apps.gradio import tab_modules
 from tests.browser import click_tab, open_app, page_errors, wait_for_text
 
 pytestmark = pytest.mark.browser

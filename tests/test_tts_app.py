@@ -41,7 +41,7 @@ def test_speak_bad_input_is_a_clear_error(client, args, message):
 
 def test_respeak_handler_applies_table_edits():
     """The edit path the button drives: table in, edited word out (no browser needed)."""
-    from apps import tts as tab
+    from apps.gradio import tts as tab
 
     outs = list(tab.speak("Dr. Smith paid $5.50.", "piper", "piper-joe", 1.0, 0.667, 0.8, 50, False, None, None))
     final = outs[-1]
@@ -99,7 +99,7 @@ def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
 def test_speaker_picker_reads_the_voice_config(tmp_path):
     import json
 
-    from apps.tts import voice_speakers
+    from apps.gradio.tts import voice_speakers
 
     onnx = tmp_path / "multi.onnx"
     onnx.write_bytes(b"")

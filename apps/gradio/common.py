@@ -3,22 +3,15 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 from typing import Callable
 
 import gradio as gr
 
-from core.models import ModelMissingError
-
-log = logging.getLogger("nlp_studio")
+from core.errors import user_message
 
 
 def _message(exc: Exception) -> gr.Error:
-    if isinstance(exc, (ValueError, ModelMissingError)):
-        return gr.Error(str(exc), print_exception=False)
-    log.exception("unexpected error")
-    return gr.Error(f"Something went wrong ({type(exc).__name__}: {exc}). The studio is still running; "
-                    "try again, or with a shorter input.", print_exception=False)
+    return gr.Error(user_message(exc), print_exception=False)
 
 
 def friendly(fn: Callable) -> Callable:

@@ -5,13 +5,11 @@ import gradio as gr
 import numpy as np
 from PIL import Image
 
-from apps.common import code_box, friendly
+from apps.gradio.common import code_box, friendly
+from apps.tabs import TABS
 from core import config, gallery as gal, image_search as search_mod, rag
 
-TITLE = "Voice Image Search"
-WEEKS = "9"
-SUMMARY = ("Cross-modal retrieval and RAG: voice or text → images found by their pixels (ImageNet tags, "
-           "captions, CLIP when downloaded) → a cited answer, spoken.")
+TITLE, WEEKS, SUMMARY = TABS["image_search"].heading
 
 INTRO = """
 ### Voice Image Search: cross-modal retrieval and RAG

@@ -13,14 +13,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from apps.common import code_box, friendly
+from apps.gradio.common import code_box, friendly
+from apps.tabs import TABS
 from core import tts
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 
-TITLE = "TTS Pipeline"
-WEEKS = "8"
-SUMMARY = ("Text to speech as a pipeline you can see and edit: normalization, phonemes, durations, "
-           "mel-spectrogram, waveform; Piper (offline), Coqui two-stage, espeak-ng baseline.")
+TITLE, WEEKS, SUMMARY = TABS["tts"].heading
 
 INTRO = """
 ### TTS Pipeline · roadmap week 8 (text to speech)

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import gradio as gr
 
-from apps.common import code_box, friendly
+from apps.gradio.common import code_box, friendly
+from apps.tabs import TABS
 from core import config, explorer, sentences
 from core import corpus as corpus_mod
 from core.embedding_sets import WORD_SETS, split_words
 from core.figures_embeddings import axes_figure, neighbours_figure, projection_figure
 from core.snippets_embeddings import analogy_code, axes_code, neighbours_code, projection_code
 
-TITLE = "Embedding Explorer"
-WEEKS = "1, 5"
-SUMMARY = ("Word vectors (GloVe, 400k words) and sentence embeddings (MiniLM): nearest neighbours, "
-           "analogies, 2D/3D projections and semantic axes, on your own corpus too.")
+TITLE, WEEKS, SUMMARY = TABS["embeddings"].heading
 
 INTRO = """
 ### Embedding Explorer · roadmap weeks 1 (text representation) and 5 (embeddings)

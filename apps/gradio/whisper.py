@@ -10,14 +10,12 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from apps.common import code_box, friendly
+from apps.gradio.common import code_box, friendly
+from apps.tabs import TABS
 from core import asr, audio, config, streaming, subtitles
 from core.registry import available_models
 
-TITLE = "Live Whisper"
-WEEKS = "9"
-SUMMARY = ("Speech recognition live from the microphone: committed words vs the tentative tail, the lag, "
-           "and the streaming policy at work; files to timestamped text and subtitles.")
+TITLE, WEEKS, SUMMARY = TABS["whisper"].heading
 
 LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
 CSS_LIVE = "font-size:1.35rem;line-height:1.6;min-height:6.5em;padding:.8em 1em;border-radius:8px;" \

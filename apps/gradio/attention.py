@@ -7,15 +7,13 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from apps.common import code_box, friendly
+from apps.gradio.common import code_box, friendly
+from apps.tabs import TABS
 from core import attention, config, figures_attention as fa
 from core.saliency import Saliency, saliency
 from core.scaled_dot_product import head_math
 
-TITLE = "Attention"
-WEEKS = "4–5"
-SUMMARY = ("Every layer and head of an encoder (MiniLM) or a decoder (SmolLM2): head view, model view, "
-           "rollout, the scaled dot-product with real numbers, and saliency beside it.")
+TITLE, WEEKS, SUMMARY = TABS["attention"].heading
 
 EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", "", "minilm"],

@@ -13,16 +13,14 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from apps.common import code_box, friendly
+from apps.gradio.common import code_box, friendly
+from apps.tabs import TABS
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
 from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
 from core.lora_data import load_dataset, load_file, preview, shipped_datasets
 from core.registry import available_models
 
-TITLE = "LoRA Chat"
-WEEKS = "6"
-SUMMARY = ("Chat with SmolLM2, fine-tune it with LoRA in a few minutes on a CPU while the loss curve "
-           "falls, then compare base and adapted answers token by token.")
+TITLE, WEEKS, SUMMARY = TABS["chat"].heading
 
 INTRO = """
 ### LoRA Chat · roadmap week 6 (fine-tuning, LoRA, evaluation)

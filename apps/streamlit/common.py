@@ -1,0 +1,76 @@
+"""What every Streamlit page shares: its heading, the error guard, cached models, the code box.
+
+Per-user data lives in `st.session_state` (one per browser session); models live in the
+process-wide core cache, warmed through `st.cache_resource` so that every user shares one copy.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import streamlit as st
+
+from apps.tabs import TABS
+from core import models
+from core.errors import user_message
+from core.registry import MODELS
+
+
+def heading(tab_id: str, intro: str = "") -> None:
+    """The page title, its roadmap weeks and summary (the same text as the Gradio tab)."""
+    tab = TABS[tab_id]
+    st.title(tab.title)
+    weeks = f"Roadmap week {tab.weeks} · " if tab.weeks and tab.weeks != "all" else ""
+    st.caption(weeks + tab.summary)
+    if intro:
+        st.markdown(intro)
+
+
+def show_error(exc: BaseException) -> None:
+    """Show a failed call as Streamlit's error box with the core message (what to do next)."""
+    st.error(user_message(exc), icon=":material/error:")
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Run a block; a core error becomes an `st.error` with its message, never a traceback.
+
+    Streamlit's own control flow (st.rerun, st.stop) derives from BaseException and passes through.
+    """
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a message; the page stays up
+        show_error(exc)
+
+
+def run_page(main: Callable[[], None]) -> None:
+    """Entry point of every page file: the whole page runs inside `guard()`."""
+    with guard():
+        main()
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _cached_model(key: str, device: str | None, loader: str | None) -> Any:
+    return models.load(key, device, loader)
+
+
+def model(key: str, device: str | None = None, loader: str | None = None) -> Any:
+    """Load a registered model once per process (shared by every session) with a spinner the first
+    time. Core functions then find it in core's own cache; a missing model raises
+    ModelMissingError, whose message says how to get the weights."""
+    name = MODELS[key].title if key in MODELS else key
+    with st.spinner(f"Loading {name} (first use only)…"):
+        return _cached_model(key, device, loader).model
+
+
+def state(key: str, default: Any = None) -> Any:
+    """This session's value for `key`, created from `default` the first time."""
+    if key not in st.session_state:
+        st.session_state[key] = default() if callable(default) else default
+    return st.session_state[key]
+
+
+def code_box(code: str) -> None:
+    """The "show the code" box: the few lines of Python that reproduce the current view."""
+    with st.expander("Show the code (runs on its own)", icon=":material/code:"):
+        st.code(code, language="python")

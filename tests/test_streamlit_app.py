@@ -1,0 +1,74 @@
+"""The Streamlit front end as a whole: navigation, home, models page, the server, every page in Chromium."""
+from __future__ import annotations
+
+import os
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from apps.streamlit import PAGES, page_file, present_pages
+from apps.tabs import TABS
+from core import models
+from tests.streamlit_pages import run_page, text_of
+
+ROOT = Path(__file__).resolve().parent.parent
+# Text that shows once each page has rendered its main content.
+PAGE_READY = {
+    "home": "What it shows",
+    "models_panel": "Device for new loads",
+}
+
+
+def test_every_tab_has_a_page_in_gradio_order():
+    from apps.gradio import TAB_MODULES
+
+    assert list(PAGES) == [name.split(".")[-1] for name in TAB_MODULES]
+
+
+def test_home_lists_every_page():
+    text = text_of(run_page("home"))
+    for tab in TABS.values():
+        if tab.id != "home":
+            assert tab.title in text
+
+
+def test_models_page_lists_the_registry():
+    at = run_page("models_panel")
+    table = at.dataframe[0].value
+    assert list(table["model"]) == [row.key for row in models.status()]
+    assert "available offline" in text_of(at)
+
+
+def test_navigation_runs_the_home_page():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert "Roadmap week" in text_of(at)
+    at.switch_page(page_file("models_panel")).run()
+    assert not at.exception and len(at.dataframe) == 1
+
+
+def test_quiet_and_local_config():
+    import tomllib
+
+    with open(ROOT / ".streamlit" / "config.toml", "rb") as f:
+        config = tomllib.load(f)
+    assert config["browser"]["gatherUsageStats"] is False
+    assert config["server"]["address"] == "127.0.0.1"
+    assert config["client"]["showErrorDetails"] == "none"
+
+
+def test_server_answers_health(streamlit_url):
+    assert urllib.request.urlopen(streamlit_url + "_stcore/health", timeout=10).read() == b"ok"
+
+
+@pytest.mark.browser
+def test_every_page_opens_in_chromium(streamlit_url, browser, screenshot_dir):
+    from tests.browser import st_open_page
+
+    for tab_id in present_pages():
+        path = "" if tab_id == "home" else tab_id
+        st_open_page(browser, streamlit_url, path, expect=PAGE_READY[tab_id])
+        browser.save_screenshot(os.path.join(screenshot_dir, f"streamlit-{tab_id}.png"))
