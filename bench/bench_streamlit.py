@@ -1,0 +1,204 @@
+"""Streamlit front end, side by side with the Gradio app in one run:
+
+1. cold start to the health endpoint with no model loaded (`streamlit run` vs `python app.py`);
+2. script time of a rerun of every page with its models warm: an idle rerun (a widget touched, no new
+   action) and a rerun that performs the page's main action, minus the same core call made directly;
+3. one core call (GloVe neighbours of a word) three ways: direct, as a Streamlit rerun, as Gradio's
+   /neighbors through gradio_client.
+
+    .venv/bin/python -m bench.bench_streamlit [--reruns 15]
+
+Script time is measured inside the rerun (a wrapper runs the page file and records its own time), so
+it is what a user waits on the server, without AppTest's own bookkeeping.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable
+
+from bench.bench_app import free_port, start_app
+from bench.common import pct, table
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GOAL_RERUN_MS = 100
+GOAL_COLD_S = 10
+
+WRAPPER = """
+import runpy, time
+import streamlit as st
+_start = time.perf_counter()
+try:
+    runpy.run_path({path!r}, run_name="__main__")
+finally:
+    st.session_state["_bench_script_s"] = time.perf_counter() - _start
+"""
+
+
+def start_streamlit(port: int) -> tuple[subprocess.Popen, float]:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                             "--server.port", str(port), "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    while time.perf_counter() - start < 120:
+        try:
+            if urllib.request.urlopen(url, timeout=2).read() == b"ok":
+                return proc, time.perf_counter() - start
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("streamlit did not answer /_stcore/health within 120 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@dataclass
+class Action:
+    """A page's main action: `do` fills the widgets and presses the button on an AppTest;
+    `core` makes the same core call directly (what the rerun must not add much to)."""
+
+    label: str
+    do: Callable
+    core: Callable
+
+
+def _embeddings_do(at):
+    at.text_input(key="nb_query").input("frog")
+    at.button(key="nb_go").click()
+
+
+def _embeddings_core():
+    from core import explorer
+
+    return explorer.neighbours("frog", "word", 10)
+
+
+# Main actions, by page (a page not listed is measured on idle reruns only).
+ACTIONS: dict[str, Action] = {
+    "embeddings": Action("GloVe neighbours of 'frog'", _embeddings_do, _embeddings_core),
+}
+
+
+def _script_seconds(at) -> float:
+    return float(at.session_state["_bench_script_s"])
+
+
+def _poke(at) -> None:
+    """An interaction that changes nothing on the page: rerun as a widget touch would."""
+    at.run()
+
+
+def page_reruns(tab_id: str, reruns: int) -> dict:
+    from streamlit.testing.v1 import AppTest
+
+    from apps.streamlit import page_file
+
+    at = AppTest.from_string(WRAPPER.format(path=page_file(tab_id)), default_timeout=600).run()
+    if at.exception:
+        return {"error": at.exception[0].value}
+    action = ACTIONS.get(tab_id)
+    out: dict = {}
+    if action:
+        # Warm: the first action loads the models (once per process, as on a server).
+        action.do(at)
+        at.run()
+        if at.exception:
+            return {"error": at.exception[0].value}
+        acted, core = [], []
+        for _ in range(reruns):
+            action.do(at)
+            at.run()
+            acted.append(_script_seconds(at))
+            t = time.perf_counter()
+            action.core()
+            core.append(time.perf_counter() - t)
+        out.update(action=action.label, acted=acted, core=core)
+    idle = []
+    for _ in range(reruns):
+        _poke(at)
+        idle.append(_script_seconds(at))
+    out["idle"] = idle
+    return out
+
+
+def gradio_neighbors(calls: int) -> tuple[float, list[float]]:
+    from gradio_client import Client
+
+    port = free_port()
+    proc, cold = start_app(port)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        client.predict("frog", "word", 10, api_name="/neighbors")  # loads GloVe
+        times = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            client.predict("frog", "word", 10, api_name="/neighbors")
+            times.append(time.perf_counter() - t)
+        return cold, times
+    finally:
+        stop(proc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reruns", type=int, default=15)
+    parser.add_argument("--pages", default="", help="comma-separated tab ids (default: every page)")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    from apps.streamlit import present_pages
+
+    port = free_port()
+    proc, st_cold = start_streamlit(port)
+    stop(proc)
+    gr_cold, gr_times = gradio_neighbors(args.reruns)
+    print("Cold start to a healthy server, no model loaded:")
+    print(table([["Streamlit: streamlit run streamlit_app.py -> /_stcore/health", f"{st_cold:.2f}"],
+                 ["Gradio: python app.py -> HTTP 200", f"{gr_cold:.2f}"]], ["front end", "seconds"]))
+    print(f"goal (Streamlit): <= {GOAL_COLD_S} s\n")
+
+    pages = [p for p in args.pages.split(",") if p] or present_pages()
+    rows, results = [], {}
+    for tab_id in pages:
+        res = page_reruns(tab_id, args.reruns)
+        results[tab_id] = res
+        if "error" in res:
+            rows.append([tab_id, "error: " + res["error"][:60], "", "", "", ""])
+            continue
+        idle = f"{pct(res['idle'], 50) * 1000:.1f} / {pct(res['idle'], 95) * 1000:.1f}"
+        if "acted" in res:
+            extra = [a - c for a, c in zip(res["acted"], res["core"])]
+            rows.append([tab_id, idle, res["action"], f"{pct(res['acted'], 50) * 1000:.1f}",
+                         f"{pct(res['core'], 50) * 1000:.1f}", f"{pct(extra, 50) * 1000:.1f}"])
+        else:
+            rows.append([tab_id, idle, "-", "", "", ""])
+    print(f"Script time per rerun, models warm, {args.reruns} reruns each (ms):")
+    print(table(rows, ["page", "idle rerun p50 / p95", "main action", "action rerun p50",
+                       "core call p50", "rerun beyond core p50"]))
+    print(f"goal: rerun beyond the core call <= {GOAL_RERUN_MS} ms\n")
+
+    emb = results.get("embeddings", {})
+    if "acted" in emb:
+        print("The same core call (GloVe neighbours of 'frog', k=10), three ways (ms):")
+        print(table([
+            ["direct core call (explorer.neighbours)", f"{pct(emb['core'], 50) * 1000:.1f}"],
+            ["Streamlit: page rerun with the lookup (server script time)", f"{pct(emb['acted'], 50) * 1000:.1f}"],
+            ["Gradio: /neighbors through gradio_client (end to end)", f"{pct(gr_times, 50) * 1000:.1f}"],
+        ], ["path", "p50"]))
+
+
+if __name__ == "__main__":
+    main()
