@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.models import ModelMissingError
-from core.tts import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
+from core.tts_engine import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
 
 # name -> (acoustic model, vocoder) in Coqui's model catalogue (TTS/.models.json)
 COQUI_VOICES: dict[str, tuple[str, str]] = {
