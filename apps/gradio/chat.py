@@ -8,7 +8,6 @@ probabilities, held-out perplexity) and Adapters (list, use, delete, upload safe
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -16,24 +15,18 @@ import pandas as pd
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
+from core.chat_view import (COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, UPLOAD, UPLOAD_HELP, chat_code,
+                            compare_perplexity, compare_replies, dataset_source, dataset_summary, estimate_markdown,
+                            generation_settings, job_message, lora_settings, loss_points, params_markdown,
+                            score_reply, token_rows, token_spans, train_code)
 from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
-from core.lora_data import load_dataset, load_file, preview, shipped_datasets
+from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
 
 TITLE, WEEKS, SUMMARY = TABS["chat"].heading
 
-INTRO = """
-### LoRA Chat · roadmap week 6 (fine-tuning, LoRA, evaluation)
-**Chat** with SmolLM2-135M-Instruct (offline), then **fine-tune** it: LoRA freezes all 135M weights and
-learns, next to each chosen weight matrix W, two small matrices **A** (rank × in) and **B** (out × rank);
-the model then uses W + (alpha / rank) · B·A. Try the shipped **pirate-demo** adapter in the chat, train
-your own in **Fine-tune**, and see exactly what changed in **Compare**.
-"""
+INTRO = "### LoRA Chat · roadmap week 6 (fine-tuning, LoRA, evaluation)\n" + LORA_EXPLAINER
 BASE_CHOICE = ("base model (no adapter)", "")
-UPLOAD = "my own file (JSONL or CSV)"
-COMPARE_MAX_TOKENS = 60  # each model answers; keep the side-by-side quick on a CPU
-DIVERGE_COLOURS = {"adapted ≫ base": "#2a9d8f", "adapted > base": "#a8dadc",
-                   "base > adapted": "#f4a261", "base ≫ adapted": "#e76f51"}
 
 
 def _adapter_choices(model: str = DEFAULT_MODEL) -> list[tuple[str, str]]:
@@ -41,31 +34,7 @@ def _adapter_choices(model: str = DEFAULT_MODEL) -> list[tuple[str, str]]:
                             for a in list_adapters(model)]
 
 
-def _settings(system: str, temperature: float, top_p: float, max_tokens: float) -> GenerationSettings:
-    return GenerationSettings(temperature=float(temperature), top_p=float(top_p),
-                              max_new_tokens=int(max_tokens), system_prompt=system or "")
-
-
-def _chat_code(model: str, adapter: str, s: GenerationSettings) -> str:
-    return f'''from core.chat import GenerationSettings, stream_reply
-
-messages = [{{"role": "user", "content": "What is the capital of France?"}}]
-settings = GenerationSettings(temperature={s.temperature}, top_p={s.top_p}, max_new_tokens={s.max_new_tokens},
-                              system_prompt={s.system_prompt!r})
-for text in stream_reply(messages, model={model!r}, adapter={adapter or None!r}, settings=settings):
-    print(text)  # the whole reply so far
-'''
-
-
-def _train_code(dataset: str, s: LoraSettings) -> str:
-    return f'''from core.lora import LoraSettings
-from core.lora_train import start_training
-
-settings = LoraSettings(rank={s.rank}, alpha={s.alpha}, target_modules={s.target_modules!r},
-                        learning_rate={s.learning_rate}, steps={s.steps})
-job = start_training({dataset!r}, settings, on_step=lambda st: print(st.step, st.losses[-1:]))
-print(job.wait().adapter)   # the saved adapter's name; job.cancel() stops early and still saves
-'''
+_settings, _chat_code, _train_code = generation_settings, chat_code, train_code
 
 
 # --- API (plain JSON in and out) ---------------------------------------------------------------
@@ -119,29 +88,11 @@ def estimate_api(dataset: str = "pirate", settings: dict | None = None) -> dict:
 
 # --- UI handlers ------------------------------------------------------------------------------
 
-def _dataset_source(choice: str, upload: str | None):
-    if choice == UPLOAD:
-        if not upload:
-            raise ValueError("upload a JSONL or CSV file with prompt and response columns first")
-        return load_file(Path(upload))
-    return load_dataset(choice)
-
-
-def _lora(rank, alpha, targets, lr, steps) -> LoraSettings:
-    return LoraSettings(rank=int(rank), alpha=int(alpha), target_modules=tuple(targets or ()),
-                        learning_rate=float(lr), steps=int(steps))
-
-
-def _params_md(info: dict) -> str:
-    shapes = ", ".join(f"`{k}` W {v[0]}×{v[1]} → A {info['rank']}×{v[1]}, B {v[0]}×{info['rank']}"
-                       for k, v in info["shapes"].items())
-    return (f"**Trainable: {info['trainable'] / 1e6:.2f}M of {info['total'] / 1e6:.0f}M parameters "
-            f"({100 * info['fraction']:.2f}%).** Per layer: {shapes}. Scaling alpha/rank = "
-            f"{info['alpha']}/{info['rank']} = {info['scaling']:g}.")
+_dataset_source, _lora, _params_md = dataset_source, lora_settings, params_markdown
 
 
 def _loss_frame(losses) -> pd.DataFrame:
-    return pd.DataFrame({"step": list(range(1, len(losses) + 1)), "loss": [float(x) for x in losses]})
+    return pd.DataFrame(loss_points(losses))
 
 
 def _progress_html(step: int, total: int, text: str) -> str:
@@ -299,11 +250,9 @@ def build() -> None:
     @friendly
     def show_dataset(choice, path):
         if choice == UPLOAD and not path:
-            return "Upload a `.jsonl` (one `{\"prompt\": ..., \"response\": ...}` per line) or a `.csv` with " \
-                   "prompt and response columns.", []
+            return UPLOAD_HELP, []
         ds = _dataset_source(choice, path)
-        return (f"**{ds.size} examples**: {len(ds.train)} for training, {len(ds.heldout)} held out for "
-                "perplexity."), preview(ds, 12)
+        return dataset_summary(ds), preview(ds, 12)
 
     ds_choice.change(show_dataset, [ds_choice, upload], [ds_info, ds_preview], api_visibility="private")
     upload.change(lambda p: UPLOAD if p else "pirate", upload, ds_choice, api_visibility="private")
@@ -321,9 +270,7 @@ def build() -> None:
 
         s = _lora(*lora_args)
         e = estimate(_dataset_source(choice, path), s, model_key)
-        return (f"About **{e['estimated_s']:.0f} s** for {s.steps} steps on this machine "
-                f"({e['seconds_per_step']:.2f} s a step, measured on a {e['probe_s']:.0f} s probe).\n\n"
-                + _params_md(lora_param_count(model_key, s)))
+        return estimate_markdown(e, s) + "\n\n" + _params_md(lora_param_count(model_key, s))
 
     est_btn.click(do_estimate, [ds_choice, upload, model] + lora_inputs, params_md, api_visibility="private",
                   concurrency_limit=1, concurrency_id="llm-train")
@@ -341,16 +288,9 @@ def build() -> None:
                _loss_frame([]), code, params)
         while True:
             st = job.status()
-            eta = "" if st.eta_s is None else f", about {st.eta_s:.0f} s left"
-            last = f", loss {st.losses[-1]:.3f}" if st.losses else ""
-            text = f"<b>{st.name}</b>: {st.state}, step {st.step}/{st.total}{last}{eta}"
-            if st.finished:
-                if st.state == "failed":
-                    raise ValueError(f"training failed: {st.error}")
-                first = f"{st.losses[0]:.2f} → {st.losses[-1]:.2f}" if st.losses else "no steps"
-                text = (f"Saved adapter <b>{st.adapter}</b> ({st.state}, {st.step} steps in {st.seconds:.0f} s, "
-                        f"loss {first}). Pick it in the adapter menu above to chat with it."
-                        if st.adapter else f"Cancelled before the first step: {st.error}")
+            if st.state == "failed":
+                raise ValueError(job_message(st))
+            text = job_message(st, strong=lambda t: f"<b>{t}</b>")
             yield job.job_id, _progress_html(st.step, st.total, text), _loss_frame(st.losses), code, gr.skip()
             if st.finished:
                 return
@@ -379,33 +319,13 @@ def build() -> None:
     # --- compare ---
     @friendly
     def do_compare(prompt, adapter_name, system_prompt, temp, tp, mx):
-        if not adapter_name:
-            raise ValueError("pick an adapter to compare with the base model")
-        if not (prompt or "").strip():
-            raise ValueError("type a prompt first")
-        s = _settings(system_prompt, temp, tp, min(int(mx), COMPARE_MAX_TOKENS))
-        messages = [{"role": "user", "content": prompt.strip()}]
-        base = reply(messages, DEFAULT_MODEL, None, s)
-        adapted = reply(messages, DEFAULT_MODEL, adapter_name, s)
-        return base, adapted
+        return compare_replies(prompt, adapter_name, _settings(system_prompt, temp, tp, min(int(mx), COMPARE_MAX_TOKENS)))
 
     @friendly
     def do_score(prompt, adapter_name, which_reply, base, adapted, system_prompt):
-        from core.lora_compare import token_probabilities
-
         text = adapted if which_reply == "adapted reply" else base
-        if not text:
-            raise ValueError("press 'Answer with both' first")
-        tc = token_probabilities([{"role": "user", "content": prompt.strip()}], text, adapter_name,
-                                 system_prompt=system_prompt or "")
-        spans = []
-        for t in tc.tokens:
-            r = t.log_ratio
-            label = ("adapted ≫ base" if r > 3 else "adapted > base" if r > 1 else
-                     "base ≫ adapted" if r < -3 else "base > adapted" if r < -1 else None)
-            spans.append((t.token, label))
-        rows = [[repr(t.token)[1:-1], t.p_base, t.p_adapted, t.log_ratio] for t in tc.tokens]
-        return spans, rows
+        tc = score_reply(prompt, adapter_name, text, system_prompt)
+        return token_spans(tc), token_rows(tc)
 
     cmp_ev = cmp_btn.click(do_compare, [cmp_prompt, cmp_adapter, system, temperature, top_p, max_tokens],
                            [base_out, adapted_out], api_visibility="private", concurrency_limit=2,
@@ -418,15 +338,7 @@ def build() -> None:
 
     @friendly
     def do_ppl(ds_name, adapter_name):
-        from core.lora_compare import perplexity
-
-        if not adapter_name:
-            raise ValueError("pick an adapter to compare with the base model")
-        ds = load_dataset(ds_name)
-        pb, pa = perplexity(ds), perplexity(ds, adapter_name)
-        return (f"Held-out perplexity on **{ds_name}** ({len(ds.heldout)} examples never trained on): "
-                f"base **{pb:.2f}**, with {adapter_name} **{pa:.2f}** (lower: the model finds these answers "
-                "less surprising).")
+        return compare_perplexity(ds_name, adapter_name)
 
     ppl_btn.click(do_ppl, [ppl_ds, cmp_adapter], ppl_md, api_visibility="private", concurrency_limit=1,
                   concurrency_id="llm")
