@@ -6,30 +6,15 @@ import gradio as gr
 
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
-from core import config, explorer, sentences
 from core import corpus as corpus_mod
-from core.embedding_sets import WORD_SETS, split_words
-from core.figures_embeddings import axes_figure, neighbours_figure, projection_figure
-from core.snippets_embeddings import analogy_code, axes_code, neighbours_code, projection_code
+from core import embeddings_view as ev
+from core import explorer
+from core.embedding_sets import WORD_SETS
+from core.embeddings_view import ANALOGY_EXAMPLES, NEIGHBOUR_EXAMPLES
 
 TITLE, WEEKS, SUMMARY = TABS["embeddings"].heading
 
-INTRO = """
-### Embedding Explorer · roadmap weeks 1 (text representation) and 5 (embeddings)
-A word or sentence becomes a vector; **closeness in that space is similarity of use**.
-Neighbours and analogies are computed in the original space (50 dimensions for GloVe words,
-384 for MiniLM sentences) with cosine similarity. Projections to 2D/3D are only a picture of that
-space: PCA keeps global directions, t-SNE and UMAP keep local neighbourhoods and distort distances.
-"""
-
-ANALOGY_EXAMPLES = [["king", "man", "woman"], ["paris", "france", "italy"], ["walked", "walk", "swim"],
-                    ["bigger", "big", "small"], ["tokyo", "japan", "egypt"]]
-NEIGHBOUR_EXAMPLES = [["frog", "word"], ["python", "word"], ["bank", "word"],
-                      ["My phone battery dies too fast", "sentence"], ["Will it be sunny tomorrow?", "sentence"]]
-
-
-def _table(found) -> list[list]:
-    return [[r["rank"], r["text"], r["score"]] for r in explorer.as_rows(found)]
+INTRO = "### Embedding Explorer · roadmap weeks 1 (text representation) and 5 (embeddings)\n" + ev.EXPLAINER
 
 
 def api_neighbors(query: str, kind: str = "word", k: int = 10) -> list[dict]:
@@ -71,8 +56,7 @@ def build() -> None:
             nn_code = code_box()
 
         with gr.Tab("Analogies"):
-            gr.Markdown("**a − b + c**: *king − man + woman* lands near *queen*. The three input words are "
-                        "left out of the answer (they are always close to the result).")
+            gr.Markdown(ev.ANALOGY_HELP)
             with gr.Row():
                 a = gr.Textbox(value="king", label="a")
                 b = gr.Textbox(value="man", label="− b")
@@ -107,8 +91,7 @@ def build() -> None:
             pr_code = code_box()
 
         with gr.Tab("Semantic axes"):
-            gr.Markdown("An axis is the direction from one pole to another (each pole one or more words). "
-                        "Each word is placed by its **scalar projection**: −1 at the first pole, +1 at the second.")
+            gr.Markdown(ev.AXES_HELP)
             with gr.Row():
                 xa = gr.Textbox(value="man, he, his", label="x axis: first pole")
                 xb = gr.Textbox(value="woman, she, her", label="x axis: second pole")
@@ -126,10 +109,7 @@ def build() -> None:
             ax_code = code_box()
 
         with gr.Tab("Your corpus"):
-            gr.Markdown(f"Paste lines (one sentence each) or upload a `.txt` or a `.csv` with a `text` column and, "
-                        f"optionally, a `label` column. Up to {config.MAX_CORPUS_LINES:,} lines and "
-                        f"{config.MAX_CORPUS_CHARS:,} characters. It stays in your browser session only; "
-                        "sentence neighbours and projections then use it.")
+            gr.Markdown(ev.CORPUS_HELP)
             with gr.Row():
                 pasted = gr.Textbox(label="Paste lines", lines=8)
                 upload = gr.File(label="…or upload .txt / .csv", file_types=[".txt", ".csv"], type="filepath")
@@ -140,54 +120,34 @@ def build() -> None:
     # --- handlers -------------------------------------------------------------------------
     @friendly
     def do_neighbours(q, kd, kk, index):
-        found = explorer.neighbours(q, kd, int(kk), index if kd == "sentence" else None)
-        note = "your corpus" if (kd == "sentence" and index is not None) else "the studio's assets/demo_corpus.csv"
-        return neighbours_figure(q.strip(), found), _table(found), neighbours_code(q, kd, int(kk), note)
+        shown = ev.neighbours_view(q, kd, int(kk), index)
+        return shown.figure, shown.rows, shown.code
 
     @friendly
     def do_analogy(aa, bb, cc, kk):
-        found = explorer.analogy(aa, bb, cc, int(kk))
-        title = f"{aa.strip().lower()} − {bb.strip().lower()} + {cc.strip().lower()}"
-        return neighbours_figure(title, found), _table(found), analogy_code(aa, bb, cc, int(kk))
+        shown = ev.analogy_view(aa, bb, cc, int(kk))
+        return shown.figure, shown.rows, shown.code
 
     @friendly
     def do_project(src, ws, wd, n, ctr, meth, dm, col, ncl, index, progress=gr.Progress()):
-        progress(0.1, desc="collecting points")
-        points, is_words = explorer.points_for(src, word_set=ws, words=wd, n=int(n), query=ctr, corpus=index)
-        progress(0.3, desc=f"{meth} on {len(points.texts):,} points")
-        view = explorer.projection_view(points, is_words, meth, int(dm), col, int(ncl))
-        info = (f"**{len(points.texts):,} points** · {view.projection.method.upper()} in "
-                f"{view.projection.seconds:.2f} s · {view.projection.note}. ")
-        if points.skipped:
-            info += f"Not in the vocabulary (left out): {', '.join(points.skipped[:20])}. "
-        if view.projection.method != "pca":
-            info += "Distances between far-apart clusters mean little in t-SNE/UMAP; neighbourhoods do."
-        code = projection_code(points.description, view.projection.method, int(dm),
-                               points.texts if is_words else None)
-        return projection_figure(points, view.projection, view.labels), info, code
+        result = ev.projection_result(src, word_set=ws, words=wd, n=int(n), centre=ctr, method=meth, dims=int(dm),
+                                      colour=col, clusters=int(ncl), corpus=index,
+                                      progress=lambda f, msg: progress(f, desc=msg))
+        return result.figure, result.info, result.code
 
     @friendly
     def do_axes(p1, p2, p3, p4, wd):
-        axes = explorer.word_vectors().axes(split_words(wd), (p1, p2), (p3, p4))
-        rows = [[w, round(float(x), 3), "" if axes.y is None else round(float(axes.y[i]), 3)]
-                for i, (w, x) in enumerate(zip(axes.words, axes.x))]
-        if axes.skipped:
-            gr.Warning(f"Not in the vocabulary (left out): {', '.join(axes.skipped[:20])}")
-        return axes_figure(axes), rows, axes_code(axes.words, (p1, p2), axes.y_poles)
+        shown = ev.axes_view(p1, p2, p3, p4, wd)
+        if shown.warning:
+            gr.Warning(shown.warning)
+        return shown.figure, shown.rows, shown.code
 
     @friendly
     def do_corpus(text, path, progress=gr.Progress()):
-        if path:
-            corp = corpus_mod.from_file(path)
-        else:
-            corp = corpus_mod.from_text(text)
+        corp = corpus_mod.from_file(path) if path else corpus_mod.from_text(text)
         progress(0, desc="loading MiniLM")
-        index = sentences.build_index(corp, lambda f, msg: progress(f, desc=msg))
-        labels = corp.labels or [""] * len(corp)
-        status = (f"✓ Embedded **{len(corp):,} lines** from {corp.source}"
-                  + (f" with {len(set(corp.labels))} labels" if corp.labels else "")
-                  + ". Sentence neighbours and the projection's *my corpus* now use it.")
-        return index, status, [[t, lab] for t, lab in list(zip(corp.texts, labels))[:50]]
+        result = ev.corpus_result(corp, lambda f, msg: progress(f, desc=msg))
+        return result.index, result.status, result.preview
 
     def show_source_inputs(src):
         return (gr.update(visible=src == "word set"), gr.update(visible=src == "typed words"),
