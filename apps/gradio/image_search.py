@@ -2,75 +2,31 @@
 from __future__ import annotations
 
 import gradio as gr
-import numpy as np
-from PIL import Image
 
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
-from core import config, gallery as gal, image_search as search_mod, rag
+from core import config, image_search as search_mod, rag
+from core import image_search_view as view
 
 TITLE, WEEKS, SUMMARY = TABS["image_search"].heading
 
-INTRO = """
-### Voice Image Search: cross-modal retrieval and RAG
-Ask aloud or type. Each picture is scored by up to three **channels**, shown separately:
-**tags** (an offline ImageNet classifier looks at the pixels; your words are compared with its labels),
-**text** (the caption and the file name), and **CLIP** (image embeddings, once its weights are downloaded).
-Arithmetic works: `horse + stripes`, or an example image minus some text. Click a result for the regions behind its match.
-"""
+INTRO = ("### Voice Image Search: cross-modal retrieval and RAG\n" + view.INTRO
+         + " Click a result for the regions behind its match.\n")
 
-SCORE_COLUMNS = ["#", "file", "total", "tags", "text", "clip", "top tags", "caption"]
-
-
-def _weights(w_clip: float, w_tags: float, w_text: float) -> dict[str, float]:
-    return {"clip": float(w_clip), "tags": float(w_tags), "text": float(w_text)}
-
-
-def _gallery_items(g: gal.Gallery, hits) -> list[tuple[Image.Image, str]]:
-    out = []
-    for h in hits:
-        with Image.open(g.thumb_path(h.row)) as im:
-            out.append((im.convert("RGB"), f"[{h.rank}] {h.key} · {h.score:.2f}"))
-    return out
-
-
-def _table(hits) -> list[list]:
-    rows = []
-    for h in hits:
-        s = h.scores
-        rows.append([h.rank, h.key, round(h.score, 3)] + [round(s[c], 3) if c in s else "–" for c in ("tags", "text", "clip")]
-                    + [", ".join(f"{l} {p:.0%}" for l, p in h.tags[:3]), h.caption])
-    return rows
-
-
-def _notes(result_notes: list[str], query: str, approximate: bool) -> str:
-    lines = [f"Searched for: **{query}** · index: {'approximate (HNSW)' if approximate else 'exact (flat)'}"]
-    lines += [f"Note: {n}" for n in dict.fromkeys(result_notes)]
-    return "\n\n".join(lines)
-
-
-def _snippet(query: str, k: int, gallery: str, weights: dict) -> str:
-    return (
-        "from core import image_search\n\n"
-        f"result = image_search.search_text({query!r}, k={k}, gallery={gallery!r},\n"
-        f"                                  weights={weights!r})\n"
-        "for hit in result.hits:\n"
-        "    print(hit.rank, hit.key, round(hit.score, 3), hit.scores, hit.tags[:2])\n"
-    )
+SCORE_COLUMNS = view.SCORE_COLUMNS
 
 
 def ui_search(query, image, image_sign, k, w_clip, w_tags, w_text, my_gallery, source, progress=gr.Progress()):
-    gallery = my_gallery if source == "My upload" else ""
-    if source == "My upload" and not my_gallery:
-        raise gr.Error("You have not uploaded a gallery yet: use “Your own pictures” below, or pick the shipped gallery.")
-    weights = _weights(w_clip, w_tags, w_text)
+    gallery = view.pick_gallery(source, my_gallery)
+    weights = view.weights(w_clip, w_tags, w_text)
     progress(0, desc="loading models and the gallery index (first time only)")
     result = search_mod.search_text(query, int(k), gallery, weights, image=image,
                                     image_sign=1.0 if image_sign.startswith("+") else -1.0)
     g = search_mod.get_gallery(gallery)
     state = {"gallery": gallery, "rows": [h.row for h in result.hits], "query": query or ""}
-    return (_gallery_items(g, result.hits), _table(result.hits), _notes(result.notes, result.query, result.approximate),
-            state, _snippet(query, int(k), gallery, weights), "", "", "", None, None, gr.update(visible=False))
+    return (view.gallery_items(g, result.hits), view.table(result.hits),
+            view.notes(result.notes, result.query, result.approximate),
+            state, view.snippet(query, int(k), gallery, weights), "", "", "", None, None, gr.update(visible=False))
 
 
 def ui_heatmap(state, evt: gr.SelectData):
@@ -79,55 +35,36 @@ def ui_heatmap(state, evt: gr.SelectData):
     g = search_mod.get_gallery(state["gallery"])
     clip, _ = search_mod.clip_status()
     image, what = search_mod.heatmap(g, state["rows"][evt.index], state["query"], clip=clip)
-    return image, f"**{g.items[state['rows'][evt.index]]['key']}**: {what}. Brighter = mattered more."
+    return image, view.heatmap_note(g.items[state["rows"][evt.index]]["key"], what)
 
 
 def ui_index(files, my_gallery, progress=gr.Progress()):
     paths = [f if isinstance(f, str) else f.name for f in (files or [])]
     g = search_mod.index_upload(paths, my_gallery or None,
                                 progress=lambda frac, msg: progress(frac, desc=msg))
-    skipped = "\n".join(f"- `{s.key}`: {s.reason}" for s in g.skipped[-20:])
-    msg = (f"Your gallery has **{len(g)}** images (only new or changed files were embedded)."
-           + (f"\n\nSkipped:\n{skipped}" if skipped else ""))
-    return g.name, msg, gr.update(value="My upload")
-
-
-def _pcm(audio: np.ndarray | None, sample_rate: int):
-    return None if audio is None else (sample_rate, (np.clip(audio, -1, 1) * 32767).astype(np.int16))
+    return g.name, view.index_message(g), gr.update(value="My upload")
 
 
 def ui_index_folder(folder, my_gallery, progress=gr.Progress()):
-    if not (folder or "").strip():
-        raise gr.Error("Type a folder path on the server first.")
-    g = search_mod.index_folder(folder.strip(), my_gallery or None,
+    g = search_mod.index_folder(view.check_folder(folder), my_gallery or None,
                                 progress=lambda frac, msg: progress(frac, desc=msg))
-    skipped = "\n".join(f"- `{s.key}`: {s.reason}" for s in g.skipped[-20:])
-    msg = f"Your gallery has **{len(g)}** images." + (f"\n\nSkipped:\n{skipped}" if skipped else "")
-    return g.name, msg, gr.update(value="My upload")
+    return g.name, view.index_message(g, incremental=False), gr.update(value="My upload")
 
 
 def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak, progress=gr.Progress()):
-    gallery = my_gallery if source == "My upload" else ""
-    if source == "My upload" and not my_gallery:
-        raise gr.Error("You have not uploaded a gallery yet: use “Your own pictures” below, or pick the shipped gallery.")
+    gallery = view.pick_gallery(source, my_gallery)
     progress(0, desc="transcribe → search → speak the sources → generate (models load the first time)")
     g = search_mod.get_gallery(gallery)
     for answer in rag.ask_steps(question=question or "", audio=audio if not (question or "").strip() else None,
-                                gallery=gallery, k=int(k), weights=_weights(w_clip, w_tags, w_text), speak=bool(speak)):
-        sources_part = ("**Sources** (computed from the search, not written by the model):\n\n" + answer.sources_text)
-        model_part = ("**Model's words** (SmolLM2-135M; it can be wrong, check the pictures):\n\n> "
-                      + (answer.model_text or "(the model is writing...)"))
-        timings = [[step, round(sec, 3)] for step, sec in answer.timings.items()]
-        if answer.first_audio_s:
-            timings.append(["→ first answer audio ready", round(answer.first_audio_s, 3)])
-        if answer.total_s:
-            timings.append(["→ total", round(answer.total_s, 3)])
+                                gallery=gallery, k=int(k), weights=view.weights(w_clip, w_tags, w_text), speak=bool(speak)):
+        sources_part, model_part = view.sources_markdown(answer), view.model_markdown(answer)
+        timings = view.timing_rows(answer)
         state = {"gallery": gallery, "rows": [h.row for h in answer.hits], "query": answer.query}
-        prompt = "\n\n".join(f"--- {m['role']} ---\n{m['content']}" for m in answer.messages)
+        prompt = view.prompt_text(answer)
         yield (f"**You asked:** {answer.question}", sources_part, model_part,
-               _pcm(answer.audio, answer.sample_rate), _pcm(answer.model_audio, answer.sample_rate), timings,
-               prompt, _gallery_items(g, answer.hits), _table(answer.hits),
-               _notes(answer.notes, answer.query, False), state, gr.update(visible=True))
+               view.pcm(answer.audio, answer.sample_rate), view.pcm(answer.model_audio, answer.sample_rate), timings,
+               prompt, view.gallery_items(g, answer.hits), view.table(answer.hits),
+               view.notes(answer.notes, answer.query, False), state, gr.update(visible=True))
 
 
 # --- API-only functions (plain JSON) ----------------------------------------------------------
@@ -180,7 +117,7 @@ def build() -> None:
                 w_clip = gr.Slider(0, 2, value=1.0, step=0.1, label="CLIP weight (used when CLIP is downloaded)")
                 k = gr.Slider(1, config.IMAGE_SEARCH_MAX_K, value=6, step=1, label="results")
                 speak = gr.Checkbox(value=True, label="speak the answer")
-            source = gr.Radio(["Shipped gallery", "My upload"], value="Shipped gallery", label="Search in")
+            source = gr.Radio(list(view.SOURCES), value=view.SOURCES[0], label="Search in")
             with gr.Accordion("Your own pictures (a zip or image files; names like IMG_0412.jpg are fine)", open=False):
                 files = gr.File(file_count="multiple", file_types=[".zip", "image"], label="Images or a .zip")
                 index_btn = gr.Button("Index my pictures")
@@ -209,7 +146,7 @@ def build() -> None:
             timings = gr.Dataframe(headers=["step", "seconds"], label="Step timings", interactive=False)
             with gr.Accordion("The prompt the chat model was given", open=False):
                 prompt = gr.Code(language=None, interactive=False, label="prompt")
-            code = code_box(_snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
+            code = code_box(view.snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
 
     search_in = [query, example, image_sign, k, w_clip, w_tags, w_text, my_gallery, source]
     search_out = [shown, table, notes, results, code, asked, model_words, sources_md, answer_audio, model_audio,
