@@ -15,6 +15,7 @@ import html
 import numpy as np
 
 from core.tts import Speech, to_wav_bytes
+from core.tts_xtts import STAGES
 
 WORD_COLOURS = ("#4C78A8", "#F58518")  # alternate, so neighbouring words stay apart
 
@@ -50,9 +51,11 @@ def mel_of(speech: Speech) -> tuple[np.ndarray, int, str]:
     """(mel [n_mels, frames], hop, where it came from)."""
     if speech.mel is not None:
         return speech.mel, speech.mel_hop, f"the acoustic model's own output ({speech.voice}), fed to the vocoder"
+    why = {"piper": "VITS goes from phonemes straight to waveform",
+           "xtts": "its GPT-2 latents go straight to the HiFi-GAN decoder"}.get(speech.engine, "a formant synthesizer")
+    name = "XTTS" if speech.engine == "xtts" else speech.engine
     return (mel_from_audio(speech.audio, speech.sample_rate), 256,
-            f"computed from the audio: {speech.engine} has no mel stage "
-            f"({'VITS goes from phonemes straight to waveform' if speech.engine == 'piper' else 'a formant synthesizer'})")
+            f"computed from the audio: {name} has no mel stage ({why})")
 
 
 def _word_spans(speech: Speech):
@@ -152,13 +155,17 @@ def karaoke_html(speech: Speech, max_seconds: float = 120.0) -> str:
 
 def stage_rows(speech: Speech) -> list[list]:
     """[stage, milliseconds, what it did] for a table."""
+    xtts = speech.engine == "xtts"
     what = {
         "normalize": f"{len(speech.normalized.rewrites)} rewrites",
-        "phonemize": f"{len(speech.words)} words to IPA",
+        "phonemize": f"{len(speech.words)} words to {'BPE text tokens (XTTS reads no phonemes)' if xtts else 'IPA'}",
         "synthesize": "phonemes to waveform" + (" (VITS, with durations)" if speech.engine == "piper" else ""),
         "acoustic model (mel)": "phonemes to mel-spectrogram",
         "vocoder (waveform)": "mel-spectrogram to waveform",
-        "durations": "per phoneme and word timings",
+        "durations": "none: XTTS exposes no alignment" if xtts else "per phoneme and word timings",
+        STAGES[0]: "reference audio to GPT conditioning latents and a speaker embedding (0 when reused)",
+        STAGES[1]: "text tokens to discrete audio codes, one per ~46 ms",
+        STAGES[2]: "GPT latents + speaker embedding to waveform (no mel between)",
     }
     rows = [[k, round(1000 * v, 1), what.get(k, "")] for k, v in speech.stage_seconds.items()]
     rows.append(["first audio ready", round(1000 * speech.first_audio_seconds, 1), "first sentence playable"])

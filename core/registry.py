@@ -236,6 +236,17 @@ _SPECS: tuple[ModelSpec, ...] = (
         hub_files=("en/en_US/lessac/medium/*",),
         hub_path="en/en_US/lessac/medium/en_US-lessac-medium.onnx",
     ),
+    ModelSpec(
+        key="xtts-v2",
+        title="Coqui XTTS v2 (voice cloning, 17 languages)",
+        task="tts",
+        loader="core.tts_xtts:load_xtts",
+        size_mb=1870,
+        licence="CPML (Coqui Public Model License): non-commercial use only",
+        hub_id="coqui/XTTS-v2",
+        hub_files=("config.json", "model.pth", "vocab.json", "speakers_xtts.pth"),
+        notes="Clones a voice from 3-30 s of reference audio. No package ships it: download first.",
+    ),
     # --- Images -----------------------------------------------------------------------------
     ModelSpec(
         key="efficientnet-lite0",

@@ -13,7 +13,8 @@ timings). Engines share one small interface (`Engine`, in `core.tts_engine`):
   does expose how many samples each phoneme lasts, which gives word and phoneme timings.
 - "espeak" (`core.tts_espeak`): espeak-ng, the classic rule-based formant synthesizer.
 - "coqui" (`core.coqui`): an acoustic model (Tacotron2 / Glow-TTS -> mel) plus a HiFi-GAN
-  vocoder.
+  vocoder; and voice "xtts-v2" (`core.tts_xtts`): XTTS v2, which clones the voice of a
+  `reference` recording and speaks one of 17 `language`s (GPT-2 audio codes -> HiFi-GAN).
 Long text is cut into sentences; `stream()` yields one `Speech` per sentence as soon as it is
 ready, `synthesize()` joins them.
 """
@@ -38,6 +39,7 @@ from core.tts_piper import (  # noqa: F401 - load_piper is the registry's "core.
     PiperEngine, _load_piper_voice, _path_lock, _path_voices, _piper_engine, _sample_symbols, load_piper,
     onnx_session_options, piper_voices,
 )
+from core.tts_xtts import XttsEngine, load_reference  # noqa: F401
 
 ENGINES = ("piper", "espeak", "coqui")
 
@@ -223,6 +225,10 @@ def get_engine(engine: str | Engine = "piper", voice: str | None = None) -> Engi
     if engine == "espeak":
         return EspeakEngine(voice if voice and not voice.startswith("piper") else "en-us")
     if engine == "coqui":
+        if voice and voice.startswith("xtts"):
+            from core.tts_xtts import get_xtts_engine
+
+            return get_xtts_engine(voice)
         from core.coqui import get_coqui_engine
 
         return get_coqui_engine(voice)
@@ -241,22 +247,43 @@ def phonemize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe
     return norm, words
 
 
+def _voice_options(eng: Engine, reference, language: str | None):
+    """(reference loaded and checked, language) for an engine that clones voices (XTTS); a
+    clear error when they are given to one that does not."""
+    language = (language or "").strip() or None
+    if getattr(eng, "name", "") == "xtts":
+        return (None if reference is None else load_reference(reference)), language
+    if reference is not None:
+        raise ValueError(f"Reference audio is for voice cloning with XTTS (engine coqui, voice xtts-v2); "
+                         f"the {eng.name} voice {eng.voice} has its own voice. Remove the reference or choose xtts-v2.")
+    if language and language.split("-")[0] != eng.language.split("-")[0]:
+        raise ValueError(f"The {eng.name} voice {eng.voice} speaks {eng.language}; it cannot switch to {language}. "
+                         "Choose a voice for that language, or XTTS (voice xtts-v2), which speaks 17.")
+    return None, None
+
+
 def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
            edits: Mapping[int | str, str] | None = None, noise: float | None = None,
            noise_w: float | None = None, pitch: int | None = None,
-           fast_start: bool = False, speaker: str | int | None = None) -> Iterator[Speech]:
+           fast_start: bool = False, speaker: str | int | None = None,
+           reference=None, language: str | None = None) -> Iterator[Speech]:
     """Speak `text` sentence by sentence: one `Speech` per sentence, as soon as it is ready.
 
     Each chunk's timings are relative to its own audio; `offset` places it in the whole.
     `edits` replaces phonemes: {word index in the whole text or word text: "IPA"}.
     `fast_start` cuts a long first sentence after about TTS_FIRST_CHUNK_CHARS characters (at a
-    comma if there is one): the first audio comes sooner, at the cost of a seam in its melody."""
+    comma if there is one): the first audio comes sooner, at the cost of a seam in its melody.
+    XTTS only: `reference` is the voice to clone (a path, bytes, (sample_rate, samples) or a
+    `Reference`; 3 to 30 s), `language` what it speaks ("en", "de", ...). Text in another
+    language than English is not run through the (English) normalizer; XTTS expands its numbers."""
     start = time.perf_counter()
-    options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch, speaker=speaker)
     eng = get_engine(engine, voice)
-    check_text(text, eng.language)
+    ref, language = _voice_options(eng, reference, language)
+    options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch, speaker=speaker,
+                               language=language, reference=ref)
+    check_text(text, language or eng.language)
     t0 = time.perf_counter()
-    norm = normalize(text)
+    norm = normalize(text) if (language or "en").startswith("en") else Normalized(raw=text, text=text, rewrites=())
     t_norm = time.perf_counter() - t0
     sentences = split_sentences(norm.text, first_max_chars=config.TTS_FIRST_CHUNK_CHARS if fast_start else None)
     if not sentences or not any(text_words(s) for s in sentences):
@@ -337,10 +364,20 @@ def join(chunks: list[Speech]) -> Speech:
 def synthesize(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
                edits: Mapping[int | str, str] | None = None, noise: float | None = None,
                noise_w: float | None = None, pitch: int | None = None,
-               speaker: str | int | None = None) -> Speech:
-    """Speak `text`; returns audio (float32 mono, `sample_rate` Hz: 22,050 for the Piper voices)
-    with every stage's data. Raises ValueError with the fix for input it cannot speak."""
-    return join(list(stream(text, engine, voice, rate, edits, noise, noise_w, pitch, speaker=speaker)))
+               speaker: str | int | None = None, reference=None, language: str | None = None) -> Speech:
+    """Speak `text`; returns audio (float32 mono, `sample_rate` Hz: 22,050 for the Piper voices,
+    24,000 for XTTS) with every stage's data. Raises ValueError with the fix for input it cannot
+    speak. `reference` and `language`: XTTS voice cloning, see `stream`."""
+    return join(list(stream(text, engine, voice, rate, edits, noise, noise_w, pitch, speaker=speaker,
+                            reference=reference, language=language)))
+
+
+def clone(text: str, reference, language: str = "en", engine: str | Engine = "coqui", voice: str = "xtts-v2",
+          rate: float = 1.0, noise: float | None = None) -> Speech:
+    """Speak `text` in the voice of `reference` (3 to 30 s of one person speaking) with XTTS v2."""
+    if reference is None:
+        raise ValueError("Voice cloning needs reference audio: upload or record 3 to 30 s of one person speaking.")
+    return synthesize(text, engine, voice, rate, noise=noise, reference=reference, language=language)
 
 
 def to_wav_bytes(speech: Speech) -> bytes:

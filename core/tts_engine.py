@@ -32,17 +32,37 @@ class Word:
     edited: bool = False
 
 
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """A voice to clone (XTTS): one person speaking, checked by `core.tts_xtts.load_reference`.
+
+    audio: float32 mono in [-1, 1] at `sample_rate` Hz (22,050: XTTS' conditioning rate).
+    key: a fingerprint of the samples, so an engine can reuse the conditioning it computed."""
+
+    audio: np.ndarray
+    sample_rate: int
+    key: str
+    name: str = "reference"
+
+    @property
+    def duration(self) -> float:
+        return len(self.audio) / self.sample_rate
+
+
 @dataclass(frozen=True)
 class SynthesisOptions:
     """Controls. `rate` > 1 speaks faster. `noise` / `noise_w` are VITS' sampling noise (voice
     variation, duration variation); None keeps the voice's own. `pitch` is 0-99 (espeak only).
-    `speaker` picks a speaker of a multi-speaker voice, by name or number; None: its default."""
+    `speaker` picks a speaker of a multi-speaker voice, by name or number; None: its default.
+    `language` (e.g. "en", "de") and `reference` (a voice to clone) are for XTTS."""
 
     rate: float = 1.0
     noise: float | None = None
     noise_w: float | None = None
     pitch: int | None = None
     speaker: str | int | None = None
+    language: str | None = None
+    reference: Reference | None = None
 
     def __post_init__(self) -> None:
         if not (config.TTS_MIN_RATE <= self.rate <= config.TTS_MAX_RATE):
