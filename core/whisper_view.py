@@ -261,6 +261,11 @@ class MicFeed:
         """Frames arrived within the last second."""
         return self.last_frame_at is not None and time.monotonic() - self.last_frame_at < 1.0
 
+    @property
+    def stopped(self) -> bool:
+        """`stop()` has run: the final state is in."""
+        return self._final is not None
+
     def latest(self) -> streaming.StreamState | None:
         return self._final or self.runner.latest()
 

@@ -53,21 +53,28 @@ def policy_knobs() -> dict:
     return {"trim_seconds": trim, "max_buffer_seconds": cap, "pause_seconds": pause, "use_vad": vad}
 
 
+def new_transcriber(settings: tuple, knobs: dict) -> streaming.StreamingTranscriber:
+    """A fresh stream for these settings; core raises (with the fix) for a bad language or window.
+    Cheap (no model load), so the page builds one on every run to show a bad setting before START."""
+    model, language, backend = settings
+    return streaming.StreamingTranscriber(model, backend, whisper_view.language_arg(language), **knobs)
+
+
 def sync_feed(receiver, settings: tuple, knobs: dict) -> whisper_view.MicFeed | None:
     """Start this session's feed when WebRTC is playing (or its settings changed); finish it when
     the stream stops. Returns the session's current feed (None before the first START)."""
     feed: whisper_view.MicFeed | None = st.session_state.get(FEED)
+    key = settings + tuple(sorted(knobs.items()))
+    transcriber = new_transcriber(settings, knobs)  # raises for a bad setting, streaming or not
     if receiver is not None:
-        if feed is None or feed.receiver is not receiver or feed.settings != settings:
+        if feed is None or feed.receiver is not receiver or feed.settings != key:
             if feed is not None:
                 feed.stop()
-            model, language, backend = settings[:3]
-            transcriber = streaming.StreamingTranscriber(model, backend, whisper_view.language_arg(language), **knobs)
             with st.spinner("Loading the streaming model (first use only)…"):
-                asr.preload(model, backend, streaming=True)
-            feed = whisper_view.MicFeed(receiver, transcriber, settings).start()
+                asr.preload(settings[0], settings[2], streaming=True)
+            feed = whisper_view.MicFeed(receiver, transcriber, key).start()
             st.session_state[FEED] = feed
-    elif feed is not None and feed.alive:
+    elif feed is not None and not feed.stopped:
         feed.stop()  # STOP pressed: decode the rest and commit it
     return feed
 
@@ -125,7 +132,7 @@ def live_section(settings: tuple) -> None:
     playing = bool(ctx is not None and ctx.state.playing)
     receiver = ctx.audio_receiver if playing else None
     try:
-        sync_feed(receiver, settings + tuple(sorted(knobs.items())), knobs)
+        sync_feed(receiver, settings, knobs)
     except Exception as exc:  # noqa: BLE001 - a bad setting (language, window) shows its message
         show_error(exc)
     cols = st.columns([1, 5])
