@@ -5,11 +5,17 @@ dequantizes it on every load (about 12 s) and refuses to save it. `ensure_hf_fol
 dequantizing once and keeps an fp32 folder under `core.config.cache_dir()/llm/`, which then
 loads in a fraction of a second. Every tab that needs the decoder (Chat, Attention) goes
 through it, so there is one converted copy per machine.
+
+QLoRA: `load_causal_lm(..., quantization="4bit")` (registry loader `LOADER_4BIT`) quantizes the
+same folder's linear layers to 4-bit NormalFloat with bitsandbytes while loading. Whether this
+machine can do that is a question with a real answer, not a guess from the version number:
+`four_bit_problem(device)` runs a tiny 4-bit matmul on the device once and says what is wrong.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -23,6 +29,14 @@ from core.config import cache_dir
 
 _convert_lock = threading.Lock()
 
+QUANTIZATIONS = ("none", "4bit")
+LOADER_4BIT = "core.llm:load_causal_lm_4bit"
+# The release tested here (torch 2.9.1, transformers 5.24, peft 0.21.2): it runs nf4 on CUDA and
+# on x86 CPUs (its CPU backend), so the message names it rather than "any bitsandbytes".
+BNB_PIN = "bitsandbytes==0.50.2"
+_probe_cache: dict[str, str | None] = {}
+_probe_lock = threading.Lock()
+
 
 @dataclass(frozen=True)
 class CausalLM:
@@ -32,6 +46,7 @@ class CausalLM:
     model: Any
     tokenizer: Any
     folder: Path
+    quantization: str = "none"  # "4bit": linear weights held as bitsandbytes nf4 (QLoRA)
 
     @property
     def device(self) -> str:
@@ -110,21 +125,123 @@ def ensure_hf_folder(path: Path) -> Path:
     return target
 
 
-def load_causal_lm(path: Path, device: str) -> CausalLM:
+def _device_kind(device: str) -> str:
+    return device.split(":")[0]
+
+
+def four_bit_problem(device: str, probe: bool = True) -> str | None:
+    """None when 4-bit (nf4) layers run on `device`, else a sentence saying why not and what to do.
+
+    With `probe` (the default) the check is real: it imports bitsandbytes and multiplies by a
+    64x64 nf4 weight on the device, comparing with the fp32 product; cached per device for the
+    process. bitsandbytes pulls in torch's compiler when imported (seconds on a small CPU), so a
+    UI deciding whether to offer the option passes `probe=False`: only "is it installed, is the
+    device one it supports", with no import, and probes when the user picks 4-bit.
+    """
+    cheap = _cheap_problem(device)
+    if cheap or not probe:
+        return cheap
+    with _probe_lock:
+        if device not in _probe_cache:
+            _probe_cache[device] = _probe_four_bit(device)
+        return _probe_cache[device]
+
+
+def bitsandbytes_installed() -> bool:
+    """Whether bitsandbytes can be imported (looked up, not imported: importing it is slow)."""
+    return importlib.util.find_spec("bitsandbytes") is not None
+
+
+def _cheap_problem(device: str) -> str | None:
+    if not bitsandbytes_installed():
+        return (f"4-bit QLoRA needs bitsandbytes, which is not installed here: run `pip install {BNB_PIN}` "
+                "(it runs on CUDA GPUs and on x86 CPUs), then restart the studio.")
+    if _device_kind(device) not in ("cpu", "cuda"):
+        return (f"4-bit QLoRA runs on a CUDA GPU or the CPU, not on {device}; start the studio with "
+                "NLP_STUDIO_DEVICE=cpu to train in 4-bit, or train without quantization.")
+    return None
+
+
+def _probe_four_bit(device: str) -> str | None:
+    try:
+        import torch
+        import bitsandbytes as bnb
+        from bitsandbytes.functional import quantize_4bit
+
+        gen = torch.Generator().manual_seed(0)
+        weight = torch.randn(64, 64, generator=gen).to(device)  # [out, in]
+        x = torch.randn(2, 64, generator=gen).to(device)  # [batch, in]
+        packed, state = quantize_4bit(weight, quant_type="nf4", compress_statistics=True)
+        got = bnb.matmul_4bit(x, packed.t(), quant_state=state).float().cpu()
+        want = (x @ weight.t()).float().cpu()
+        # nf4 keeps about 1 significant digit per weight: a relative error of ~0.1 is normal.
+        err = float((got - want).norm() / want.norm())
+    except Exception as exc:  # noqa: BLE001 - any failure means "not on this device"
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (f"bitsandbytes is installed but cannot run 4-bit layers on {device} ({first}); "
+                f"`pip install -U {BNB_PIN}` or train without quantization.")
+    if not err < 0.25:
+        return (f"bitsandbytes' 4-bit layers give wrong results on {device} (relative error {err:.2f}); "
+                "train without quantization.")
+    return None
+
+
+def check_quantization(quantization: str, device: str) -> None:
+    """Raise ValueError (saying what to do) unless `quantization` can run on `device`."""
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)}, got {quantization!r}")
+    if quantization == "4bit":
+        problem = four_bit_problem(device)
+        if problem:
+            raise ValueError(problem)
+
+
+def four_bit_config(device: str):
+    """transformers' BitsAndBytesConfig for QLoRA: nf4 weights, double quantization (the
+    per-block scales are quantized too), and bf16 compute on a GPU that has it (fp16 on older
+    ones); fp32 compute on CPU, where half precision is slower."""
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    if _device_kind(device) == "cuda":
+        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    else:
+        compute = torch.float32
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=compute)
+
+
+def load_causal_lm(path: Path, device: str, quantization: str = "none") -> CausalLM:
     """Registry loader for every `causal-lm` model: a GGUF file or a HF folder -> CausalLM.
 
     fp32 on CPU (fp16 is slower there), fp16 on CUDA. The model is put in eval mode.
+    `quantization="4bit"` loads the linear layers as bitsandbytes nf4 (QLoRA's base model);
+    embeddings, norms and the output head stay in full precision. ValueError if this machine
+    cannot run 4-bit layers, saying what to install or where it runs.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from core.device import use_fp16
 
+    check_quantization(quantization, device)
     folder = ensure_hf_folder(Path(path))
-    dtype = torch.float16 if use_fp16(device) else torch.float32
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
+    if quantization == "4bit":
+        cfg = four_bit_config(device)
+        # A quantized model cannot be moved with .to(); it is placed while loading.
+        model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=cfg, dtype=cfg.bnb_4bit_compute_dtype,
+                                                     device_map={"": device})
+    else:
+        dtype = torch.float16 if use_fp16(device) else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)
     model.eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return CausalLM(model=model, tokenizer=tokenizer, folder=folder)
+    return CausalLM(model=model, tokenizer=tokenizer, folder=folder, quantization=quantization)
+
+
+def load_causal_lm_4bit(path: Path, device: str) -> CausalLM:
+    """Registry loader form of `load_causal_lm(path, device, "4bit")`: pass `LOADER_4BIT` to
+    `core.models.load` to get (and cache) a model's 4-bit copy beside its full-precision one."""
+    return load_causal_lm(path, device, quantization="4bit")

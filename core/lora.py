@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import LORA_LOADED_ADAPTERS, LORA_MAX_ADAPTER_BYTES, LORA_MAX_RANK, cache_dir
+from core.llm import QUANTIZATIONS
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "lora"
 WEIGHTS = "adapter_model.safetensors"
@@ -45,6 +46,9 @@ class LoraSettings:
     steps: int = 30
     batch_size: int = 4
     seed: int = 0
+    # "4bit": QLoRA, the frozen base held as bitsandbytes nf4 while training (about a third of
+    # the memory); the saved adapter is used on the full-precision base like any other.
+    quantization: str = "none"
 
     def __post_init__(self) -> None:
         from core.config import LORA_MAX_STEPS
@@ -63,6 +67,8 @@ class LoraSettings:
                              "(raise NLP_STUDIO_LORA_MAX_STEPS to allow more)")
         if not 1 <= self.batch_size <= 32:
             raise ValueError(f"batch size must be between 1 and 32, got {self.batch_size}")
+        if self.quantization not in QUANTIZATIONS:
+            raise ValueError(f"quantization must be 'none' or '4bit' (QLoRA), got {self.quantization!r}")
 
     @property
     def scaling(self) -> float:

@@ -109,20 +109,49 @@ def response_loss(peft_model, ids, mask, labels):
 
 
 def prepare(model_key: str, settings: LoraSettings, seed_offset: int = 0):
-    """A private trainable copy of the base model with fresh LoRA layers, and its tokenizer."""
+    """A private trainable copy of the base model with fresh LoRA layers, and its tokenizer.
+
+    With `settings.quantization == "4bit"` (QLoRA) the copy is of the model's 4-bit nf4 form
+    (loaded once per process beside the full-precision one), made ready for k-bit training by
+    peft: norms and the output head in fp32, inputs that carry gradients through frozen layers.
+    """
     import torch
     from peft import LoraConfig, get_peft_model
 
     from core import models
 
-    base = models.get(model_key)
+    four_bit = settings.quantization == "4bit"
+    if four_bit:
+        from core.llm import LOADER_4BIT
+
+        base = models.get(model_key, loader=LOADER_4BIT)
+    else:
+        base = models.get(model_key)
     torch.manual_seed(settings.seed + seed_offset)
     model = copy.deepcopy(base.model)
+    if four_bit:
+        from peft import prepare_model_for_kbit_training
+
+        on_gpu = next(model.parameters()).device.type == "cuda"
+        # Checkpointing trades compute for activation memory: worth it on a GPU, where QLoRA is
+        # about fitting a bigger model; on a CPU it is time that runs short, not memory.
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=on_gpu)
     cfg = LoraConfig(r=settings.rank, lora_alpha=settings.alpha, target_modules=list(settings.target_modules),
                      lora_dropout=0.0, bias="none", task_type="CAUSAL_LM")
     peft_model = get_peft_model(model, cfg)
     peft_model.train()
     return peft_model, base.tokenizer
+
+
+def check_settings(settings: LoraSettings, device: str | None = None) -> None:
+    """ValueError, before any work, when `settings` ask for something this machine cannot do:
+    4-bit QLoRA without bitsandbytes, or on a device it does not run on (the message says
+    what to install or where it runs)."""
+    if settings.quantization != "none":
+        from core.device import get_device
+        from core.llm import check_quantization
+
+        check_quantization(settings.quantization, device or get_device())
 
 
 def encode_dataset(tokenizer, dataset: Dataset, system_prompt: str = DEFAULT_SYSTEM_PROMPT):
@@ -251,6 +280,7 @@ def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings
 
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
     models.get(model)  # a missing model fails here, in the caller, with how to get it
+    check_settings(settings)
     if name:
         name = check_name(name)
         if name_taken(name):
@@ -316,6 +346,7 @@ def estimate(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), mo
     import torch
 
     ds = load_dataset(dataset) if isinstance(dataset, str) else dataset
+    check_settings(settings)
     threads = threads or LORA_TRAIN_THREADS
     old_threads = torch.get_num_threads()
     if threads:
