@@ -2,29 +2,18 @@
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
-from core import attention, config, figures_attention as fa
+from core import attention, figures_attention as fa
+from core import attention_view as av
+from core.attention_view import ALL, EXAMPLES, EXPORTS, render_views
 from core.saliency import Saliency, saliency
-from core.scaled_dot_product import head_math
 
 TITLE, WEEKS, SUMMARY = TABS["attention"].heading
-
-EXAMPLES = [
-    ["The animal didn't cross the street because it was too tired.", "", "minilm"],
-    ["The cat sat on the mat.", "A dog slept on the rug.", "minilm"],
-    ["The capital of France is", "", "smollm2-135m"],
-    ["Attention 注意 🚀 unbelievably", "", "smollm2-135m"],
-]
-ALL = "all"
-ENCODER_TARGET_WHY = ("MiniLM ships without a masked-token head, so saliency explains what it is built for, its "
-                      "sentence vector; type a second sentence to explain the pair's cosine similarity")
-EXPORTS = ("head view", "model view", "rollout", "saliency", "scaled dot-product", "next token")
 
 # gr.Plot sends no click events, so a small page script does: a click on a model-view tile
 # writes "layer,head,time" into a hidden textbox, whose change event opens that head.
@@ -51,94 +40,16 @@ HEAD = """<script>
 </script>"""
 
 
-def _model_choices() -> list[tuple[str, str]]:
-    return [(f"{key} ({kind})", key) for key, kind in attention.model_kinds().items()]
-
-
-def _head(head: str | int | None) -> int | None:
-    return None if head in (None, "", ALL) else int(head)
-
-
-def _attention_row(maps: attention.AttentionMaps, layer: int, head: int | None) -> tuple[np.ndarray, str]:
-    """The attention that sits next to saliency: from the predicting position for a decoder,
-    received on average (the sentence vector is a mean) for an encoder."""
-    m = fa.head_matrix(maps, layer, head)
-    which = "mean of heads" if head is None else f"head {head}"
-    if maps.kind == "decoder":
-        return m[-1], f"attention from the last token (layer {layer}, {which})"
-    return m.mean(0), f"attention received, mean over tokens (layer {layer}, {which})"
-
-
-def _code(text: str, pair: str, model: str, layer: int, head: int | None, focus: int | None, special: bool,
-          view: str) -> str:
-    heads = "None" if head is None else f"[{head}]"
-    pair_arg = f", text_pair={pair!r}" if pair.strip() else ""
-    draw = (f"fa.lines(maps, layer={layer}, heads={heads}, focus={focus}, show_special={special})" if view == "lines"
-            else f"fa.heatmap(maps, layer={layer}, head={head}, focus={focus}, show_special={special})")
-    return f"""from core import attention, figures_attention as fa
-from core.saliency import saliency
-
-maps = attention.attention_maps({text!r}, {model!r}{pair_arg})
-print(maps.tokens, maps.weights.shape)  # weights: [layers, heads, T, T]
-fig = {draw}
-fig.show()  # or fa.write_html(fig, "head_view.html")
-fa.model_view(maps).show()
-fa.rollout_heatmap(maps, attention.rollout(maps.weights)).show()
-sal = saliency({text!r}, {model!r}{pair_arg})
-fa.saliency_bars(sal).show()
-"""
-
-
-def _tokens_highlight(maps: attention.AttentionMaps, show_special: bool) -> list[tuple[str, str | None]]:
-    first = "sentence A" if 1 in maps.segment else "token"
-    out = []
-    for tok, sp, seg in zip(maps.tokens, maps.special, maps.segment):
-        if sp and not show_special:
-            continue
-        out.append((tok, "special" if sp else ("sentence B" if seg == 1 else first)))
-    return out
-
-
-def _visible_indices(maps: attention.AttentionMaps, show_special: bool) -> list[int]:
-    return [int(i) for i in fa.kept(maps.special, show_special)]
-
-
-def render_views(maps, sal, layer, head, focus, special, view):
-    """Every figure that depends only on the stored result (no model call)."""
-    if maps is None:
-        return None, None, None
-    layer = int(min(max(int(layer), 0), maps.n_layers - 1))
-    h = _head(head)
-    focus = None if focus in (None, -1) else int(focus)
-    if view == "lines":
-        head_fig = fa.lines(maps, layer, None if h is None else [h], focus, special)
-    else:
-        head_fig = fa.heatmap(maps, layer, h, focus, special)
-    sal_fig = None
-    if sal is not None:
-        row, label = _attention_row(maps, layer, h)
-        sal_fig = fa.saliency_bars(sal, row, label, special)
-    model_fig = fa.model_view(maps, special, cell=config.MODEL_VIEW_CELL,
-                              selected=(layer, h))
-    return head_fig, sal_fig, model_fig
-
-
 def build() -> None:
-    gr.Markdown(
-        "### Attention Visualizer\n"
-        "Type a sentence (or two, for an encoder's sentence pair) and walk through every layer and head. "
-        "Beside the attention is **saliency**: how much each input token actually moved the model's output. "
-        f"*{fa.CAVEAT}*"
-    )
+    gr.Markdown("### Attention Visualizer\n" + av.INTRO)
     maps_state = gr.State(None)
     sal_state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=2):
             text = gr.Textbox(label="Sentence", lines=2, value=EXAMPLES[0][0], max_lines=6)
-            pair = gr.Textbox(label="Second sentence (optional; an encoder reads the pair as [CLS] A [SEP] B [SEP], "
-                                    "a decoder reads them on two lines)", lines=1)
+            pair = gr.Textbox(label=av.PAIR_LABEL, lines=1)
         with gr.Column(scale=1):
-            model = gr.Dropdown(_model_choices(), value=attention.DEFAULT_MODEL, label="Model")
+            model = gr.Dropdown(av.model_choices(), value=attention.DEFAULT_MODEL, label="Model")
             with gr.Row():
                 special = gr.Checkbox(value=True, label="Show special tokens")
                 integrated = gr.Checkbox(value=True, label="Integrated gradients")
@@ -146,8 +57,7 @@ def build() -> None:
     gr.Examples(EXAMPLES, [text, pair, model])
     notice = gr.Markdown()
     tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)", elem_id="attn-tokens",
-                                color_map={"special": "#d9d9d9", "token": "#fdd0a2", "sentence A": "#fdd0a2",
-                                           "sentence B": "#c6dbef"}, show_legend=True,
+                                color_map=av.TOKEN_COLOURS, show_legend=True,
                                 combine_adjacent=False, interactive=False)
     with gr.Row():
         layer = gr.Slider(0, 5, value=0, step=1, label="Layer", elem_id="attn-layer")
@@ -159,19 +69,15 @@ def build() -> None:
         sal_plot = gr.Plot(label="Saliency beside attention", scale=2)
     with gr.Tabs():
         with gr.Tab("Model view"):
-            gr.Markdown("Every layer (rows) × head (columns). **Click a tile** (or use the Layer and Head "
-                        "controls above) to open it in the head view; a red frame marks it.")
+            gr.Markdown(av.MODEL_VIEW_HELP)
             model_plot = gr.Plot(label="Model view", elem_id="attn-model")
             tile_click = gr.Textbox(elem_id="attn-tile-click", elem_classes=["nlp-hidden"], show_label=False,
                                     container=False)
         with gr.Tab("Rollout"):
-            gr.Markdown("Attention rollout multiplies the head-averaged maps of all layers (with the residual "
-                        "connection as an identity) to estimate how much each input token reaches each final position.")
+            gr.Markdown(av.ROLLOUT_HELP)
             rollout_plot = gr.Plot(label="Rollout", elem_id="attn-rollout")
         with gr.Tab("Scaled dot-product"):
-            gr.Markdown("For the chosen **layer**, **head** (a single head; *all* uses head 0) and **focus token** "
-                        "(none = the last token): q·kᵀ/√d_k, the softmax, and the weighted sum of the value vectors, "
-                        "recomputed from the model's own projections.")
+            gr.Markdown(av.MATH_HELP)
             math_btn = gr.Button("Compute for this head and token", size="sm")
             math_plot = gr.Plot(label="Scaled dot-product", elem_id="attn-math")
             math_table = gr.Dataframe(headers=["j", "token", "q·k/√d_k", "softmax"], interactive=False,
@@ -192,28 +98,15 @@ def build() -> None:
         layer_v = min(int(layer_v), maps.n_layers - 1)
         head_v = head_v if head_v == ALL or int(head_v) < maps.n_heads else ALL
         head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, -1, special_v, view_v)
-        notes = [maps.notice] if maps.notice else []
-        if sal.notice and sal.notice != maps.notice:
-            notes.append(sal.notice.replace(maps.notice, "").strip())
-        if sal.integrated is not None and sal.ig_gap is not None:
-            total = abs(sal.target_value) or 1.0
-            if sal.ig_gap > 0.1 * total:
-                notes.append(f"Integrated gradients with {sal.ig_steps} steps miss the target change by "
-                             f"{sal.ig_gap:.2f}; read them as a rough ranking (raise NLP_STUDIO_IG_STEPS for more).")
-        kind = "decoder: causal, each token sees only itself and the tokens before it" if maps.kind == "decoder" \
-            else "encoder: every token sees every token"
-        notes.insert(0, f"**{model_v}**, {kind}: {maps.n_layers} layers × {maps.n_heads} heads, "
-                        f"{len(maps.tokens)} tokens. Saliency target: {sal.target}"
-                        + (f" ({ENCODER_TARGET_WHY})." if maps.kind == "encoder" else "."))
-        focus_choices = [("none", -1)] + [(f"{i}: {maps.tokens[i]}", i) for i in range(len(maps.tokens))]
-        return (maps, sal, "  \n".join(notes), _tokens_highlight(maps, special_v),
+        focus_choices = av.focus_choices(maps)
+        return (maps, sal, av.summary(maps, sal, model_v), av.token_labels(maps, special_v),
                 gr.Slider(maximum=maps.n_layers - 1, value=layer_v),
                 gr.Dropdown(choices=[ALL] + [str(h) for h in range(maps.n_heads)], value=head_v),
                 gr.Dropdown(choices=focus_choices, value=-1),
                 head_fig, sal_fig, model_fig,
                 fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
                 fa.next_token_bars(maps),
-                _code(text_v, pair_v, model_v, layer_v, _head(head_v), None, special_v, view_v))
+                av.code(text_v, pair_v, model_v, layer_v, av.head_arg(head_v), None, special_v, view_v))
 
     run.click(friendly(compute), [text, pair, model, special, integrated, layer, head, view],
               [maps_state, sal_state, notice, tokens, layer, head, focus, head_plot, sal_plot, model_plot,
@@ -224,8 +117,8 @@ def build() -> None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
         focus_i = None if focus_v in (None, -1) else int(focus_v)
-        return head_fig, sal_fig, model_fig, _code(text_v, pair_v, maps.model_key, int(layer_v), _head(head_v),
-                                                   focus_i, special_v, view_v)
+        return head_fig, sal_fig, model_fig, av.code(text_v, pair_v, maps.model_key, int(layer_v),
+                                                     av.head_arg(head_v), focus_i, special_v, view_v)
 
     view_inputs = [maps_state, sal_state, layer, head, focus, special, view, text, pair, model]
     gr.on([layer.change, head.input, focus.input, view.input], friendly(rerender), view_inputs,
@@ -248,7 +141,7 @@ def build() -> None:
         if maps is None:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
         figs = rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v)
-        return (*figs, _tokens_highlight(maps, special_v),
+        return (*figs, av.token_labels(maps, special_v),
                 fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v))
 
     special.input(friendly(toggle_special), view_inputs, [head_plot, sal_plot, model_plot, code, tokens, rollout_plot],
@@ -257,7 +150,7 @@ def build() -> None:
     def pick_token(maps, special_v, evt: gr.SelectData):
         if maps is None or evt.index is None:
             return gr.skip()
-        visible = _visible_indices(maps, special_v)
+        visible = av.visible_indices(maps, special_v)
         i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return visible[int(i)] if 0 <= int(i) < len(visible) else -1
 
@@ -265,29 +158,15 @@ def build() -> None:
         friendly(rerender), view_inputs, [head_plot, sal_plot, model_plot, code], api_visibility="private")
 
     def compute_math(maps, text_v, pair_v, layer_v, head_v, focus_v):
-        if maps is None:
-            raise ValueError("Press “Show attention” first.")
-        h = _head(head_v) or 0
-        q = len(maps.tokens) - 1 if focus_v in (None, -1) else int(focus_v)
-        hm = head_math(text_v, maps.model_key, int(layer_v), h, q, pair_v)
-        rows = [[j, t, None if hm.masked[j] else round(float(hm.scores[j]), 4), round(float(hm.weights[j]), 4)]
-                for j, t in enumerate(hm.tokens)]
-        return fa.head_math_figure(hm), rows
+        shown = av.math_view(maps, text_v, pair_v, layer_v, head_v, focus_v)
+        return shown.figure, shown.rows
 
     math_btn.click(friendly(compute_math), [maps_state, text, pair, layer, head, focus], [math_plot, math_table],
                    concurrency_limit=2, api_visibility="private")
 
     def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
-        if maps is None:
-            raise ValueError("Press “Show attention” first, then export.")
-        head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
-        figs = {"head view": head_fig, "model view": model_fig, "saliency": sal_fig,
-                "rollout": fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
-                "next token": fa.next_token_bars(maps)}
-        if which_v == "scaled dot-product":
-            raise ValueError("Export the scaled dot-product with the camera icon on its plot, or run the code box.")
-        out = Path(tempfile.mkdtemp(prefix="nlp-studio-attention-")) / f"attention_{which_v.replace(' ', '_')}.html"
-        return str(fa.write_html(figs[which_v], out))
+        fig = av.export_figure(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v)
+        return str(av.export_html(fig, which_v, tempfile.mkdtemp(prefix="nlp-studio-attention-")))
 
     export_btn.click(friendly(export), [maps_state, sal_state, which, layer, head, focus, special, view],
                      export_file, concurrency_limit=4, api_visibility="private")

@@ -1,0 +1,201 @@
+"""Attention page: every layer and head of an encoder (MiniLM) or a decoder (SmolLM2), beside what
+drove the output (saliency), with rollout, the scaled dot-product in real numbers and the code.
+
+"Show attention" runs the model once and keeps the result (AttentionMaps, Saliency) in
+st.session_state; the layer / head / focus / view controls then only redraw, and each drawn figure is
+kept until one of those choices changes. A click on a model-view tile opens that layer and head
+(st.plotly_chart's selection event, mapped to a tile by core.attention_view.tile_at).
+"""
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from apps.streamlit.common import code_box, guard, heading, model, run_page
+from core import attention, figures_attention as fa
+from core import attention_view as av
+from core.saliency import saliency
+
+READY = "Tokens as the tokenizer split them"  # shows once a result is on the page
+MODEL_CHART = "attn_model_chart"
+CHART_CONFIG = {"displaylogo": False}
+
+
+def _load(model_key: str) -> None:
+    """Warm the attention model once per process, with a spinner the first time."""
+    kind = attention.check_model(model_key)
+    model(model_key, None, attention.ENCODER_LOADER if kind == "encoder" else attention.DECODER_LOADER)
+
+
+def _use_example() -> None:
+    """A chosen example fills the form and runs it."""
+    pick = st.session_state.get("attn_try")
+    for text, pair, key in av.EXAMPLES:
+        if text == pick:
+            st.session_state.update(attn_text=text, attn_pair=pair, attn_model=key, attn_pending=True)
+
+
+def _compute(text: str, pair: str, model_key: str, integrated: bool) -> None:
+    """Run the model once: attention maps and saliency, stored for this session."""
+    _load(model_key)
+    with st.spinner("Running the model and its gradients…"):
+        maps = attention.attention_maps(text, model_key, pair)
+        sal = saliency(text, model_key, pair, integrated=bool(integrated))
+    old = st.session_state.get("attn_result")
+    st.session_state["attn_result"] = dict(maps=maps, sal=sal, text=text, pair=pair, model=model_key,
+                                           summary=av.summary(maps, sal, model_key),
+                                           n=(old["n"] + 1) if old else 1)
+    # The view controls start where the Gradio tab starts them: same layer (clamped), head if it exists.
+    st.session_state["attn_layer"] = av.clamp_layer(maps, st.session_state.get("attn_layer", 0))
+    head = st.session_state.get("attn_head", av.ALL)
+    st.session_state["attn_head"] = head if head == av.ALL or int(head) < maps.n_heads else av.ALL
+    st.session_state["attn_focus"] = None
+    for key in ("attn_figs", "attn_math", "attn_export", "attn_rollout"):
+        st.session_state.pop(key, None)
+
+
+def _open_tile() -> None:
+    """on_select of the model view: the clicked cell's tile becomes the chosen layer and head."""
+    result = st.session_state.get("attn_result")
+    event = st.session_state.get(MODEL_CHART)
+    points = event.selection.points if event else []
+    if result is None or not points:
+        return
+    tile = av.tile_at(st.session_state.get("attn_meta", {}), points[0].get("x"), points[0].get("y"))
+    if tile is not None:
+        st.session_state["attn_layer"], st.session_state["attn_head"] = tile[0], str(tile[1])
+
+
+def _figures(result: dict, layer: int, head: str, focus: int | None, special: bool, view: str) -> tuple:
+    """Head view, saliency and model view for these choices, redrawn only when a choice changes."""
+    choice = (result["n"], layer, head, focus, special, view)
+    cached = st.session_state.get("attn_figs")
+    if cached is None or cached[0] != choice:
+        figs = av.render_views(result["maps"], result["sal"], layer, head, focus, special, view)
+        st.session_state["attn_meta"] = dict(figs[2].layout.meta)
+        cached = (choice, figs)
+        st.session_state["attn_figs"] = cached
+    return cached[1]
+
+
+def _rollout(result: dict, special: bool):
+    cached = st.session_state.get("attn_rollout")
+    if cached is None or cached[0] != (result["n"], special):
+        maps = result["maps"]
+        cached = ((result["n"], special), fa.rollout_heatmap(maps, attention.rollout(maps.weights), special))
+        st.session_state["attn_rollout"] = cached
+    return cached[1]
+
+
+def _token_strip(maps, special: bool) -> None:
+    """The tokens exactly as split, coloured by role (special, sentence A, sentence B)."""
+    spans = []
+    for tok, role in av.token_labels(maps, special):
+        colour = av.TOKEN_COLOURS[role]
+        spans.append(f'<span title="{role}" style="background:{colour};border-radius:4px;padding:1px 5px;'
+                     f'margin:2px;display:inline-block;font-family:monospace">{html.escape(tok)}</span>')
+    roles = sorted({role for _, role in av.token_labels(maps, special)})
+    legend = " ".join(f'<span style="background:{av.TOKEN_COLOURS[r]};padding:0 6px;border-radius:4px">{r}</span>'
+                      for r in roles)
+    st.markdown(f'<div style="line-height:2">{"".join(spans)}</div><small>{legend}</small>',
+                unsafe_allow_html=True)
+
+
+def input_form() -> None:
+    st.session_state.setdefault("attn_text", av.EXAMPLES[0][0])
+    st.session_state.setdefault("attn_pair", "")
+    keys = [key for _, key in av.model_choices()]
+    labels = dict((key, label) for label, key in av.model_choices())
+    st.session_state.setdefault("attn_model", attention.DEFAULT_MODEL)
+    with st.form("attn_form"):
+        left, right = st.columns([2, 1])
+        text = left.text_area("Sentence", key="attn_text", height=80)
+        pair = left.text_input(av.PAIR_LABEL, key="attn_pair")
+        model_key = right.selectbox("Model", keys, key="attn_model", format_func=lambda k: labels.get(k, k))
+        integrated = right.checkbox("Integrated gradients", value=True, key="attn_ig")
+        go = right.form_submit_button("Show attention", type="primary", key="attn_go")
+    st.pills("Examples", [t for t, _, _ in av.EXAMPLES], key="attn_try", on_change=_use_example)
+    if go or st.session_state.pop("attn_pending", False):
+        with guard():
+            _compute(text, pair, model_key, integrated)
+
+
+def views() -> None:
+    result = st.session_state.get("attn_result")
+    if result is None:
+        st.info("Type a sentence and press **Show attention**.")
+        return
+    maps = result["maps"]
+    st.markdown(result["summary"])
+    special = st.checkbox("Show special tokens", value=True, key="attn_special")
+    st.subheader(READY)
+    _token_strip(maps, special)
+
+    cols = st.columns(4)
+    layer = cols[0].slider("Layer", 0, maps.n_layers - 1, key="attn_layer")
+    head = cols[1].selectbox("Head (all = every head / their mean)", [av.ALL] + [str(h) for h in range(maps.n_heads)],
+                             key="attn_head")
+    visible = av.visible_indices(maps, special)
+    if st.session_state.get("attn_focus") not in visible:
+        st.session_state["attn_focus"] = None
+    focus = cols[2].selectbox("Focus token", [None] + visible, key="attn_focus",
+                              format_func=lambda i: "none" if i is None else f"{i}: {maps.tokens[i]}")
+    view = cols[3].radio("Head view as", ["lines", "heatmap"], key="attn_view", horizontal=True)
+
+    head_fig, sal_fig, model_fig = _figures(result, layer, head, focus, special, view)
+    left, right = st.columns([3, 2])
+    left.plotly_chart(head_fig, key="attn_head_chart", config=CHART_CONFIG)
+    right.plotly_chart(sal_fig, key="attn_sal_chart", config=CHART_CONFIG)
+
+    tabs = st.tabs(["Model view", "Rollout", "Scaled dot-product", "Next token", "Export & code"])
+    with tabs[0]:
+        st.markdown(av.MODEL_VIEW_HELP)
+        st.plotly_chart(model_fig, key=MODEL_CHART, on_select=_open_tile, selection_mode="points",
+                        config=CHART_CONFIG)
+    with tabs[1]:
+        st.markdown(av.ROLLOUT_HELP)
+        st.plotly_chart(_rollout(result, special), key="attn_rollout_chart", config=CHART_CONFIG)
+    with tabs[2]:
+        st.markdown(av.MATH_HELP)
+        if st.button("Compute for this head and token", key="attn_math_go"):
+            with guard():
+                st.session_state["attn_math"] = av.math_view(maps, result["text"], result["pair"], layer, head,
+                                                             focus)
+        shown = st.session_state.get("attn_math")
+        if shown is not None:
+            st.plotly_chart(shown.figure, key="attn_math_chart", config=CHART_CONFIG)
+            st.dataframe([dict(zip(["j", "token", "q·k/√d_k", "softmax"], r)) for r in shown.rows],
+                         hide_index=True, width="stretch")
+    with tabs[3]:
+        st.plotly_chart(fa.next_token_bars(maps), key="attn_next_chart", config=CHART_CONFIG)
+    with tabs[4]:
+        export_section(result, layer, head, focus, special, view)
+        st.caption("For a PNG, use the camera icon in the figure's toolbar (top right of each plot).")
+        code_box(av.code(result["text"], result["pair"], maps.model_key, layer, av.head_arg(head), focus, special,
+                         view))
+
+
+def export_section(result: dict, layer: int, head: str, focus: int | None, special: bool, view: str) -> None:
+    cols = st.columns([2, 1])
+    which = cols[0].selectbox("Figure", list(av.EXPORTS), key="attn_which")
+    if cols[1].button("Export as HTML (opens offline)", key="attn_export_go"):
+        with guard():
+            fig = av.export_figure(result["maps"], result["sal"], which, layer, head, focus, special, view)
+            st.session_state["attn_export"] = (which, fig)
+    ready = st.session_state.get("attn_export")
+    if ready is not None:
+        name, fig = ready
+        # The HTML (plotly.js inlined, several MB) is made only when the button is pressed.
+        st.download_button(f"Download attention_{name.replace(' ', '_')}.html", data=lambda: av.html_text(fig),
+                           file_name=f"attention_{name.replace(' ', '_')}.html", mime="text/html",
+                           key="attn_download", icon=":material/download:")
+
+
+def main() -> None:
+    heading("attention", av.INTRO)
+    input_form()
+    views()
+
+
+run_page(main)
