@@ -131,15 +131,14 @@ def live_section(settings: tuple) -> None:
                 "its audio arrives over a WebRTC connection to this session.")
     playing = bool(ctx is not None and ctx.state.playing)
     receiver = ctx.audio_receiver if playing else None
+    if st.columns([1, 5])[0].button("Clear", key="whisper-clear", icon=":material/delete:"):
+        feed = st.session_state.pop(FEED, None)
+        if feed is not None:
+            feed.stop()  # while playing, sync_feed below starts a fresh stream on the same connection
     try:
         sync_feed(receiver, settings, knobs)
     except Exception as exc:  # noqa: BLE001 - a bad setting (language, window) shows its message
         show_error(exc)
-    cols = st.columns([1, 5])
-    if cols[0].button("Clear", key="whisper-clear", icon=":material/delete:"):
-        feed = st.session_state.pop(FEED, None)
-        if feed is not None:
-            feed.stop()
     panel = st.fragment(live_panel, run_every=config.STREAM_STEP_SECONDS if playing else None)
     panel(ctx)
     code_box(whisper_view.live_code(*settings[:3]))
@@ -147,14 +146,13 @@ def live_section(settings: tuple) -> None:
 
 # --- files ---------------------------------------------------------------------------------------
 
-def _source(upload, recorded, example: str) -> tuple[str | None, str]:
-    """The chosen audio as a path core can read (keeping the upload's own name and extension, so
-    core's messages name it), and a stem for the download files."""
+def _source(upload, recorded, example: str, folder: str) -> tuple[str | None, str]:
+    """The chosen audio as a path core can read (an upload is written into `folder` under its own
+    name, so core's messages name it), and a stem for the download files."""
     chosen = upload or recorded
     if chosen is not None:
-        folder = Path(tempfile.mkdtemp(prefix="whisper-st-"))
         name = Path(chosen.name).name or "recording.wav"
-        path = folder / name
+        path = Path(folder) / name
         path.write_bytes(chosen.getvalue())
         return str(path), Path(name).stem[:60] or "transcript"
     if example and example != "(none)":
@@ -179,9 +177,9 @@ def file_section(settings: tuple) -> None:
                                    icon=":material/subtitles:")
     if go:
         st.session_state.pop(RESULT, None)
-        path, stem = _source(upload, recorded, example)
         bar = st.progress(0.0, "starting")
-        with guard():
+        with guard(), tempfile.TemporaryDirectory(prefix="whisper-st-") as folder:
+            path, stem = _source(upload, recorded, example, folder)
             try:
                 t = whisper_view.transcribe_file(path, model, language, backend, task, words,
                                                  progress=lambda f, msg: bar.progress(min(max(f, 0.0), 1.0), msg))
@@ -199,7 +197,10 @@ def file_section(settings: tuple) -> None:
     st.markdown(whisper_view.file_summary(t))
     rows = whisper_view.segment_rows(t)
     st.dataframe([{"start": a, "end": b, "text": c} for a, b, c in rows], hide_index=True, width="stretch",
-                 key="whisper-segments")
+                 key="whisper-segments", column_config={
+                     "start": st.column_config.NumberColumn("start (s)", width="small", format="%.2f"),
+                     "end": st.column_config.NumberColumn("end (s)", width="small", format="%.2f"),
+                     "text": st.column_config.TextColumn("text", width="large")})
     if t.words:
         st.html(whisper_view.render_words(t))
     cols = st.columns(len(subtitles.FORMATS))
