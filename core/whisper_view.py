@@ -150,6 +150,11 @@ def render_words(t: asr.Transcript) -> str:
 
 # --- the WebRTC microphone -----------------------------------------------------------------------
 
+# No STUN/TURN server: browser and server meet on host candidates only, which works on this machine
+# and on a LAN with no internet. (Left unset, streamlit-webrtc would fill in Google's STUN server, or
+# ask Cloudflare/Twilio/Hugging Face for TURN credentials when their keys or HF_TOKEN are set.)
+RTC_CONFIGURATION: dict = {"iceServers": []}
+
 def frame_samples(frame: Any) -> tuple[np.ndarray, int, int]:
     """One PyAV `AudioFrame` (what WebRTC delivers: usually 20 ms of 48 kHz stereo s16, packed) to
     its samples as [n, channels] (int16 or float), its sample rate and its channel count."""

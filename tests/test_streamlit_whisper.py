@@ -166,6 +166,25 @@ def test_silence_says_no_speech():
 
 # --- the WebRTC feed -----------------------------------------------------------------------------
 
+def test_webrtc_configuration_asks_no_outside_server(monkeypatch):
+    """Both ends get an empty ICE server list, so streamlit-webrtc never fills in its defaults
+    (Google's STUN server, or TURN credentials fetched from Cloudflare/Twilio/Hugging Face)."""
+    from streamlit_webrtc import component, credentials
+
+    def no_lookup(*_a, **_k):
+        raise AssertionError("streamlit-webrtc looked up ICE servers")
+
+    monkeypatch.setattr(component, "get_available_ice_servers", no_lookup)
+    monkeypatch.setattr(credentials, "get_available_ice_servers", no_lookup)
+    monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")  # on Spaces this would mean a TURN lookup
+    assert component.enhance_frontend_rtc_configuration(whisper_view.RTC_CONFIGURATION)["iceServers"] == []
+    server = component._resolve_server_rtc_configuration(whisper_view.RTC_CONFIGURATION)
+    assert server.iceServers == []
+    from aiortc.rtcicetransport import connection_kwargs
+
+    assert "stun_server" not in connection_kwargs(server.iceServers)  # aiortc adds none either
+
+
 @needs_clips
 def test_frames_are_resampled_to_the_clip():
     samples = audio.load_audio(CLIPS[0][0])

@@ -17,7 +17,6 @@ from apps.streamlit.common import code_box, guard, heading, run_page, show_error
 from core import asr, config, streaming, subtitles, whisper_view
 from core.registry import available_models
 
-RTC_CONFIGURATION = {"iceServers": []}  # host candidates only: no outside STUN/TURN server
 AUDIO_RECEIVER_FRAMES = 256  # about 5 s of 20 ms frames queued before WebRTC drops any
 READY_TEXT = "Live transcript"
 INTRO = ("Whisper decodes a short sliding window of your speech every half second. A word turns **final** "
@@ -125,7 +124,7 @@ def live_section(settings: tuple) -> None:
         ctx = webrtc_streamer(key="whisper-webrtc", mode=WebRtcMode.SENDONLY,
                               audio_receiver_size=AUDIO_RECEIVER_FRAMES,
                               media_stream_constraints={"audio": True, "video": False},
-                              rtc_configuration=RTC_CONFIGURATION)
+                              rtc_configuration=whisper_view.RTC_CONFIGURATION)
     else:
         st.info("The live microphone needs the Streamlit server (`streamlit run streamlit_app.py`): "
                 "its audio arrives over a WebRTC connection to this session.")
