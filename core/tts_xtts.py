@@ -43,6 +43,16 @@ REF_MAX_SECONDS = config.env_float("NLP_STUDIO_TTS_REF_MAX_SECONDS", 30.0)  # XT
 REF_SILENCE_DB = -50.0  # quieter than this (RMS, dBFS) is silence, not speech
 STAGES = ("speaker conditioning (reference → latents)", "GPT-2 (text tokens → audio codes)",
           "HiFi-GAN decoder (latents → waveform)")
+# XTTS v2's languages (its config.json), as (name, code) for a picker
+LANGUAGES = (("English", "en"), ("Spanish", "es"), ("French", "fr"), ("German", "de"), ("Italian", "it"),
+             ("Portuguese", "pt"), ("Polish", "pl"), ("Turkish", "tr"), ("Russian", "ru"), ("Dutch", "nl"),
+             ("Czech", "cs"), ("Arabic", "ar"), ("Chinese", "zh-cn"), ("Hungarian", "hu"), ("Korean", "ko"),
+             ("Japanese", "ja"), ("Hindi", "hi"))
+NOTE = ("**XTTS v2** (voice cloning): give 3 to 30 s of one person speaking and a language; it speaks the "
+        "text in that voice. Stages: reference → conditioning latents and speaker embedding → GPT-2 audio "
+        "codes → HiFi-GAN waveform (24 kHz). It reads BPE text tokens, not phonemes (no phoneme edits), and "
+        "exposes no durations and no mel-spectrogram; the tab says so rather than inventing them. `noise` is "
+        "its sampling temperature (0: greedy). Licence: CPML, non-commercial use only.")
 HOW_TO_GET = ("XTTS v2 needs a download: `python -m core.download xtts-v2` (about 1.8 GB from coqui/XTTS-v2, "
               "Coqui Public Model License: non-commercial use only), or set NLP_STUDIO_MODEL_XTTS_V2=/folder "
               "holding config.json, model.pth and vocab.json. Piper works offline meanwhile.")
@@ -282,4 +292,6 @@ def get_xtts_engine(voice: str | None = None) -> XttsEngine:
     try:
         return models.get(XTTS_KEY)
     except ModelMissingError as exc:
-        raise ModelMissingError(f"{HOW_TO_GET} ({exc})") from None
+        # "not on this machine" is what HOW_TO_GET says; anything else (a bad override path) is added
+        detail = "" if str(exc).startswith("The weights of") else f" ({exc})"
+        raise ModelMissingError(HOW_TO_GET + detail) from None

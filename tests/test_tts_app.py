@@ -108,3 +108,42 @@ def test_speaker_picker_reads_the_voice_config(tmp_path):
     assert update["choices"] == ["p225", "1", "p226"] and update["visible"]
     assert not voice_speakers("piper", "piper-joe")["visible"]
     assert not voice_speakers("espeak", "en-us")["visible"]
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_xtts_voice_shows_cloning_controls_and_the_download(browser, app_url, screenshot_dir, tmp_path):
+    """Choosing XTTS shows reference upload/record and language; without weights, the download
+    command is on the page and Speak answers with it (no random weights are ever offered)."""
+    import numpy as np
+
+    open_app(browser, app_url)
+    click_tab(browser, "TTS Pipeline")
+    assert not any(e.is_displayed() for e in browser.find_elements(By.ID, "tts-clone"))  # hidden for Piper
+    coqui = browser.find_element(By.XPATH, "//label[.//input[@type='radio' and @value='coqui']]")
+    coqui.click()
+    time.sleep(1.5)
+    box = browser.find_element(By.CSS_SELECTOR, "input[aria-label='Voice']")
+    box.click()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("xtts-v2")
+    box.send_keys(Keys.ENTER)
+    wait_for_text(browser, "XTTS v2 needs a download", timeout=30)
+    assert browser.find_element(By.ID, "tts-clone").is_displayed()
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "python -m core.download xtts-v2" in body and "non-commercial" in body
+    sr = 22050
+    wav = tmp_path / "me.wav"
+    sf.write(wav, (0.2 * np.sin(2 * np.pi * 180 * np.arange(4 * sr) / sr)).astype(np.float32), sr)
+    browser.find_element(By.CSS_SELECTOR, "#tts-reference input[type='file']").send_keys(str(wav))
+    time.sleep(2.0)
+    browser.execute_script("document.querySelector('#tts-clone').scrollIntoView({block: 'center'})")
+    time.sleep(0.5)
+    browser.save_screenshot(os.path.join(screenshot_dir, "tts-xtts-controls.png"))
+    browser.find_element(By.ID, "tts-speak").click()
+    deadline = time.time() + 60
+    while time.time() < deadline and not page_errors(browser):
+        time.sleep(0.5)
+    errors = page_errors(browser)
+    assert errors and any("python -m core.download xtts-v2" in e for e in errors), errors
+    browser.save_screenshot(os.path.join(screenshot_dir, "tts-xtts-missing.png"))

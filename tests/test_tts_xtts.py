@@ -28,29 +28,14 @@ LANGS = ("en", "de", "fr", "es")
 @pytest.fixture(scope="session")
 def random_xtts(tmp_path_factory):
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from TTS.tts.configs.xtts_config import XttsArgs, XttsConfig
     from TTS.tts.layers.xtts.hifigan_decoder import HifiDecoder
     from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
     from TTS.tts.models.xtts import Xtts
 
-    specials = ["[STOP]", "[UNK]", "[SPACE]", "[START]", *[f"[{code}]" for code in LANGS]]
-    vocab = {tok: i for i, tok in enumerate(specials)}
-    for ch in "abcdefghijklmnopqrstuvwxyzäöüßéèàç'.,;:!?-":
-        vocab[ch] = len(vocab)
-    bpe = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    bpe.add_special_tokens(specials)
-    bpe.pre_tokenizer = pre_tokenizers.Split("", "isolated")  # one token per character
-    path = tmp_path_factory.mktemp("xtts") / "vocab.json"
-    bpe.save(str(path))
-
+    vocab = _tiny_vocab(tmp_path_factory.mktemp("xtts") / "vocab.json")
     torch.manual_seed(0)
-    args = XttsArgs(gpt_layers=1, gpt_n_model_channels=64, gpt_n_heads=2, gpt_use_perceiver_resampler=True,
-                    gpt_num_audio_tokens=34, gpt_start_audio_token=32, gpt_stop_audio_token=33,
-                    gpt_max_audio_tokens=24, gpt_max_text_tokens=120, decoder_input_dim=64)
-    cfg = XttsConfig(model_args=args, languages=list(LANGS), gpt_cond_len=6, gpt_cond_chunk_len=3)
-    model = Xtts(cfg)
-    model.tokenizer = VoiceBpeTokenizer(vocab_file=str(path))
+    model = Xtts(_tiny_config())
+    model.tokenizer = VoiceBpeTokenizer(vocab_file=str(vocab))
     model.init_models()  # builds the GPT now that the vocabulary size is known
     # a small HiFi-GAN (XttsArgs has no knob for its width); the speaker encoder stays full size
     model.hifigan_decoder = HifiDecoder(decoder_input_dim=64, upsample_initial_channel_decoder=32,
@@ -59,6 +44,30 @@ def random_xtts(tmp_path_factory):
     model.gpt.init_gpt_for_inference(kv_cache=True)
     model.eval()
     return XttsEngine(model, "random-xtts")
+
+
+def _tiny_vocab(path):
+    """A character-level stand-in for XTTS' BPE vocab.json, with its special tokens."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    specials = ["[STOP]", "[UNK]", "[SPACE]", "[START]", *[f"[{code}]" for code in LANGS]]
+    vocab = {tok: i for i, tok in enumerate(specials)}
+    for ch in "abcdefghijklmnopqrstuvwxyzäöüßéèàç'.,;:!?-":
+        vocab[ch] = len(vocab)
+    bpe = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    bpe.add_special_tokens(specials)
+    bpe.pre_tokenizer = pre_tokenizers.Split("", "isolated")  # one token per character
+    bpe.save(str(path))
+    return path
+
+
+def _tiny_config():
+    from TTS.tts.configs.xtts_config import XttsArgs, XttsConfig
+
+    args = XttsArgs(gpt_layers=1, gpt_n_model_channels=64, gpt_n_heads=2, gpt_use_perceiver_resampler=True,
+                    gpt_num_audio_tokens=34, gpt_start_audio_token=32, gpt_stop_audio_token=33,
+                    gpt_max_audio_tokens=24, gpt_max_text_tokens=120, decoder_input_dim=64)
+    return XttsConfig(model_args=args, languages=list(LANGS), gpt_cond_len=6, gpt_cond_chunk_len=3)
 
 
 @pytest.fixture(scope="session")
@@ -180,3 +189,65 @@ def test_xtts_figures_say_what_is_missing(random_xtts, speech_clip):
     assert "does not expose durations" in karaoke_html(s)
     rows = {r[0]: r[2] for r in stage_rows(s)}
     assert "BPE" in rows["phonemize"] and "codes" in rows[STAGES[1]]
+
+
+def test_gradio_tab_clones_through_its_handler(random_xtts, speech_clip, tmp_path, monkeypatch):
+    """The tab's Speak handler with an XTTS voice, reference file and language. RANDOM WEIGHTS:
+    the random engine is put in place of the real loader for this test only."""
+    from apps.gradio import tts as tab
+
+    assert not tab.xtts_controls("piper", "piper-joe")[0]["visible"]
+    shown, note = tab.xtts_controls("coqui", "xtts-v2")
+    assert shown["visible"] and "python -m core.download xtts-v2" in note and "non-commercial" in note
+    with pytest.raises(ModelMissingError, match="1.8 GB"):  # no weights here: Speak says how to get them
+        list(tab.speak("Hello.", "coqui", "xtts-v2", 1.0, 0.0, 0.8, 50, False, None, None, None, "en"))
+
+    import core.tts_xtts
+
+    monkeypatch.setattr(core.tts_xtts, "get_xtts_engine", lambda voice=None: random_xtts)
+    wav = tmp_path / "me.wav"
+    sf.write(wav, speech_clip[1], speech_clip[0])
+    with pytest.raises(ValueError, match="upload or record 3 to 30 s of reference audio"):
+        list(tab.speak("Hello.", "coqui", "xtts-v2", 1.0, 0.0, 0.8, 50, False, None, None, None, "en"))
+    outs = list(tab.speak("Hallo Welt.", "coqui", "xtts-v2", 1.0, 0.0, 0.8, 50, False, None, None, str(wav), "de"))
+    final = outs[-1]
+    assert final[1].startswith("xtts · random-xtts")
+    assert [row[1] for row in final[3]] == ["Hallo", "Welt"]
+    assert "language='de'" in final[10] and "reference=" in final[10]
+    table = final[3]
+    table[0][2] = "h·a·l·o"
+    with pytest.raises(ValueError, match="phoneme edits do not apply"):
+        list(tab.respeak("Hallo Welt.", "coqui", "xtts-v2", 1.0, 0.0, 0.8, 50, False, None, table, final[11],
+                         str(wav), "de"))
+
+
+def test_registry_loader_reads_an_xtts_folder(tmp_path, speech_clip):
+    """core.tts_xtts.load_xtts (the registry's loader for xtts-v2) on a folder laid out like
+    coqui/XTTS-v2 (config.json, model.pth, vocab.json) holding a RANDOM-WEIGHT tiny model: the
+    real loading code (XttsConfig.load_json, Xtts.init_from_config, load_checkpoint) runs."""
+    import torch
+    from TTS.tts.layers.xtts.tokenizer import VoiceBpeTokenizer
+    from TTS.tts.models.xtts import Xtts
+
+    from core import models
+    from core.registry import MODELS
+    from core.tts_xtts import load_xtts
+
+    assert models._import_loader(MODELS["xtts-v2"].loader) is load_xtts
+    cfg = _tiny_config()
+    with pytest.raises(ModelMissingError, match="lacks config.json, model.pth, vocab.json"):
+        load_xtts(tmp_path, "cpu")
+    _tiny_vocab(tmp_path / "vocab.json")
+    torch.manual_seed(3)
+    model = Xtts(cfg)
+    model.tokenizer = VoiceBpeTokenizer(vocab_file=str(tmp_path / "vocab.json"))
+    model.init_models()
+    torch.save({"model": model.state_dict()}, tmp_path / "model.pth")
+    cfg.save_json(str(tmp_path / "config.json"))
+    engine = load_xtts(tmp_path, "cpu")
+    assert isinstance(engine, XttsEngine) and engine.voice == "xtts-v2" and engine.languages() == list(LANGS)
+    loaded = dict(engine.model.named_parameters())
+    for name, p in model.named_parameters():
+        assert torch.equal(loaded[name], p), name
+    s = tts.synthesize("Hi.", engine=engine, reference=load_reference(speech_clip), noise=0.0)
+    assert s.sample_rate == 24000 and len(s.audio) > 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
-from core import tts
+from core import tts, tts_xtts
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 
 TITLE, WEEKS, SUMMARY = TABS["tts"].heading
@@ -26,7 +26,8 @@ A voice does not read letters. The text is first **normalized** ("$5.50" → "fi
 cents"), then turned into **phonemes** (IPA), then a model decides how long each phoneme lasts and
 produces sound: **Piper** (VITS) goes from phonemes straight to a waveform; the classic
 **two-stage** pipeline (Coqui: Glow-TTS/Tacotron2 + HiFi-GAN) makes a **mel-spectrogram** first and
-a vocoder turns it into sound; **espeak-ng** is the old rule-based formant synthesizer.
+a vocoder turns it into sound; **espeak-ng** is the old rule-based formant synthesizer; Coqui's
+**XTTS v2** (voice `xtts-v2`) clones a voice from a short recording.
 Edit a word's phonemes below and speak again to hear the difference.
 """
 
@@ -39,7 +40,7 @@ EXAMPLES = [
 ]
 VOICES = {
     "piper": ["piper-joe", "piper-lessac"],
-    "coqui": ["coqui-glow-tts", "coqui-tacotron2"],
+    "coqui": ["coqui-glow-tts", "coqui-tacotron2", "xtts-v2"],
     "espeak": ["en-us", "en-gb", "en-us+f3"],
 }
 ENGINE_NOTES = {
@@ -50,7 +51,8 @@ ENGINE_NOTES = {
                "It exposes no durations and reads text, so phoneme edits do not apply; its mel is "
                "computed from the audio."),
     "coqui": ("**Coqui two-stage**: acoustic model → mel-spectrogram → HiFi-GAN vocoder → waveform. "
-              "Controls: rate (Glow-TTS), noise. Needs a one-time download."),
+              "Controls: rate (Glow-TTS), noise. Needs a one-time download. Voice `xtts-v2`: voice cloning "
+              "from reference audio (XTTS v2, its own download)."),
 }
 KIND_COLOURS = {"currency": "#f4a261", "date": "#2a9d8f", "time": "#8ab17d", "ordinal": "#e9c46a",
                 "number": "#a8dadc", "year": "#90be6d", "percent": "#f9c74f", "abbreviation": "#e76f51",
@@ -111,8 +113,10 @@ def api_speak(text: str, engine: str = "piper", voice: str = "piper-joe", rate: 
 # ------------------------------------------------------------------------------------------
 # UI handlers
 # ------------------------------------------------------------------------------------------
-def _code(text: str, engine: str, voice: str, rate: float, edits: dict) -> str:
+def _code(text: str, engine: str, voice: str, rate: float, edits: dict, language: str | None = None) -> str:
     extra = f", edits={edits!r}" if edits else ""
+    if language:
+        extra += f", reference=\"my_voice.wav\", language={language!r}"
     return f'''from core.tts import synthesize
 import soundfile as sf
 
@@ -154,16 +158,25 @@ def _edits_from_table(table, session: dict | None, text: str) -> dict[int, str]:
     return {i: str(row[2]).strip() for i, (row, old) in enumerate(zip(rows, before)) if str(row[2]).strip() != old}
 
 
-def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session):
+def _is_xtts(engine: str, voice: str) -> bool:
+    return engine == "coqui" and str(voice or "").startswith("xtts")
+
+
+def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session,
+         reference=None, language=None):
     """The streaming handler: yields each sentence's audio as it is ready, then every stage.
-    Values follow OUTPUTS' order; gr.skip() leaves an output as it is."""
+    Values follow OUTPUTS' order; gr.skip() leaves an output as it is. `reference` (a file path
+    from the upload/recording) and `language` count only for an XTTS voice."""
     noise_arg = noise if engine != "espeak" else None
     noise_w_arg = noise_w if engine == "piper" else None
     pitch_arg = int(pitch) if engine == "espeak" else None
+    xtts = _is_xtts(engine, voice)
+    reference, language = (reference, language or "en") if xtts else (None, None)
     session = dict(session or {})
     chunks = []
     for chunk in tts.stream(text, engine, voice, float(rate), edits or None, noise_arg, noise_w_arg, pitch_arg,
-                            fast_start=bool(fast_start), speaker=speaker or None):
+                            fast_start=bool(fast_start), speaker=speaker or None, reference=reference,
+                            language=language):
         chunks.append(chunk)
         yield ((chunk.sample_rate, _int16(chunk.audio)),
                f"Sentence {chunk.sentence + 1} ready: {chunk.offset + chunk.duration:.1f} s of audio so far "
@@ -184,20 +197,24 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, 
     yield (gr.skip(), note, speech.normalized.highlights(), _phoneme_rows(speech),
            "  ".join(f"/{w.phonemes}{w.punct}/" for w in speech.words), timeline_figure(speech),
            karaoke_html(speech), mel_figure(speech), _stage_md(speech), _downloads(speech),
-           _code(text, engine, voice, float(rate), edits or {}), session,
+           _code(text, engine, voice, float(rate), edits or {}, language), session,
            previous if previous is not None else gr.skip())
 
 
-def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, session):
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, None, session)
+def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, session, reference=None,
+          language=None):
+    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, None, session,
+                    reference, language)
 
 
-def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, table, session):
+def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, table, session, reference=None,
+            language=None):
     edits = _edits_from_table(table, session, text)
     if not edits:
         raise ValueError("No phonemes were changed. Edit a cell in the phonemes column, e.g. Smith "
                          "/smˈɪθ/ → /smˈaɪθ/, then press this button.")
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session)
+    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session,
+                    reference, language)
 
 
 def engine_changed(engine: str):
@@ -238,6 +255,17 @@ def voice_speakers(engine: str, voice: str):
     return gr.update(choices=names, value=names[0] if names else None, visible=bool(names))
 
 
+def xtts_controls(engine: str, voice: str):
+    """Show the reference-audio and language controls for an XTTS voice, with the download
+    command while its weights are missing (no model load)."""
+    if not _is_xtts(engine, voice):
+        return gr.update(visible=False), ""
+    note = tts_xtts.NOTE
+    if not tts_xtts.is_available():
+        note += "\n\n⚠️ " + tts_xtts.HOW_TO_GET
+    return gr.update(visible=True), note
+
+
 # ------------------------------------------------------------------------------------------
 # Layout
 # ------------------------------------------------------------------------------------------
@@ -269,6 +297,13 @@ def build() -> None:
                 pitch = gr.Slider(0, 99, value=50, step=1, label="pitch (espeak)", visible=False)
             speaker = gr.Dropdown([], label="Speaker (multi-speaker voices)", allow_custom_value=True,
                                   visible=False)
+            with gr.Group(visible=False, elem_id="tts-clone") as clone_box:
+                reference = gr.Audio(sources=["upload", "microphone"], type="filepath",
+                                     label="Reference voice to clone: 3 to 30 s of one person speaking",
+                                     elem_id="tts-reference")
+                language = gr.Dropdown(list(tts_xtts.LANGUAGES), value="en", label="Language (XTTS)",
+                                       elem_id="tts-language")
+            xtts_note = gr.Markdown("", elem_id="tts-xtts-note")
             fast_start = gr.Checkbox(False, label="Fast start: cut a long first sentence early (first audio "
                                                   "sooner, a seam in its melody)")
 
@@ -307,16 +342,19 @@ def build() -> None:
                stage_table, files, code, session, last_take]
     assert len(outputs) == len(OUTPUTS)
     # UI events get their own names, so "speak" stays free for the public endpoint.
-    go.click(friendly(speak), controls + [session], outputs, api_name="tts_ui_speak", api_visibility="private",
-             concurrency_limit=2)
-    text.submit(friendly(speak), controls + [session], outputs, api_name="tts_ui_submit",
+    voice_inputs = [reference, language]  # after session: only an XTTS voice uses them
+    go.click(friendly(speak), controls + [session] + voice_inputs, outputs, api_name="tts_ui_speak",
+             api_visibility="private", concurrency_limit=2)
+    text.submit(friendly(speak), controls + [session] + voice_inputs, outputs, api_name="tts_ui_submit",
                 api_visibility="private", concurrency_limit=2)
-    again.click(friendly(respeak), controls + [phoneme_table, session], outputs, api_name="tts_ui_respeak",
-                api_visibility="private", concurrency_limit=2)
+    again.click(friendly(respeak), controls + [phoneme_table, session] + voice_inputs, outputs,
+                api_name="tts_ui_respeak", api_visibility="private", concurrency_limit=2)
     engine.change(engine_changed, engine, [voice, engine_note, noise, noise_w, pitch], api_name="tts_ui_engine",
                   api_visibility="private", queue=False)
     voice.change(voice_speakers, [engine, voice], speaker, api_name="tts_ui_voice", api_visibility="private",
                  concurrency_limit=8)
+    voice.change(xtts_controls, [engine, voice], [clone_box, xtts_note], api_name="tts_ui_xtts",
+                 api_visibility="private", queue=False)
 
     # API: /speak (text, engine, voice, rate) -> audio; /phonemize (text) -> normalized + phonemes
     api_audio = gr.Audio(visible=False, type="filepath", format="wav")
