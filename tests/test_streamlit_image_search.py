@@ -132,3 +132,17 @@ def test_own_pictures_are_indexed_and_searched(page, tmp_path):
     direct = search_mod.search_text("a cup of coffee", 6, mine, search_mod.DEFAULT_WEIGHTS)
     assert list(page.dataframe[0].value["file"]) == [h.key for h in direct.hits]
     assert direct.hits[0].key == "IMG_4100.jpg"
+
+
+def test_a_rerun_redraws_without_calling_core(page, monkeypatch):
+    press(page, "imgsearch_search", "a cat")
+    shown = result(page)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a rerun with no new action must not search")
+
+    for name in ("search_text", "search", "get_gallery", "heatmap"):
+        monkeypatch.setattr(search_mod, name, refuse)
+    page.run()
+    assert not page.exception and not errors(page)
+    assert result(page) is shown and len(page.get("image")) == 6

@@ -38,8 +38,9 @@ def _form() -> dict:
         b1, b2 = st.columns(2)
         search = b1.form_submit_button("Search", type="primary", key="imgsearch_search", icon=":material/search:",
                                        width="stretch")
-        ask = b2.form_submit_button("Ask (RAG, spoken answer)", key="imgsearch_ask", icon=":material/mic:",
-                                    width="stretch")
+        ask = b2.form_submit_button("Ask (RAG)", key="imgsearch_ask", icon=":material/mic:", width="stretch",
+                                    help="Retrieval-augmented answer: the best matches as cited sources, a short "
+                                         "sentence from the chat model, both spoken")
         st.audio_input("…or ask aloud (used by Ask when the box above is empty)", key="imgsearch_voice")
         st.file_uploader("…or upload a recording", type=["wav", "mp3", "flac", "ogg", "m4a", "webm"],
                          key="imgsearch_voice_file")
@@ -203,7 +204,7 @@ def _show_results(result: dict) -> None:
                 st.image(image, caption=caption, width="stretch")
                 if result["tags"][i]:
                     st.caption(result["tags"][i])
-                st.button("Regions behind this match", key=f"imgsearch_heat_{i}", on_click=_request_heat,
+                st.button("Show regions", key=f"imgsearch_heat_{i}", on_click=_request_heat,
                           args=(i,), icon=":material/center_focus_strong:")
     with guard():
         _heatmap(result)
@@ -213,7 +214,7 @@ def _show_results(result: dict) -> None:
         left.image(image, caption="Grounding heatmap", width="stretch")
         right.markdown(note)
     else:
-        st.caption("Press *Regions behind this match* under a result to see which regions drove it.")
+        st.caption("Press *Show regions* under a result to see which regions drove its match.")
     table = pd.DataFrame(result["table"], columns=view.SCORE_COLUMNS)
     for column in ("tags", "text", "clip"):
         table[column] = pd.to_numeric(table[column], errors="coerce")  # "–": the channel did not score it
