@@ -8,6 +8,7 @@ probabilities, held-out perplexity) and Adapters (list, use, delete, upload safe
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import gradio as gr
 import pandas as pd
@@ -19,6 +20,8 @@ from core.chat_view import (COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER,
                             compare_perplexity, compare_replies, dataset_source, dataset_summary, estimate_markdown,
                             generation_settings, job_message, lora_settings, loss_points, params_markdown,
                             score_reply, token_rows, token_spans, train_code)
+from core.device import get_device
+from core.llm import four_bit_problem
 from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
 from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
@@ -88,7 +91,13 @@ def estimate_api(dataset: str = "pirate", settings: dict | None = None) -> dict:
 
 # --- UI handlers ------------------------------------------------------------------------------
 
-_dataset_source, _lora, _params_md = dataset_source, lora_settings, params_markdown
+_dataset_source, _params_md = dataset_source, params_markdown
+QLORA_INFO = ("Train on the base model held in 4-bit nf4 (bitsandbytes): about a third of the memory, "
+              "slower on a CPU. The adapter then works on the full-precision model like any other.")
+
+
+def _lora(rank, alpha, targets, lr, steps, four_bit=False) -> LoraSettings:
+    return replace(lora_settings(rank, alpha, targets, lr, steps), quantization="4bit" if four_bit else "none")
 
 
 def _loss_frame(losses) -> pd.DataFrame:
@@ -152,6 +161,12 @@ def build() -> None:
                     with gr.Row():
                         lr = gr.Number(2e-3, label="Learning rate", minimum=1e-6, maximum=0.1)
                         steps = gr.Slider(1, 200, 30, step=1, label="Steps (batch of 4)")
+                    # Offered only where bitsandbytes is installed and runs on this device; the
+                    # real 4-bit probe (seconds: it imports bitsandbytes) runs when it is ticked.
+                    no_qlora = four_bit_problem(get_device(), probe=False)
+                    qlora = gr.Checkbox(False, label="4-bit (QLoRA)", interactive=no_qlora is None,
+                                        info=QLORA_INFO if no_qlora is None else f"Not available here: {no_qlora}",
+                                        key="qlora")
                     name = gr.Textbox(label="Adapter name (optional)", placeholder="e.g. my-pirate")
                     with gr.Row():
                         est_btn = gr.Button("Estimate time")
@@ -258,7 +273,16 @@ def build() -> None:
     upload.change(lambda p: UPLOAD if p else "pirate", upload, ds_choice, api_visibility="private")
     gr.on(None, show_dataset, [ds_choice, upload], [ds_info, ds_preview], api_visibility="private")
 
-    lora_inputs = [rank, alpha, targets, lr, steps]
+    lora_inputs = [rank, alpha, targets, lr, steps, qlora]
+
+    def check_qlora(on):
+        problem = four_bit_problem(get_device()) if on else None
+        if problem:
+            gr.Warning(problem)
+            return gr.Checkbox(value=False, interactive=False, info=f"Not available here: {problem}")
+        return gr.skip()
+
+    qlora.input(check_qlora, qlora, qlora, api_visibility="private")
 
     @friendly
     def show_params(model_key, *lora_args):
