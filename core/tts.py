@@ -285,7 +285,9 @@ def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", 
     t0 = time.perf_counter()
     norm = normalize(text) if (language or "en").startswith("en") else Normalized(raw=text, text=text, rewrites=())
     t_norm = time.perf_counter() - t0
-    sentences = split_sentences(norm.text, first_max_chars=config.TTS_FIRST_CHUNK_CHARS if fast_start else None)
+    max_chars = eng.max_chars(language) if hasattr(eng, "max_chars") else None  # an engine's own limit (XTTS)
+    sentences = split_sentences(norm.text, max_chars,
+                                first_max_chars=config.TTS_FIRST_CHUNK_CHARS if fast_start else None)
     if not sentences or not any(text_words(s) for s in sentences):
         raise ValueError("Nothing to speak: the text has only punctuation, symbols or emoji.")
     word_index, offset, spoke = 0, 0.0, 0

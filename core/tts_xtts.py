@@ -120,6 +120,12 @@ class XttsEngine:
     def languages(self) -> list[str]:
         return [str(code) for code in self.model.config.languages]
 
+    def max_chars(self, language: str | None) -> int:
+        """Longest sentence to send at once: XTTS' own per-language limit (250 for English; it
+        warns and may cut the audio short beyond it), at most TTS_MAX_SENTENCE_CHARS."""
+        code = (language or self.language).split("-")[0]
+        return min(config.TTS_MAX_SENTENCE_CHARS, int(self.model.tokenizer.char_limits.get(code, 250)))
+
     def speakers(self) -> list[str]:
         """The built-in studio speakers (speakers_xtts.pth beside the checkpoint), if any."""
         manager = getattr(self.model, "speaker_manager", None)

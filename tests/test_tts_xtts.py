@@ -109,7 +109,7 @@ def test_reference_reaches_the_model(random_xtts, speech_clip):
     assert not np.allclose(ea.numpy(), eb.numpy()) and not np.allclose(la.numpy(), lb.numpy())
 
 
-def test_rate_language_and_streaming(random_xtts, speech_clip):
+def test_rate_language_and_streaming(random_xtts, speech_clip, monkeypatch):
     ref = load_reference(speech_clip)
     base = tts.synthesize("Guten Tag.", engine=random_xtts, reference=ref, language="de", noise=0.0)
     slow = tts.synthesize("Guten Tag.", engine=random_xtts, reference=ref, language="de", noise=0.0, rate=0.5)
@@ -120,6 +120,12 @@ def test_rate_language_and_streaming(random_xtts, speech_clip):
     chunks = list(tts.stream("One cat. Two dogs!", engine=random_xtts, reference=ref, language="en", noise=0.0))
     assert [c.sentence for c in chunks] == [0, 1] and chunks[1].offset == pytest.approx(chunks[0].duration)
     assert chunks[1].stage_seconds[STAGES[0]] == 0.0  # second sentence: conditioning reused
+    # a sentence longer than XTTS' own limit for its language (real: 239 characters for Spanish;
+    # lowered here to fit the tiny model's 120 tokens) is cut before it reaches the GPT
+    monkeypatch.setitem(random_xtts.model.tokenizer.char_limits, "es", 50)
+    long = "uno dos tres cuatro, " * 4  # 84 characters, one sentence
+    parts = list(tts.stream(long, engine=random_xtts, reference=ref, language="es", noise=0.0))
+    assert len(parts) == 2 and all(len(" ".join(w.text + w.punct for w in p.words)) <= 50 for p in parts)
     with pytest.raises(ValueError, match="does not speak 'xx'; its languages: en, de, fr, es"):
         tts.synthesize("Hello.", engine=random_xtts, reference=ref, language="xx")
 
