@@ -56,8 +56,9 @@ def table(hits) -> list[list]:
     rows = []
     for h in hits:
         s = h.scores
-        rows.append([h.rank, h.key, round(h.score, 3)] + [round(s[c], 3) if c in s else "–" for c in ("tags", "text", "clip")]
-                    + [", ".join(f"{l} {p:.0%}" for l, p in h.tags[:3]), h.caption])
+        channels = [round(s[c], 3) if c in s else "–" for c in ("tags", "text", "clip")]
+        rows.append([h.rank, h.key, round(h.score, 3), *channels,
+                     ", ".join(f"{label} {p:.0%}" for label, p in h.tags[:3]), h.caption])
     return rows
 
 

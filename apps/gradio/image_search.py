@@ -56,7 +56,8 @@ def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak
     progress(0, desc="transcribe → search → speak the sources → generate (models load the first time)")
     g = search_mod.get_gallery(gallery)
     for answer in rag.ask_steps(question=question or "", audio=audio if not (question or "").strip() else None,
-                                gallery=gallery, k=int(k), weights=view.weights(w_clip, w_tags, w_text), speak=bool(speak)):
+                                gallery=gallery, k=int(k), weights=view.weights(w_clip, w_tags, w_text),
+                                speak=bool(speak)):
         sources_part, model_part = view.sources_markdown(answer), view.model_markdown(answer)
         timings = view.timing_rows(answer)
         state = {"gallery": gallery, "rows": [h.row for h in answer.hits], "query": answer.query}

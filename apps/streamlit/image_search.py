@@ -7,6 +7,7 @@ there; only a button press calls core.
 """
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -111,11 +112,26 @@ def _example_image() -> Image.Image | None:
         raise ValueError(f"the example image could not be read ({exc}); upload a PNG or JPEG") from exc
 
 
+def _jpeg(image: Image.Image) -> bytes:
+    """Encoded once when the result arrives, so a rerun sends bytes instead of re-encoding pixels."""
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="JPEG", quality=88)
+    return buf.getvalue()
+
+
+def _score_frame(rows: list[list]) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=view.SCORE_COLUMNS)
+    for column in ("tags", "text", "clip"):
+        table[column] = pd.to_numeric(table[column], errors="coerce")  # "–": the channel did not score it
+    return table
+
+
 def _results(gallery: str, query: str, hits, result_notes: list[str], approximate: bool) -> dict:
     g = search_mod.get_gallery(gallery)
-    return {"gallery": gallery, "query": query, "rows": [h.row for h in hits], "items": view.gallery_items(g, hits),
+    return {"gallery": gallery, "query": query, "rows": [h.row for h in hits],
+            "items": [(_jpeg(image), caption) for image, caption in view.gallery_items(g, hits)],
             "tags": [", ".join(f"{label} {p:.0%}" for label, p in h.tags[:3]) for h in hits],
-            "table": view.table(hits), "notes": view.notes(result_notes, query, approximate)}
+            "table": _score_frame(view.table(hits)), "notes": view.notes(result_notes, query, approximate)}
 
 
 def _search(c: dict) -> None:
@@ -167,7 +183,8 @@ def _ask(c: dict) -> None:
             a = {"question": answer.question, "sources": view.sources_markdown(answer),
                  "model": view.model_markdown(answer), "audio": view.pcm(answer.audio, answer.sample_rate),
                  "model_audio": view.pcm(answer.model_audio, answer.sample_rate),
-                 "timings": view.timing_rows(answer), "prompt": view.prompt_text(answer)}
+                 "timings": pd.DataFrame(view.timing_rows(answer), columns=["step", "seconds"]),
+                 "prompt": view.prompt_text(answer)}
             with shown.container():
                 _answer_view(a, autoplay=step == 0)
             status.update(label="Sources found and spoken; the chat model is writing…" if step == 0 else
@@ -190,7 +207,7 @@ def _heatmap(result: dict) -> None:
         clip, _ = search_mod.clip_status()
         with st.spinner("Finding the regions behind this match…"):
             image, what = search_mod.heatmap(g, result["rows"][i], result["query"], clip=clip)
-        st.session_state[HEAT] = (image, view.heatmap_note(g.items[result["rows"][i]]["key"], what))
+        st.session_state[HEAT] = (_jpeg(image), view.heatmap_note(g.items[result["rows"][i]]["key"], what))
 
 
 def _show_results(result: dict) -> None:
@@ -215,11 +232,8 @@ def _show_results(result: dict) -> None:
         right.markdown(note)
     else:
         st.caption("Press *Show regions* under a result to see which regions drove its match.")
-    table = pd.DataFrame(result["table"], columns=view.SCORE_COLUMNS)
-    for column in ("tags", "text", "clip"):
-        table[column] = pd.to_numeric(table[column], errors="coerce")  # "–": the channel did not score it
     st.markdown("**Per-channel scores**")
-    st.dataframe(table, hide_index=True, width="stretch", key="imgsearch_table")
+    st.dataframe(result["table"], hide_index=True, width="stretch", key="imgsearch_table")
 
 
 def main() -> None:
@@ -246,7 +260,7 @@ def main() -> None:
         _show_results(result)
         if answer:
             st.markdown("**Step timings**")
-            st.dataframe(pd.DataFrame(answer["timings"], columns=["step", "seconds"]), hide_index=True,
+            st.dataframe(answer["timings"], hide_index=True,
                          key="imgsearch_timings")
             with st.expander("The prompt the chat model was given"):
                 st.code(answer["prompt"], language=None)
