@@ -18,6 +18,9 @@ import numpy as np
 from core import asr, audio, config, streaming
 
 LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
+INTRO = ("Whisper decodes a short sliding window of your speech every half second. A word turns **final** "
+         "when two decodes in a row agree on it (or you pause); the greyed tail may still change. The window "
+         "is cut at sentence ends, so the cost stays flat however long you talk.")
 NO_AUDIO = "Upload or record some audio first (wav, mp3, flac, ogg, m4a)."
 BORDER = "var(--border-color-primary, rgba(128,128,128,.35))"
 FILL = "var(--background-fill-secondary, rgba(128,128,128,.12))"

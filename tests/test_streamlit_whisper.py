@@ -332,11 +332,19 @@ def _webrtc_frame(driver):
     driver.switch_to.frame(frame)
 
 
-def _click(driver, label: str) -> None:
+def _click(driver, label: str, timeout: float = 30) -> None:
+    """Click the WebRTC component's START or STOP button (inside its iframe)."""
     from selenium.webdriver.common.by import By
 
-    _webrtc_frame(driver)
-    button = next(b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().upper() == label)
+    deadline = time.time() + timeout
+    while True:
+        _webrtc_frame(driver)
+        button = next((b for b in driver.find_elements(By.TAG_NAME, "button") if b.text.strip().upper() == label), None)
+        if button is not None or time.time() > deadline:
+            break
+        driver.switch_to.default_content()
+        time.sleep(0.5)
+    assert button is not None, f"no {label} button in the WebRTC component"
     button.click()
     driver.switch_to.default_content()
 

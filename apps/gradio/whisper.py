@@ -104,9 +104,7 @@ def api_transcribe_chunks(chunks: list[list[float]], sample_rate: int = 16000, m
 
 def build() -> None:
     models = available_models("asr")
-    gr.Markdown("### Live Whisper\nWhisper decodes a short sliding window of your speech every half second. A word "
-                "turns **final** when two decodes in a row agree on it (or you pause); the greyed tail may still "
-                "change. The window is cut at sentence ends, so the cost stays flat however long you talk.")
+    gr.Markdown("### Live Whisper\n" + whisper_view.INTRO)
     with gr.Row():
         model = gr.Dropdown(models, value=asr.DEFAULT_MODEL, label="Model",
                             info="tiny.en ships offline; others: python -m core.download KEY")

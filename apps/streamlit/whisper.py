@@ -19,9 +19,6 @@ from core.registry import available_models
 
 AUDIO_RECEIVER_FRAMES = 256  # about 5 s of 20 ms frames queued before WebRTC drops any
 READY_TEXT = "Live transcript"
-INTRO = ("Whisper decodes a short sliding window of your speech every half second. A word turns **final** "
-         "when two decodes in a row agree on it (or you pause); the greyed tail may still change. The window "
-         "is cut at sentence ends, so the cost stays flat however long you talk.")
 FEED = "whisper_feed"  # this session's MicFeed (st.session_state)
 RESULT = "whisper_file_result"  # this session's last file transcript
 
@@ -213,7 +210,7 @@ def file_section(settings: tuple) -> None:
 
 
 def main() -> None:
-    heading("whisper", INTRO)
+    heading("whisper", whisper_view.INTRO)
     settings = settings_bar()
     live, files = st.tabs(["Live microphone", "File"])
     with live:
