@@ -90,8 +90,8 @@ def _speak(c: dict, edits: dict[int, str] | None) -> None:
             chunks.append(chunk)
             st.write(view.chunk_note(chunk, chunks[0].first_audio_seconds))
             st.audio(view.int16(chunk.audio), sample_rate=chunk.sample_rate, autoplay=len(chunks) == 1)
-        status.update(label=f"Spoke {len(chunks)} sentence{'s' * (len(chunks) != 1)}", state="complete",
-                      expanded=False)
+        # stays open: collapsing it could stop a sentence that is still playing
+        status.update(label=f"Spoke {len(chunks)} sentence{'s' * (len(chunks) != 1)}", state="complete")
     speech = tts.join(chunks)
     if not edits:
         st.session_state[BASELINE] = {"text": c["text"], "phonemes": [w.phonemes for w in speech.words]}
