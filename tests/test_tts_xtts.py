@@ -203,6 +203,7 @@ def test_gradio_tab_clones_through_its_handler(random_xtts, speech_clip, tmp_pat
     from apps.gradio import tts as tab
 
     assert not tab.xtts_controls("piper", "piper-joe")[0]["visible"]
+    assert not tab.voice_speakers("coqui", "xtts-v2")["visible"]  # not loaded: no speaker list yet
     shown, note = tab.xtts_controls("coqui", "xtts-v2")
     assert shown["visible"] and "python -m core.download xtts-v2" in note and "non-commercial" in note
     with pytest.raises(ModelMissingError, match="1.8 GB"):  # no weights here: Speak says how to get them
@@ -250,6 +251,9 @@ def test_registry_loader_reads_an_xtts_folder(tmp_path, speech_clip):
     model.init_models()
     torch.save({"model": model.state_dict()}, tmp_path / "model.pth")
     cfg.save_json(str(tmp_path / "config.json"))
+    # built-in studio speakers, as speakers_xtts.pth holds them: name -> (GPT latents, speaker embedding)
+    torch.save({name: {"gpt_cond_latent": torch.randn(1, 32, 64), "speaker_embedding": torch.randn(1, 512, 1)}
+                for name in ("Claribel Dervla", "Ana Florence")}, tmp_path / "speakers_xtts.pth")
     engine = load_xtts(tmp_path, "cpu")
     assert isinstance(engine, XttsEngine) and engine.voice == "xtts-v2" and engine.languages() == list(LANGS)
     loaded = dict(engine.model.named_parameters())
@@ -257,3 +261,12 @@ def test_registry_loader_reads_an_xtts_folder(tmp_path, speech_clip):
         assert torch.equal(loaded[name], p), name
     s = tts.synthesize("Hi.", engine=engine, reference=load_reference(speech_clip), noise=0.0)
     assert s.sample_rate == 24000 and len(s.audio) > 0
+    # a built-in speaker instead of a reference (no conditioning to compute)
+    assert engine.speakers() == ["Ana Florence", "Claribel Dervla"]
+    ana = tts.synthesize("Hi.", engine=engine, speaker="Ana Florence", noise=0.0)
+    cla = tts.synthesize("Hi.", engine=engine, speaker=1, noise=0.0)
+    assert ana.stage_seconds[STAGES[0]] == 0.0 and not np.array_equal(ana.audio, cla.audio)
+    with pytest.raises(ValueError, match="or pick one of its 2 built-in speakers"):
+        tts.synthesize("Hi.", engine=engine)
+    with pytest.raises(ValueError, match="no speaker 'Bob'; its speakers: Ana Florence, Claribel Dervla"):
+        tts.synthesize("Hi.", engine=engine, speaker="Bob")

@@ -245,6 +245,13 @@ def voice_speakers(engine: str, voice: str):
             if n > 1:
                 by_id = {int(i): str(k) for k, i in cfg.get("speaker_id_map", {}).items()}
                 names = [by_id.get(i, str(i)) for i in range(n)]
+        elif _is_xtts(engine, voice):
+            from core import models
+
+            # XTTS' built-in studio speakers, once it is loaded; none picked, so a reference can be used
+            names = models.get(tts_xtts.XTTS_KEY).speakers() if models.is_loaded(tts_xtts.XTTS_KEY) else []
+            return gr.update(choices=names, value=None, visible=bool(names),
+                             label="Built-in XTTS speaker (instead of reference audio)")
         elif engine == "coqui":
             from core.coqui import _engines
 
@@ -252,7 +259,8 @@ def voice_speakers(engine: str, voice: str):
                 names = _engines[voice].speakers()
     except (OSError, ValueError, KeyError, RuntimeError):
         names = []  # a missing or odd voice: Speak will say what is wrong
-    return gr.update(choices=names, value=names[0] if names else None, visible=bool(names))
+    return gr.update(choices=names, value=names[0] if names else None, visible=bool(names),
+                     label="Speaker (multi-speaker voices)")
 
 
 def xtts_controls(engine: str, voice: str):
