@@ -7,10 +7,14 @@ tests run here; the CUDA one (bf16 compute, gradient checkpointing) is marked re
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 
 import pytest
 import torch
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 import core.llm as llm
 from core import models
@@ -18,6 +22,7 @@ from core.chat import GenerationSettings, reply
 from core.device import get_device
 from core.lora import LoraSettings, adapted_model, delete_adapter, find_adapter
 from core.lora_train import check_settings, estimate, start_training, wait_until_free
+from tests.browser import click_tab, open_app, page_errors, wait_for_text
 
 MARKERS = ("arr", "matey", "ahoy", " ye ", " be ")
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
@@ -153,3 +158,50 @@ def test_qlora_on_cuda_uses_half_precision_compute_and_trains():
     finally:
         if st.adapter:
             delete_adapter(st.adapter)
+
+
+# --- the Gradio tab -------------------------------------------------------------------------------
+
+def _steps_box(browser, label: str):
+    for block in browser.find_elements(By.CSS_SELECTOR, ".block"):
+        if block.is_displayed() and block.text.strip().startswith(label):
+            boxes = [b for b in block.find_elements(By.CSS_SELECTOR, "input[type='number']") if b.is_displayed()]
+            if boxes:
+                return boxes[0]
+    raise AssertionError(f"no visible number input labelled {label!r}")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_fine_tune_in_4bit(browser, app_url, screenshot_dir):
+    """Tick 4-bit (QLoRA) in the Fine-tune tab, train 3 steps, and find a 4-bit adapter saved."""
+    name = f"test-ui-qlora-{uuid.uuid4().hex[:6]}"
+    open_app(browser, app_url)
+    click_tab(browser, "LoRA Chat")
+    click_tab(browser, "Fine-tune")
+    label = [e for e in browser.find_elements(By.XPATH, "//label[contains(., '4-bit (QLoRA)')]") if e.is_displayed()][0]
+    box = label.find_element(By.CSS_SELECTOR, "input[type='checkbox']")
+    assert box.is_enabled() and not box.is_selected()
+    box.click()
+    time.sleep(1)
+    steps = _steps_box(browser, "Steps")
+    steps.send_keys(Keys.CONTROL, "a")
+    steps.send_keys("3", Keys.TAB)
+    [e for e in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
+     if e.is_displayed() and "my-pirate" in (e.get_attribute("placeholder") or "")][0].send_keys(name)
+    wait_until_free()
+    assert box.is_selected(), "the probe unticked 4-bit: " + "; ".join(page_errors(browser))
+    [b for b in browser.find_elements(By.TAG_NAME, "button") if b.is_displayed() and b.text.strip() == "Train"][0].click()
+    try:
+        wait_for_text(browser, f"Saved adapter {name}", timeout=400)
+        assert not page_errors(browser)
+        meta = json.loads((find_adapter(name).path / "studio.json").read_text())
+        assert meta["settings"]["quantization"] == "4bit" and meta["steps_done"] == 3
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", label)
+        time.sleep(1)
+        browser.save_screenshot(os.path.join(screenshot_dir, "chat_qlora_trained.png"))
+    finally:
+        try:
+            delete_adapter(name)
+        except ValueError:
+            pass
