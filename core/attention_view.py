@@ -128,6 +128,31 @@ def model_view(maps: attention.AttentionMaps, special: bool, layer: int, head: i
     return fa.model_view(maps, special, cell=config.MODEL_VIEW_CELL, selected=(layer, head))
 
 
+def with_tile_targets(fig: Any) -> Any:
+    """The model view made clickable where only point selections report clicks (Streamlit): an
+    invisible 3x3 grid of markers over every tile, each carrying its (layer, head) as customdata,
+    and the heatmap itself taken out of hover so the nearest marker answers the click."""
+    import plotly.graph_objects as go
+
+    meta = fig.layout.meta
+    tile = int(meta["tile"])
+    xs, ys, ids = [], [], []
+    offsets = [tile * f - 0.5 for f in (1 / 6, 1 / 2, 5 / 6)]
+    for layer in range(int(meta["layers"])):
+        for head in range(int(meta["heads"])):
+            for dy in offsets:
+                for dx in offsets:
+                    xs.append(head * tile + dx)
+                    ys.append(layer * tile + dy)
+                    ids.append([layer, head])
+    fig.update_traces(hoverinfo="skip", selector=dict(type="heatmap"))
+    fig.add_trace(go.Scatter(x=xs, y=ys, customdata=ids, mode="markers", showlegend=False,
+                             marker=dict(size=12, opacity=0), hovertemplate="layer %{customdata[0]}, "
+                             "head %{customdata[1]}<extra></extra>",
+                             selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0))))
+    return fig
+
+
 def tile_at(meta: dict, x: float, y: float) -> tuple[int, int] | None:
     """The (layer, head) under a click at grid cell (x, y) of the model view, from the tile geometry
     the figure keeps in layout.meta (tile size, layers, heads); None for a gap or outside."""

@@ -75,7 +75,7 @@ def test_tile_geometry_maps_every_tile_centre_back(page):
 def test_scaled_dot_product_numbers_match_core(page):
     page.slider(key="attn_layer").set_value(2)
     page.selectbox(key="attn_head").set_value("7")
-    page.selectbox(key="attn_focus").set_value(None)
+    page.selectbox(key="attn_focus").set_value(-1)
     page.button(key="attn_math_go").click().run()
     assert not errors(page)
     maps = page.session_state["attn_result"]["maps"]
@@ -137,3 +137,17 @@ def test_bad_inputs_show_core_message_then_the_page_still_works(page, case):
     page.button(key="attn_go").click().run()
     assert not page.exception and not errors(page)
     assert page.session_state["attn_result"]["maps"].tokens == ("[CLS]", "ok", "[SEP]")
+
+
+def test_tile_targets_cover_every_tile_with_its_own_layer_and_head(page):
+    """Streamlit reports clicks only on selectable points: the invisible markers over each tile carry
+    (layer, head), and each sits inside the tile it names."""
+    maps = page.session_state["attn_result"]["maps"]
+    fig = av.with_tile_targets(fa.model_view(maps, True, cell=config.MODEL_VIEW_CELL))
+    meta, targets = fig.layout.meta, fig.data[-1]
+    assert fig.data[0].hoverinfo == "skip" and targets.type == "scatter"
+    seen = set()
+    for x, y, ids in zip(targets.x, targets.y, targets.customdata):
+        assert av.tile_at(meta, x, y) == tuple(ids)
+        seen.add(tuple(ids))
+    assert seen == {(l, h) for l in range(maps.n_layers) for h in range(maps.n_heads)}

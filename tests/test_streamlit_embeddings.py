@@ -30,6 +30,7 @@ def page():
 def test_opens_with_the_word_neighbours_of_frog(page):
     assert not errors(page)
     assert "Nearest neighbours in the original space" in [s.value for s in page.subheader]
+    assert "Ranked by cosine similarity in the original space" in text_of(page)
     want = [[r["rank"], r["text"], r["score"]] for r in explorer.as_rows(explorer.neighbours("frog", "word", 10))]
     assert table(page, 0) == want
     assert "unit @ q" in page.code[0].value  # the show-the-code box for this view

@@ -50,7 +50,7 @@ def _compute(text: str, pair: str, model_key: str, integrated: bool) -> None:
     st.session_state["attn_layer"] = av.clamp_layer(maps, st.session_state.get("attn_layer", 0))
     head = st.session_state.get("attn_head", av.ALL)
     st.session_state["attn_head"] = head if head == av.ALL or int(head) < maps.n_heads else av.ALL
-    st.session_state["attn_focus"] = None
+    st.session_state["attn_focus"] = -1
     for key in ("attn_figs", "attn_math", "attn_export", "attn_rollout"):
         st.session_state.pop(key, None)
 
@@ -62,7 +62,10 @@ def _open_tile() -> None:
     points = event.selection.points if event else []
     if result is None or not points:
         return
-    tile = av.tile_at(st.session_state.get("attn_meta", {}), points[0].get("x"), points[0].get("y"))
+    point = points[0]
+    ids = point.get("customdata")
+    tile = (tuple(int(v) for v in ids[:2]) if ids else
+            av.tile_at(st.session_state.get("attn_meta", {}), point.get("x"), point.get("y")))
     if tile is not None:
         st.session_state["attn_layer"], st.session_state["attn_head"] = tile[0], str(tile[1])
 
@@ -72,8 +75,10 @@ def _figures(result: dict, layer: int, head: str, focus: int | None, special: bo
     choice = (result["n"], layer, head, focus, special, view)
     cached = st.session_state.get("attn_figs")
     if cached is None or cached[0] != choice:
-        figs = av.render_views(result["maps"], result["sal"], layer, head, focus, special, view)
-        st.session_state["attn_meta"] = dict(figs[2].layout.meta)
+        head_fig, sal_fig, model_fig = av.render_views(result["maps"], result["sal"], layer, head, focus, special,
+                                                       view)
+        figs = (head_fig, sal_fig, av.with_tile_targets(model_fig))
+        st.session_state["attn_meta"] = dict(model_fig.layout.meta)
         cached = (choice, figs)
         st.session_state["attn_figs"] = cached
     return cached[1]
@@ -138,9 +143,10 @@ def views() -> None:
                              key="attn_head")
     visible = av.visible_indices(maps, special)
     if st.session_state.get("attn_focus") not in visible:
-        st.session_state["attn_focus"] = None
-    focus = cols[2].selectbox("Focus token", [None] + visible, key="attn_focus",
-                              format_func=lambda i: "none" if i is None else f"{i}: {maps.tokens[i]}")
+        st.session_state["attn_focus"] = -1
+    focus = cols[2].selectbox("Focus token", [-1] + visible, key="attn_focus",
+                              format_func=lambda i: "none" if i == -1 else f"{i}: {maps.tokens[i]}")
+    focus = None if focus == -1 else focus
     view = cols[3].radio("Head view as", ["lines", "heatmap"], key="attn_view", horizontal=True)
 
     head_fig, sal_fig, model_fig = _figures(result, layer, head, focus, special, view)

@@ -15,7 +15,7 @@ from core import explorer
 from core.embedding_sets import WORD_SETS
 
 METHODS = ["PCA", "t-SNE", "UMAP"]
-READY = "Nearest neighbours in the original space"  # shows once the page has rendered
+READY = "Ranked by cosine similarity in the original space"  # shows once the first result is drawn
 
 
 def _corpus():
@@ -40,7 +40,7 @@ def _use_example() -> None:
 
 
 def neighbours_section() -> None:
-    st.subheader(READY)
+    st.subheader("Nearest neighbours in the original space")
     # Defaults through session state (not value=), since the examples below set these widgets too.
     st.session_state.setdefault("emb_query", "frog")
     st.session_state.setdefault("emb_kind", "word")
@@ -67,6 +67,8 @@ def neighbours_section() -> None:
         with right:
             st.plotly_chart(shown.figure, key="emb_nn_chart", config={"displaylogo": False})
             _table(shown.rows, ["rank", "text", "cosine"])
+            st.caption(f"{READY} (50 dimensions for GloVe words, 384 for MiniLM sentences), "
+                       "not in a 2D picture of it.")
         code_box(shown.code)
 
 
