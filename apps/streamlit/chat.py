@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import tempfile
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,7 @@ from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
 
 POLL_S = 1.0  # how often the training panel redraws while a job runs
+REPLY_SETTLE_S = 10.0  # how long a new run waits for an interrupted reply to finish its last token
 READY = "Conversation"  # the subheader shown once the page has rendered (browser test)
 
 
@@ -42,15 +44,32 @@ def _use_adapter(name: str) -> None:
 
 # --- chat ------------------------------------------------------------------------------------
 
-def _deltas(replies, shown: dict):
+def _deltas(replies, flight: dict):
     """core's stream_reply yields the whole reply so far; st.write_stream wants the new pieces.
-    `shown["text"]` keeps what was shown, so a stopped reply keeps its part in the history."""
+    `flight["text"]` keeps what was shown, so a stopped reply keeps its part in the history."""
     try:
         for text in replies:
-            piece, shown["text"] = text[len(shown["text"]):], text
+            if flight["stop"].is_set():
+                break
+            piece, flight["text"] = text[len(flight["text"]):], text
             yield piece
     finally:
-        replies.close()  # a rerun (Stop) closes it: core stops generating within one token
+        replies.close()  # core stops generating within one token
+
+
+def _settle_reply() -> None:
+    """Any click during a reply starts a new script run at once (Streamlit's fast reruns) while the
+    old run is still streaming. Stop that reply and wait until it has put what it said into the
+    history, so this run draws the conversation as it is (that is what Stop does)."""
+    flight = st.session_state.get("chat_flight")
+    if flight and not flight["done"].is_set():
+        flight["stop"].set()
+        flight["done"].wait(REPLY_SETTLE_S)
+
+
+def _clear_chat() -> None:
+    _settle_reply()
+    st.session_state["chat_history"] = []
 
 
 def _chat_tab(model_key: str, adapter: str) -> None:
@@ -62,20 +81,21 @@ def _chat_tab(model_key: str, adapter: str) -> None:
         max_tokens = st.slider("Max new tokens", 8, min(512, CHAT_MAX_NEW_TOKENS), 128, 8, key="chat_max_tokens")
     with left:
         st.subheader(READY)
+        _settle_reply()
         history = state("chat_history", list)
         box = st.container(height=420, border=True)
+        prompt = st.chat_input("Ask something, e.g. What is the capital of France?", key="chat_msg")
         with box:
-            if not history:
+            if not history and not prompt:
                 st.caption("Ask something, e.g. *What is the capital of France?* "
                            + (f"The **{adapter}** adapter answers." if adapter else ""))
             for m in history:
                 with st.chat_message(m["role"]):
                     st.markdown(m["content"])
-        prompt = st.chat_input("Ask something, e.g. What is the capital of France?", key="chat_msg")
-        b1, b2, _ = st.columns([1, 1, 4])
-        # Any click reruns the script, which interrupts a reply being streamed: that is Stop.
+        b1, b2, _ = st.columns([1, 1, 2])
+        # Any click starts a new run, and _settle_reply stops the reply being streamed: that is Stop.
         b1.button("Stop", key="chat_stop", icon=":material/stop:", width="stretch")
-        b2.button("Clear", key="chat_clear", width="stretch", on_click=history.clear)
+        b2.button("Clear", key="chat_clear", width="stretch", on_click=_clear_chat)
     with guard():
         settings = generation_settings(system, temperature, top_p, max_tokens)
         with right:
@@ -86,23 +106,33 @@ def _chat_tab(model_key: str, adapter: str) -> None:
 
 def _answer(box, history: list[dict], prompt: str, model_key: str, adapter: str, settings) -> None:
     history.append({"role": "user", "content": prompt})
-    shown = {"text": ""}
-    with box:
-        with st.chat_message("user"):
-            st.markdown(prompt)
-        with st.chat_message("assistant"):
-            try:
-                text = st.write_stream(_deltas(stream_reply(history, model_key, adapter or None, settings), shown))
-            except Exception:
-                history.pop()  # not answered (core said why): leave the history as it was
-                raise
-            except BaseException:  # a click (Stop) reran the page mid-reply: keep what was said
-                if shown["text"].strip():
-                    history.append({"role": "assistant", "content": shown["text"].strip() + " …"})
-                else:
-                    history.pop()
-                raise
-    history.append({"role": "assistant", "content": str(text).strip()})
+    flight = st.session_state["chat_flight"] = {"stop": threading.Event(), "done": threading.Event(), "text": ""}
+    try:
+        with box:
+            with st.chat_message("user"):
+                st.markdown(prompt)
+            with st.chat_message("assistant"):
+                try:
+                    text = st.write_stream(_deltas(stream_reply(history, model_key, adapter or None, settings),
+                                                   flight))
+                except Exception:
+                    history.pop()  # not answered (core said why): leave the history as it was
+                    raise
+                except BaseException:  # the page was rerun mid-reply: keep what was said
+                    if flight["text"].strip():
+                        history.append({"role": "assistant", "content": flight["text"].strip() + " …"})
+                    else:
+                        history.pop()
+                    raise
+        said = str(text).strip()
+        if not flight["stop"].is_set():
+            history.append({"role": "assistant", "content": said})
+        elif said:  # stopped: keep what was said, marked as cut short
+            history.append({"role": "assistant", "content": said + " …"})
+        else:
+            history.pop()
+    finally:
+        flight["done"].set()
 
 
 # --- fine-tune -------------------------------------------------------------------------------
@@ -277,12 +307,14 @@ def _score(which: str) -> None:
 def _compare_tab(model_key: str, names: dict[str, str]) -> None:
     adapters = [n for n in names]
     with st.form("cmp_form", border=False):
-        c1, c2, c3 = st.columns([4, 2, 1], vertical_alignment="bottom")
+        c1, c2, c3 = st.columns([3, 2, 1.2], vertical_alignment="bottom")
         prompt = c1.text_input("Prompt", "What is the capital of France?", key="cmp_prompt")
         default = adapters.index("pirate-demo") if "pirate-demo" in adapters else 0
-        adapter = c2.selectbox("Adapter", adapters, index=default if adapters else None, key="cmp_adapter",
+        if st.session_state.get("cmp_adapter") not in adapters:  # first run, or it was deleted
+            st.session_state["cmp_adapter"] = adapters[default] if adapters else None
+        adapter = c2.selectbox("Adapter", adapters, key="cmp_adapter",
                                format_func=lambda n: names.get(n, n))
-        go = c3.form_submit_button("Answer with both", type="primary", key="cmp_go")
+        go = c3.form_submit_button("Answer with both", type="primary", key="cmp_go", width="stretch")
     if go:
         with guard(), st.spinner("Both models answer…"):
             settings = generation_settings(st.session_state.get("chat_system", DEFAULT_SYSTEM_PROMPT),
@@ -312,9 +344,9 @@ def _compare_tab(model_key: str, names: dict[str, str]) -> None:
                     score_reply("", "", "")  # core's "press 'Answer with both' first"
                 with st.spinner("Scoring under both models…"):
                     _score(which)
-        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        c1, c2 = st.columns([1, 1], vertical_alignment="bottom")
         ppl_ds = c1.selectbox("Held-out split of", shipped_datasets(), key="ppl_ds")
-        if c2.button("Perplexity of both", key="ppl_go"):
+        if c2.button("Perplexity of both", key="ppl_go", width="stretch"):
             with guard(), st.spinner("Perplexity under both models…"):
                 st.session_state["ppl_md"] = compare_perplexity(ppl_ds, adapter or "", model_key)
         if st.session_state.get("ppl_md"):
@@ -338,6 +370,8 @@ def _adapters_tab(model_key: str) -> None:
     rows = [a.row() for a in list_adapters()]
     st.dataframe(pd.DataFrame(rows) if rows else pd.DataFrame(columns=["name"]), hide_index=True, width="stretch")
     mine = [a.name for a in list_adapters() if not a.shipped]
+    if st.session_state.get("ad_pick") not in mine:  # first run, a new adapter, or it was deleted
+        st.session_state["ad_pick"] = mine[0] if mine else None
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
     pick = c1.selectbox("Adapter", mine, key="ad_pick", placeholder="none trained or uploaded yet")
     c2.button("Use in chat", key="ad_use", on_click=_use_adapter, args=(pick,), width="stretch",
