@@ -205,3 +205,20 @@ def test_browser_fine_tune_in_4bit(browser, app_url, screenshot_dir):
             delete_adapter(name)
         except ValueError:
             pass
+
+
+@pytest.mark.slow
+def test_finetune_endpoint_takes_quantization(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="'none' or '4bit'"):
+        client.predict("pirate", {"steps": 2, "quantization": "8bit"}, "", api_name="/finetune")
+    name = f"test-api-qlora-{uuid.uuid4().hex[:6]}"
+    wait_until_free()
+    out = client.predict("pirate", {"steps": 2, "quantization": "4bit"}, name, api_name="/finetune")
+    try:
+        assert out["state"] == "done" and out["adapter"] == name and len(out["losses"]) == 2
+        meta = json.loads((find_adapter(name).path / "studio.json").read_text())
+        assert meta["settings"]["quantization"] == "4bit"
+    finally:
+        delete_adapter(name)

@@ -51,7 +51,8 @@ def chat_api(messages: list[dict], adapter: str = "", settings: dict | None = No
 
 def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: str = "") -> dict:
     """Train a LoRA adapter and wait. dataset: a shipped set name or JSONL text; settings: rank,
-    alpha, target_modules, learning_rate, steps, batch_size, seed. Returns the adapter's name,
+    alpha, target_modules, learning_rate, steps, batch_size, seed, quantization ("none" or "4bit" for
+    QLoRA, where bitsandbytes runs). Returns the adapter's name,
     the loss after each step, the state (done/cancelled/failed) and the seconds taken."""
     from core.lora_train import finetune
 
