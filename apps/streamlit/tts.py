@@ -91,7 +91,8 @@ def _speak(c: dict, edits: dict[int, str] | None) -> None:
             st.write(view.chunk_note(chunk, chunks[0].first_audio_seconds))
             st.audio(view.int16(chunk.audio), sample_rate=chunk.sample_rate, autoplay=len(chunks) == 1)
         # stays open: collapsing it could stop a sentence that is still playing
-        status.update(label=f"Spoke {len(chunks)} sentence{'s' * (len(chunks) != 1)}", state="complete")
+        status.update(label=f"Spoke {len(chunks)} sentence{'s' * (len(chunks) != 1)}", state="complete",
+                      expanded=True)
     speech = tts.join(chunks)
     if not edits:
         st.session_state[BASELINE] = {"text": c["text"], "phonemes": [w.phonemes for w in speech.words]}
@@ -155,7 +156,7 @@ def _show(result: dict) -> None:
     st.markdown("**Karaoke**: press play, the words light up as they are spoken.")
     if speech.has_durations:
         st.iframe(f"<style>{view.KARAOKE_CSS} body{{font-family:sans-serif}}</style>{result['karaoke']}"
-                  f"{KARAOKE_JS}", height=180)
+                  f"{KARAOKE_JS}", height=230)
     else:
         st.html(result["karaoke"])
     st.subheader("4 · Mel-spectrogram", anchor=False)
