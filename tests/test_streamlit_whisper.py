@@ -384,5 +384,6 @@ def test_webrtc_microphone_in_chromium(streamlit_url, mic_browser, screenshot_di
     d.save_screenshot(os.path.join(screenshot_dir, "streamlit-whisper-live.png"))
 
     _click(d, "STOP")
-    _wait(d, lambda: "stopped" in _body(d), 60, "STOP did not finish the stream")
+    # STOP decodes what is left: on a starved CPU that is one window decode after the current one.
+    _wait(d, lambda: "stopped" in _body(d), 180, "STOP did not finish the stream")
     d.save_screenshot(os.path.join(screenshot_dir, "streamlit-whisper-stopped.png"))

@@ -17,7 +17,7 @@ from apps.streamlit.common import code_box, guard, heading, run_page, show_error
 from core import asr, config, streaming, subtitles, whisper_view
 from core.registry import available_models
 
-AUDIO_RECEIVER_FRAMES = 256  # about 5 s of 20 ms frames queued before WebRTC drops any
+AUDIO_RECEIVER_FRAMES = 1500  # 30 s of 20 ms frames (about 6 MB) queued before WebRTC drops any, for a starved CPU
 READY_TEXT = "Live transcript"
 FEED = "whisper_feed"  # this session's MicFeed (st.session_state)
 RESULT = "whisper_file_result"  # this session's last file transcript
