@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGE_READY = {
     "home": "What it shows",
     "tts": "each stage appears here with its time",
+    "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
     "models_panel": "Device for new loads",
 }
