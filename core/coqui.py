@@ -280,6 +280,14 @@ def get_coqui_engine(voice: str | None) -> CoquiEngine:
         return _engines[name]
 
 
+def loaded_speakers(voice: str) -> list[str]:
+    """The speakers of a Coqui voice already loaded in this process (empty when it is not loaded
+    yet or has a single speaker); never loads a model."""
+    with _engines_lock:
+        engine = _engines.get(voice)
+    return list(engine.speakers()) if engine is not None else []
+
+
 def download(name: str) -> None:
     """Fetch a voice's acoustic model and vocoder with Coqui's ModelManager (needs internet)."""
     if name not in COQUI_VOICES:

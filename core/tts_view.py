@@ -11,13 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from core import tts
+from core import tts, tts_xtts
 
 INTRO = """A voice does not read letters. The text is first **normalized** ("$5.50" → "five dollars and
 fifty cents"), then turned into **phonemes** (IPA), then a model decides how long each phoneme lasts
 and produces sound: **Piper** (VITS) goes from phonemes straight to a waveform; the classic
 **two-stage** pipeline (Coqui: Glow-TTS/Tacotron2 + HiFi-GAN) makes a **mel-spectrogram** first and
-a vocoder turns it into sound; **espeak-ng** is the old rule-based formant synthesizer.
+a vocoder turns it into sound; **espeak-ng** is the old rule-based formant synthesizer; Coqui's
+**XTTS v2** (voice `xtts-v2`) clones a voice from a short recording.
 Edit a word's phonemes below and speak again to hear the difference."""
 
 DEMO_TEXT = "Dr. Smith paid $5.50 on May 3rd."
@@ -30,7 +31,7 @@ EXAMPLES = [
 ENGINE_LABELS = {"piper": "Piper (offline)", "espeak": "espeak-ng (baseline)", "coqui": "Coqui two-stage"}
 VOICES = {
     "piper": ["piper-joe", "piper-lessac"],
-    "coqui": ["coqui-glow-tts", "coqui-tacotron2"],
+    "coqui": ["coqui-glow-tts", "coqui-tacotron2", tts_xtts.XTTS_KEY],
     "espeak": ["en-us", "en-gb", "en-us+f3"],
 }
 VOICE_HINTS = {"piper": "or the path of a Piper .onnx voice", "coqui": "or a folder holding acoustic/ and vocoder/",
@@ -43,7 +44,8 @@ ENGINE_NOTES = {
                "It exposes no durations and reads text, so phoneme edits do not apply; its mel is "
                "computed from the audio."),
     "coqui": ("**Coqui two-stage**: acoustic model → mel-spectrogram → HiFi-GAN vocoder → waveform. "
-              "Controls: rate (Glow-TTS), noise. Needs a one-time download."),
+              "Controls: rate (Glow-TTS), noise. Needs a one-time download. Voice `xtts-v2`: voice cloning "
+              "from reference audio (XTTS v2, its own download)."),
 }
 # Which sliders an engine listens to.
 ENGINE_CONTROLS = {"piper": ("noise", "noise_w"), "coqui": ("noise",), "espeak": ("pitch",)}
@@ -51,6 +53,11 @@ KIND_COLOURS = {"currency": "#f4a261", "date": "#2a9d8f", "time": "#8ab17d", "or
                 "number": "#a8dadc", "year": "#90be6d", "percent": "#f9c74f", "abbreviation": "#e76f51",
                 "symbol": "#cccccc"}
 PHONEME_HEADERS = ["#", "word", "phonemes (IPA, edit me)", "punct"]
+REFERENCE_LABEL = "Reference voice to clone: 3 to 30 s of one person speaking"
+XTTS_SPEAKER_LABEL = "Built-in XTTS speaker (instead of reference audio)"
+SPEAKER_LABEL = "Speaker (multi-speaker voices)"
+XTTS_TOKENS_NOTE = ("XTTS reads BPE text tokens, not phonemes: the column shows the tokens of each word, "
+                    "and phoneme edits do not apply.")
 KARAOKE_CSS = """
 .tts-karaoke audio {width: 100%; margin-bottom: 8px}
 .kw-line {display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: flex-start}
@@ -86,9 +93,26 @@ def engine_options(engine: str, noise: float, noise_w: float, pitch: int) -> dic
             "pitch": int(pitch) if "pitch" in used else None}
 
 
+def is_xtts(engine: str, voice: str | None) -> bool:
+    """Whether `voice` of `engine` is XTTS (voice cloning: reference audio and a language)."""
+    return engine == "coqui" and str(voice or "").startswith("xtts")
+
+
+def xtts_note(engine: str, voice: str | None) -> str:
+    """XTTS' note, with the download command while its weights are missing; empty for other voices
+    (no model load)."""
+    if not is_xtts(engine, voice):
+        return ""
+    note = tts_xtts.NOTE
+    if not tts_xtts.is_available():
+        note += "\n\n⚠️ " + tts_xtts.HOW_TO_GET
+    return note
+
+
 def voice_speakers(engine: str, voice: str) -> list[str]:
     """The speakers of a multi-speaker voice, read from the voice's config (no model load); empty
-    for a single-speaker voice or one that cannot be read (Speak then says what is wrong)."""
+    for a single-speaker voice or one that cannot be read (Speak then says what is wrong). XTTS'
+    built-in studio speakers and a Coqui voice's speakers are listed once the model is loaded."""
     try:
         if engine == "piper":
             from core import models
@@ -100,12 +124,14 @@ def voice_speakers(engine: str, voice: str) -> list[str]:
             if n > 1:
                 by_id = {int(i): str(k) for k, i in cfg.get("speaker_id_map", {}).items()}
                 return [by_id.get(i, str(i)) for i in range(n)]
-        elif engine == "coqui":
-            from core import coqui
+        elif is_xtts(engine, voice):
+            from core import models
 
-            engines = getattr(coqui, "_engines", {})
-            if voice in engines:
-                return list(engines[voice].speakers())
+            return list(models.get(tts_xtts.XTTS_KEY).speakers()) if models.is_loaded(tts_xtts.XTTS_KEY) else []
+        elif engine == "coqui":
+            from core.coqui import loaded_speakers
+
+            return loaded_speakers(voice)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError):
         pass
     return []
@@ -182,9 +208,13 @@ def stage_json(speech: tts.Speech) -> str:
     return json.dumps(speech.to_json(), ensure_ascii=False, indent=1)
 
 
-def code_snippet(text: str, engine: str, voice: str, rate: float, edits: dict | None = None) -> str:
-    """Python that reproduces the current take with core alone."""
+def code_snippet(text: str, engine: str, voice: str, rate: float, edits: dict | None = None,
+                 language: str | None = None) -> str:
+    """Python that reproduces the current take with core alone (`language`: an XTTS take, cloned
+    from a reference file)."""
     extra = f", edits={edits!r}" if edits else ""
+    if language:
+        extra += f", reference=\"my_voice.wav\", language={language!r}"
     return f'''from core.tts import synthesize
 import soundfile as sf
 

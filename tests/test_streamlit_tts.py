@@ -1,4 +1,5 @@
-"""The Streamlit TTS page, driven headless with AppTest on the real offline Piper voice (and espeak-ng)."""
+"""The Streamlit TTS page, driven headless with AppTest on the real offline Piper voice (and espeak-ng);
+XTTS cloning on the missing real entry and, for its code path only, a RANDOM-WEIGHT tiny XTTS."""
 from __future__ import annotations
 
 import io
@@ -7,9 +8,11 @@ import json
 import pytest
 import soundfile as sf
 
-from core import tts
+from core import tts, tts_xtts
 from core import tts_view as view
+from core.models import ModelMissingError
 from tests.streamlit_pages import errors, run_page, text_of
+from tests.xtts_fixture import random_xtts, speech_clip  # noqa: F401  (RANDOM-WEIGHT XTTS, tests only)
 
 PHONEMES = view.PHONEME_HEADERS[2]
 
@@ -147,3 +150,98 @@ def test_espeak_baseline_and_coqui_note(page):
 
     if not is_available("coqui-glow-tts"):
         assert "⚠️" in view.engine_note("coqui")  # says plainly it needs a download, and how
+
+
+# ------------------------------------------------------------------------------------------
+# XTTS v2 voice cloning
+# ------------------------------------------------------------------------------------------
+def wav_bytes(sample_rate: int, audio) -> bytes:
+    out = io.BytesIO()
+    sf.write(out, audio, sample_rate, format="WAV")
+    return out.getvalue()
+
+
+def choose_xtts(at):
+    at.radio(key="tts_engine").set_value("coqui").run()
+    at.selectbox(key="tts_voice_coqui").set_value(tts_xtts.XTTS_KEY).run()
+    assert not at.exception
+    return at
+
+
+def test_xtts_controls_and_the_missing_weights_message(page, monkeypatch):
+    """The real registry entry: no XTTS weights on this machine, so the page says how to get them,
+    before and after Speak (nothing random is ever offered as XTTS)."""
+    monkeypatch.delenv("NLP_STUDIO_MODEL_XTTS_V2", raising=False)
+    assert not tts_xtts.is_available()
+    assert tts_xtts.XTTS_KEY not in page.selectbox(key="tts_voice_piper").options
+    choose_xtts(page)
+    shown = text_of(page)
+    assert tts_xtts.NOTE in shown and tts_xtts.HOW_TO_GET in shown
+    assert page.selectbox(key="tts_language").options == [f"{name} ({code})" for name, code in tts_xtts.LANGUAGES]
+    assert page.selectbox(key="tts_language").value == "en"
+    assert page.audio_input(key="tts_ref_record") is not None and page.file_uploader(key="tts_ref_upload") is not None
+    page.file_uploader(key="tts_ref_upload").set_value(("me.wav", wav_bytes(22050, _voice(4.0)), "audio/wav"))
+    speak(page, "Hello.")
+    with pytest.raises(ModelMissingError) as missing:
+        tts.synthesize("Hello.", engine="coqui", voice=tts_xtts.XTTS_KEY, reference=(22050, _voice(4.0)))
+    assert errors(page) == [str(missing.value)] and "python -m core.download xtts-v2" in errors(page)[0]
+    # back to Piper: the cloning controls go and the page still speaks
+    page.radio(key="tts_engine").set_value("piper").run()
+    assert not page.get("audio_input") and tts_xtts.HOW_TO_GET not in text_of(page)
+    speak(page, "Still here.")
+    assert not errors(page) and result(page)["speech"].engine == "piper"
+
+
+def _voice(seconds: float, sr: int = 22050):
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    n = int(seconds * sr)
+    return (0.2 * np.sin(2 * np.pi * 180 * np.arange(n) / sr) + 0.02 * rng.standard_normal(n)).astype(np.float32)
+
+
+def test_xtts_cloning_from_the_page_is_core_cloning(page, random_xtts, speech_clip, monkeypatch):
+    """RANDOM WEIGHTS: the tiny random XTTS of tests/xtts_fixture.py stands in for the real
+    loader in this test only; it checks the page's path (reference, language, noise) end to end."""
+    import numpy as np
+
+    monkeypatch.setattr(tts_xtts, "get_xtts_engine", lambda voice=None: random_xtts)
+    choose_xtts(page)
+    sr, clip = speech_clip
+    upload = wav_bytes(sr, clip)
+    # no reference yet, then a too-short one: core's messages
+    speak(page, "Hello there, friend.")
+    assert errors(page) == [core_message(tts.synthesize, "Hello there, friend.", engine=random_xtts)]
+    page.file_uploader(key="tts_ref_upload").set_value(("short.wav", upload[: 44 + 2 * sr], "audio/wav"))
+    speak(page)
+    assert errors(page) == [core_message(tts_xtts.load_reference, upload[: 44 + 2 * sr])]
+    assert "at least 3 s" in errors(page)[0]
+    # a good upload, noise 0 (greedy): the page's take is core's, sample for sample
+    page.file_uploader(key="tts_ref_upload").set_value(("me.wav", upload, "audio/wav"))
+    page.slider(key="tts_noise").set_value(0.0)
+    page.selectbox(key="tts_language").set_value("de")
+    speak(page, "Hallo Welt.")
+    assert not errors(page), errors(page)
+    direct = tts.synthesize("Hallo Welt.", engine=random_xtts, reference=tts_xtts.load_reference(upload),
+                            language="de", noise=0.0)
+    speech = result(page)["speech"]
+    assert speech.engine == "xtts" and speech.sample_rate == 24000
+    np.testing.assert_array_equal(speech.audio, direct.audio)
+    assert "language='de'" in result(page)["code"] and "reference=" in result(page)["code"]
+    # honest stages: no durations, no mel, BPE tokens instead of phonemes, and edits refused by core
+    assert "does not expose durations" in result(page)["karaoke"]
+    assert "XTTS has no mel stage" in result(page)["mel"].layout.title.text
+    assert view.XTTS_TOKENS_NOTE in text_of(page)
+    assert "| " + tts_xtts.STAGES[1] + " |" in text_of(page)
+    edit(page, 0, "h·a·l·o")
+    assert errors(page) == [core_message(tts.synthesize, "Hallo Welt.", engine=random_xtts,
+                                         reference=tts_xtts.load_reference(upload), language="de",
+                                         edits={0: "h·a·l·o"})]
+    # a recording wins over the upload
+    recording = wav_bytes(sr, clip[::-1].copy())
+    page.audio_input(key="tts_ref_record").set_value(("rec.wav", recording, "audio/wav"))
+    speak(page, "Hallo Welt.")
+    assert not errors(page)
+    from_rec = tts.synthesize("Hallo Welt.", engine=random_xtts, reference=recording, language="de", noise=0.0)
+    np.testing.assert_array_equal(result(page)["speech"].audio, from_rec.audio)
+    assert not np.array_equal(from_rec.audio, direct.audio)

@@ -11,13 +11,14 @@ import pandas as pd
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, run_page, state
-from core import config, tts
+from core import config, tts, tts_xtts
 from core import tts_view as view
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 
 RESULT = "tts_result"  # this session's last take: speech, figures, downloads (see _speak)
 BASELINE = "tts_baseline"  # the last un-edited take's {text, phonemes}: edits are measured against it
 EDITOR = "tts_phonemes"  # the phoneme data_editor's key
+LANGUAGE_NAMES = {code: name for name, code in tts_xtts.LANGUAGES}
 
 # Light up the word and the phoneme under the playhead (the karaoke block is its own iframe).
 KARAOKE_JS = """<script>
@@ -48,6 +49,9 @@ def _controls() -> dict:
                              help=view.VOICE_HINTS[engine].capitalize())
         with guard():
             st.markdown(view.engine_note(engine))
+        xtts = view.is_xtts(engine, voice)
+        if xtts:
+            st.markdown(view.xtts_note(engine, voice))
         speakers = view.voice_speakers(engine, voice or "")
     with left:
         st.selectbox("Try an example", view.EXAMPLES, index=None, key="tts_example", on_change=_use_example,
@@ -66,8 +70,10 @@ def _controls() -> dict:
                 c2.slider("noise_w (timing variation)", 0.0, 1.5, 0.8, 0.01, key="tts_noise_w")
             if "pitch" in used:
                 c1.slider("pitch (espeak)", 0, 99, 50, 1, key="tts_pitch")
-            if speakers:
-                st.selectbox("Speaker (multi-speaker voice)", speakers, key="tts_speaker")
+            if xtts:
+                _xtts_controls(speakers)
+            elif speakers:
+                st.selectbox(view.SPEAKER_LABEL, speakers, key="tts_speaker")
             st.checkbox("Fast start: cut a long first sentence early (first audio sooner, a seam in its melody)",
                         key="tts_fast_start")
             speak = st.form_submit_button("Speak", type="primary", key="tts_speak", icon=":material/record_voice_over:")
@@ -75,18 +81,45 @@ def _controls() -> dict:
             "text": ss.get("tts_text", view.DEMO_TEXT), "rate": float(ss.get("tts_rate", 1.0)),
             **view.engine_options(engine, ss.get("tts_noise", 0.667), ss.get("tts_noise_w", 0.8),
                                   ss.get("tts_pitch", 50)),
-            "speaker": ss.get("tts_speaker") if speakers else None,
-            "fast_start": bool(ss.get("tts_fast_start", False))}
+            "speaker": ss.get("tts_xtts_speaker" if xtts else "tts_speaker") if speakers else None,
+            "fast_start": bool(ss.get("tts_fast_start", False)),
+            "reference": _reference() if xtts else None, "language": ss.get("tts_language", "en") if xtts else None}
+
+
+def _xtts_controls(speakers: list[str]) -> None:
+    """Voice cloning (XTTS v2): a reference recorded or uploaded, the language, and the built-in
+    studio speakers once the model is loaded (none picked, so the reference is used)."""
+    with st.container(border=True):
+        st.markdown(f"**{view.REFERENCE_LABEL}**")
+        record, upload = st.columns(2)
+        record.audio_input("Record it", key="tts_ref_record", sample_rate=None)
+        upload.file_uploader("or upload it", type=["wav", "mp3", "flac", "ogg", "m4a", "webm"],
+                             key="tts_ref_upload")
+        st.caption("A recording is used when there is one, else the upload.")
+        st.selectbox("Language (XTTS)", list(LANGUAGE_NAMES), key="tts_language",
+                     format_func=lambda code: f"{LANGUAGE_NAMES[code]} ({code})")
+        if speakers:
+            st.selectbox(view.XTTS_SPEAKER_LABEL, speakers, index=None, key="tts_xtts_speaker",
+                         placeholder="none: clone the reference")
+
+
+def _reference():
+    """The reference to clone as (bytes, file name), or None when none is given (core then says
+    what to do)."""
+    file = st.session_state.get("tts_ref_record") or st.session_state.get("tts_ref_upload")
+    return (file.getvalue(), file.name) if file is not None else None
 
 
 def _speak(c: dict, edits: dict[int, str] | None) -> None:
     """Stream the text: a player per sentence as it is made, then store the whole take."""
     chunks: list[tts.Speech] = []
+    reference = tts_xtts.load_reference(*c["reference"]) if c["reference"] else None
     with st.status("Speaking, sentence by sentence…", expanded=True) as status:
         st.caption("Each sentence plays as soon as it is ready; the first one starts on its own. "
                    "The full take with every stage follows below.")
         for chunk in tts.stream(c["text"], c["engine"], c["voice"], c["rate"], edits, c["noise"], c["noise_w"],
-                                c["pitch"], fast_start=c["fast_start"], speaker=c["speaker"]):
+                                c["pitch"], fast_start=c["fast_start"], speaker=c["speaker"], reference=reference,
+                                language=c["language"]):
             chunks.append(chunk)
             st.write(view.chunk_note(chunk, chunks[0].first_audio_seconds))
             st.audio(view.int16(chunk.audio), sample_rate=chunk.sample_rate, autoplay=len(chunks) == 1)
@@ -103,7 +136,7 @@ def _speak(c: dict, edits: dict[int, str] | None) -> None:
         "rows": view.phoneme_rows(speech), "timeline": timeline_figure(speech), "mel": mel_figure(speech),
         "karaoke": karaoke_html(speech), "stages": stage_rows(speech),
         "wav": tts.to_wav_bytes(speech), "json": view.stage_json(speech),
-        "code": view.code_snippet(c["text"], c["engine"], c["voice"], c["rate"], edits or {}),
+        "code": view.code_snippet(c["text"], c["engine"], c["voice"], c["rate"], edits or {}, c["language"]),
         "previous": previous["speech"] if previous else None,
     }
     st.session_state.pop(EDITOR, None)  # a new take: the table starts from its phonemes
@@ -144,7 +177,8 @@ def _show(result: dict) -> None:
         st.markdown(view.phoneme_line(speech))
     with phon:
         st.subheader("2 · Phonemes per word", anchor=False)
-        st.caption("Edit the phonemes column, then *Speak again with my phoneme edits*.")
+        st.caption(view.XTTS_TOKENS_NOTE if speech.engine == tts_xtts.XttsEngine.name
+                   else "Edit the phonemes column, then *Speak again with my phoneme edits*.")
         table = pd.DataFrame(result["rows"], columns=view.PHONEME_HEADERS)
         st.data_editor(table, key=EDITOR, hide_index=True, width="stretch", num_rows="fixed",
                        disabled=[h for h in view.PHONEME_HEADERS if h != view.PHONEME_HEADERS[2]],
