@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 import threading
 import time
@@ -23,7 +24,7 @@ import numpy as np
 
 from core import models
 from core.audio import SAMPLE_RATE, as_audio
-from core.config import cache_dir
+from core.config import ASR_THREADS, cache_dir
 from core.device import use_fp16
 from core.registry import available_models
 
@@ -105,7 +106,9 @@ def load_whisper(path: Path, device: str) -> Any:
     ct2_device = "cuda" if device.startswith("cuda") else "cpu"  # CTranslate2 has no MPS
     index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
     compute = "float16" if ct2_device == "cuda" else "int8"
-    return WhisperModel(str(path), device=ct2_device, device_index=index, compute_type=compute)
+    threads = ASR_THREADS or min(4, os.cpu_count() or 1)
+    return WhisperModel(str(path), device=ct2_device, device_index=index, compute_type=compute,
+                        cpu_threads=threads)
 
 
 def load_whisper_window(path: Path, device: str) -> Any:
