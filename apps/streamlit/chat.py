@@ -268,7 +268,8 @@ def _training_panel() -> None:
         show_error(exc)
         del st.session_state["ft_job"]
         return
-    st.progress(status.step / max(status.total, 1), text=job_message(status))
+    st.progress(status.step / max(status.total, 1),
+                text=f"{status.step}/{status.total} steps" if status.finished else job_message(status))
     if status.state == "failed":
         st.error(job_message(status))
     elif status.finished:
