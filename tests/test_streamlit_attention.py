@@ -151,3 +151,60 @@ def test_tile_targets_cover_every_tile_with_its_own_layer_and_head(page):
         assert av.tile_at(meta, x, y) == tuple(ids)
         seen.add(tuple(ids))
     assert seen == {(l, h) for l in range(maps.n_layers) for h in range(maps.n_heads)}
+
+
+# --- in the browser: a real click on a model-view tile ------------------------------------------
+
+TILE_JS = """
+const gd = [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.offsetParent !== null
+           && g._fullLayout.meta && g._fullLayout.meta.tile)[0];
+if (!gd) return null;
+gd.scrollIntoView();
+const m = gd._fullLayout.meta, xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect();
+const x = arguments[1] * m.tile + m.tile / 3, y = arguments[0] * m.tile + m.tile / 3;
+return {x: r.left + xa._offset + xa.l2p(x), y: r.top + ya._offset + ya.l2p(y)};
+"""
+HEAD_TITLE_JS = """
+const titles = [...document.querySelectorAll('.js-plotly-plot')].map(g => g._fullLayout && g._fullLayout.title
+               ? String(g._fullLayout.title.text || '') : '');
+return titles.find(t => t.includes('Head view')) || null;  // Streamlit wraps titles in <b>
+"""
+
+
+def click_at(driver, x: float, y: float) -> None:
+    """A real pointer click at viewport coordinates (what a person's mouse does)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(int(x), int(y))
+    actions.pointer_action.pause(0.4)
+    actions.pointer_action.click()
+    actions.perform()
+
+
+@pytest.mark.browser
+def test_clicking_a_model_view_tile_opens_that_layer_and_head(streamlit_url, browser, screenshot_dir):
+    import os
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import st_open_page
+
+    st_open_page(browser, streamlit_url, "attention", expect="Show attention")
+    next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Show attention").click()
+    deadline = time.time() + 180
+    while time.time() < deadline and not browser.execute_script(TILE_JS, 2, 4):
+        time.sleep(0.5)
+    time.sleep(1)
+    pos = browser.execute_script(TILE_JS, 2, 4)
+    assert pos, "no model view drawn"
+    click_at(browser, pos["x"], pos["y"])
+    deadline, title = time.time() + 60, None
+    while time.time() < deadline:
+        title = browser.execute_script(HEAD_TITLE_JS)
+        if title and "layer 2, head 4" in title:
+            break
+        time.sleep(0.5)
+    browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-attention-tile.png"))
+    assert title and "layer 2, head 4" in title, title

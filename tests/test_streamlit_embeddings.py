@@ -2,6 +2,9 @@
 each action shows what the direct core call gives, and bad inputs show core's own message."""
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 
@@ -173,3 +176,50 @@ def test_rerun_without_action_does_not_recompute(page):
     before = page.session_state["emb_nn"]
     page.run()
     assert page.session_state["emb_nn"] is before
+
+
+# --- in the browser: a real click on a projected point ------------------------------------------
+
+POINT_JS = """
+const gd = [...document.querySelectorAll('.js-plotly-plot')].filter(g => g.offsetParent !== null
+           && g._fullData.length && g._fullData[0].type === 'scattergl')[0];
+if (!gd) return null;
+const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis, r = gd.getBoundingClientRect(), t = gd._fullData[0];
+return {x: r.left + xa._offset + xa.l2p(t.x[0]), y: r.top + ya._offset + ya.l2p(t.y[0]), text: t.hovertext[0]};
+"""
+
+
+def click_at(driver, x: float, y: float) -> None:
+    """A real pointer click at viewport coordinates (what a person's mouse does)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(int(x), int(y))
+    actions.pointer_action.pause(0.4)
+    actions.pointer_action.click()
+    actions.perform()
+
+
+@pytest.mark.browser
+def test_clicking_a_projected_point_shows_its_neighbours(streamlit_url, browser, screenshot_dir):
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import st_open_page, wait_for_text
+
+    st_open_page(browser, streamlit_url, "embeddings", expect="Ranked by cosine similarity in the original space")
+    next(t for t in browser.find_elements(By.CSS_SELECTOR, "[role='tab']") if "Projection" in t.text).click()
+    next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Project").click()
+    wait_for_text(browser, "points · PCA")
+    browser.execute_script("window.scrollTo(0, 0)")
+    point = None
+    for _ in range(20):
+        point = browser.execute_script(POINT_JS)
+        if point:
+            break
+        time.sleep(0.5)
+    assert point, "no projection drawn"
+    click_at(browser, point["x"], point["y"])
+    wait_for_text(browser, f"Clicked: “{point['text']}”")
+    best = explorer.neighbours(point["text"], "word", 10)[0].text
+    wait_for_text(browser, best)
+    browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-embeddings-click.png"))

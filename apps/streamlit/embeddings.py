@@ -147,8 +147,8 @@ def _clicked_point(event) -> None:
         st.session_state["emb_pr_pick"] = (text, shown)
     text, shown = st.session_state["emb_pr_pick"]
     st.markdown(f"**Clicked: “{text}”.** Its nearest neighbours in the original space "
-                f"({'GloVe, 50 dimensions' if result.view.is_words else 'MiniLM, 384 dimensions'}):")
-    _table(shown.rows, ["rank", "text", "cosine"])
+                f"({'GloVe, 50 dimensions' if result.view.is_words else 'MiniLM, 384 dimensions'}): "
+                + " · ".join(f"{row[1]} ({row[2]:.3f})" for row in shown.rows))
 
 
 def projection_section() -> None:
