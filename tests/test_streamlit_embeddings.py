@@ -78,6 +78,24 @@ def test_projection_of_typed_words_matches_core(page):
     assert "**9 points** · PCA" in text_of(page)
 
 
+def test_tsne_in_3d_with_kmeans_colours_matches_core(page):
+    page.radio(key="emb_source").set_value("word set")
+    page.radio(key="emb_colour").set_value("k-means clusters").run()
+    page.selectbox(key="emb_word_set").set_value("Countries and capitals")
+    page.radio(key="emb_method").set_value("t-SNE")
+    page.radio(key="emb_dims").set_value(3)
+    page.slider(key="emb_clusters").set_value(2)
+    page.button(key="emb_pr_go").click().run()
+    assert not errors(page)
+    shown = page.session_state["emb_pr"]
+    direct = ev.projection_result("word set", word_set="Countries and capitals", method="t-SNE", dims=3,
+                                  colour="k-means clusters", clusters=2)
+    assert shown.view.projection.coords.shape == (20, 3) and shown.figure.data[0].type == "scatter3d"
+    assert np.allclose(shown.view.projection.coords, direct.view.projection.coords, atol=1e-3)
+    assert shown.view.labels == direct.view.labels and len(set(shown.view.labels)) == 2
+    assert "neighbourhoods do" in text_of(page)  # the t-SNE caveat
+
+
 def test_clicked_point_maps_back_to_its_word(page):
     """A click arrives as (curve_number, point_index); it names the same point the figure drew there."""
     result = ev.projection_result("word set", word_set="Countries and capitals")
