@@ -6,6 +6,7 @@ Training runs a few steps only; the page starts it and returns, the job is await
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import pytest
@@ -200,3 +201,28 @@ def test_training_runs_off_the_script_thread_and_a_second_user_hears_busy():
     at.button(key="ad_delete").click().run()
     assert not errors(at) and f"Deleted {name}." in text_of(at)
     assert name not in [a.name for a in list_adapters()]
+
+
+def test_cancel_stops_after_the_current_step_and_keeps_the_adapter():
+    from core.lora import delete_adapter
+    from core.lora_train import get_job, wait_until_free
+
+    wait_until_free()
+    at = run_page("chat")
+    at.slider(key="ft_steps").set_value(200)
+    at.button(key="ft_train").click().run()
+    assert not errors(at)
+    job = get_job(at.session_state["ft_job"])
+    deadline = time.time() + 600
+    while job.status().step < 1 and not job.status().finished and time.time() < deadline:
+        time.sleep(0.5)  # cancel once a step is done, so there is something to save
+    at.button(key="ft_cancel").click().run()  # a click inside the polled fragment
+    assert "Cancelling after the current step" in text_of(at)
+    status = job.wait(600)
+    try:
+        assert status.state == "cancelled" and 1 <= len(status.losses) < 200 and status.adapter
+        at.run()
+        assert any(f"Saved adapter **{status.adapter}** (cancelled" in s.value for s in at.success)
+    finally:
+        if status.adapter:
+            delete_adapter(status.adapter)
