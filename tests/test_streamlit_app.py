@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Text that shows once each page has rendered its main content.
 PAGE_READY = {
     "home": "What it shows",
+    "embeddings": "Ranked by cosine similarity in the original space",
+    "attention": "press Show attention",
     "tts": "each stage appears here with its time",
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
