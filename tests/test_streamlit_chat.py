@@ -226,3 +226,11 @@ def test_cancel_stops_after_the_current_step_and_keeps_the_adapter():
     finally:
         if status.adapter:
             delete_adapter(status.adapter)
+
+
+def test_estimate_runs_a_probe_and_says_how_long():
+    at = run_page("chat")
+    at.slider(key="ft_steps").set_value(40)
+    at.button(key="ft_estimate").click().run()
+    assert not errors(at)
+    assert "for 40 steps on this machine" in text_of(at) and "s a step, measured on a" in text_of(at)
