@@ -18,6 +18,7 @@ PAGE_READY = {
     "home": "What it shows",
     "embeddings": "Ranked by cosine similarity in the original space",
     "attention": "press Show attention",
+    "chat": "Conversation",
     "tts": "each stage appears here with its time",
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
