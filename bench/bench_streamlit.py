@@ -76,8 +76,8 @@ class Action:
 
 
 def _embeddings_do(at):
-    at.text_input(key="nb_query").input("frog")
-    at.button(key="nb_go").click()
+    at.text_input(key="emb_query").input("frog")
+    at.button(key="emb_nn_go").click()
 
 
 def _embeddings_core():
@@ -86,9 +86,89 @@ def _embeddings_core():
     return explorer.neighbours("frog", "word", 10)
 
 
+ATTENTION_TEXT = "The animal didn't cross the street because it was too tired."
+
+
+def _attention_do(at):
+    at.text_area(key="attn_text").input(ATTENTION_TEXT)
+    at.button(key="attn_go").click()
+
+
+def _attention_core():
+    from core import attention
+    from core.saliency import saliency
+
+    attention.attention_maps(ATTENTION_TEXT, attention.DEFAULT_MODEL, "")
+    return saliency(ATTENTION_TEXT, attention.DEFAULT_MODEL, "", integrated=True)
+
+
+TTS_TEXT = "Dr. Smith paid $5.50 on May 3rd. The train left at 7:45. It was late."
+
+
+def _tts_do(at):
+    at.text_area(key="tts_text").input(TTS_TEXT)
+    at.button(key="tts_speak").click()
+
+
+def _tts_core():
+    from core import tts
+
+    return list(tts.stream(TTS_TEXT))
+
+
+CHAT_QUESTION = "What is the capital of France?"
+
+
+def _chat_do(at):
+    at.session_state["chat_history"] = []  # the same one-question conversation each time
+    at.slider(key="chat_max_tokens").set_value(24)
+    at.chat_input(key="chat_msg").set_value(CHAT_QUESTION)
+
+
+def _chat_core():
+    from core.chat import DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply
+
+    settings = GenerationSettings(max_new_tokens=24, system_prompt=DEFAULT_SYSTEM_PROMPT)
+    return reply([{"role": "user", "content": CHAT_QUESTION}], settings=settings)
+
+
+def _image_search_do(at):
+    at.text_input(key="imgsearch_query").input("a cat")
+    at.button(key="imgsearch_search").click()
+
+
+def _image_search_core():
+    from core import image_search
+    from core.image_search_view import weights
+
+    return image_search.search_text("a cat", 6, "", weights(1.0, 1.0, 0.5))
+
+
+def _whisper_clip():
+    from core import asr
+
+    return asr.librivox_clips()[0][0]
+
+
+def _whisper_do(at):
+    at.selectbox(key="whisper-example").select(_whisper_clip().name)
+    at.button(key="whisper-transcribe").click()
+
+
+def _whisper_core():
+    from core import asr
+
+    return asr.transcribe(str(_whisper_clip()), word_timestamps=True)
+
+
 # Main actions, by page (a page not listed is measured on idle reruns only).
 ACTIONS: dict[str, Action] = {
     "embeddings": Action("GloVe neighbours of 'frog'", _embeddings_do, _embeddings_core),
+    "attention": Action("MiniLM attention + saliency, 13 words", _attention_do, _attention_core),
+    "chat": Action("SmolLM2 reply, 24 tokens, greedy", _chat_do, _chat_core),
+    "tts": Action("Piper, 3 sentences, every stage", _tts_do, _tts_core),
+    "whisper": Action("transcribe a LibriVox clip", _whisper_do, _whisper_core),
+    "image_search": Action("search 'a cat' in the shipped gallery", _image_search_do, _image_search_core),
 }
 
 
