@@ -72,12 +72,13 @@ KARAOKE_CSS = """
 """
 
 
-def engine_note(engine: str) -> str:
-    """What the engine is and which controls it takes; for Coqui, how to get its weights when missing."""
+def engine_note(engine: str, voice: str | None = None) -> str:
+    """What the engine is and which controls it takes; for Coqui, how to get its weights when missing
+    (not for an XTTS `voice`: `xtts_note` says how to get XTTS)."""
     if engine not in ENGINE_NOTES:
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(VOICES)}")
     note = ENGINE_NOTES[engine]
-    if engine == "coqui":
+    if engine == "coqui" and not is_xtts(engine, voice):
         from core.coqui import how_to_get, is_available
 
         if not is_available("coqui-glow-tts"):

@@ -177,6 +177,8 @@ def test_xtts_controls_and_the_missing_weights_message(page, monkeypatch):
     choose_xtts(page)
     shown = text_of(page)
     assert tts_xtts.NOTE in shown and tts_xtts.HOW_TO_GET in shown
+    assert view.engine_note("coqui", tts_xtts.XTTS_KEY) in shown  # the two-stage download is not XTTS'
+    assert "core.coqui download" not in view.engine_note("coqui", tts_xtts.XTTS_KEY)
     assert page.selectbox(key="tts_language").options == [f"{name} ({code})" for name, code in tts_xtts.LANGUAGES]
     assert page.selectbox(key="tts_language").value == "en"
     assert page.audio_input(key="tts_ref_record") is not None and page.file_uploader(key="tts_ref_upload") is not None
@@ -245,3 +247,39 @@ def test_xtts_cloning_from_the_page_is_core_cloning(page, random_xtts, speech_cl
     from_rec = tts.synthesize("Hallo Welt.", engine=random_xtts, reference=recording, language="de", noise=0.0)
     np.testing.assert_array_equal(result(page)["speech"].audio, from_rec.audio)
     assert not np.array_equal(from_rec.audio, direct.audio)
+
+
+def test_xtts_built_in_speakers_once_loaded(page, random_xtts, speech_clip, monkeypatch):
+    """RANDOM WEIGHTS (tests/xtts_fixture.py) with two made-up studio speakers, laid out as
+    speakers_xtts.pth holds them, standing in for a loaded XTTS: the page lists them, none picked
+    (the reference is used), and a picked one speaks as core does with that speaker."""
+    import types
+
+    import numpy as np
+    import torch
+
+    from core import models
+
+    torch.manual_seed(5)
+    studio = {name: {"gpt_cond_latent": torch.randn(1, 32, 64), "speaker_embedding": torch.randn(1, 512, 1)}
+              for name in ("Claribel Dervla", "Ana Florence")}
+    monkeypatch.setattr(random_xtts.model, "speaker_manager", types.SimpleNamespace(speakers=studio), raising=False)
+    monkeypatch.setattr(tts_xtts, "get_xtts_engine", lambda voice=None: random_xtts)
+    real_loaded, real_get = models.is_loaded, models.get
+    monkeypatch.setattr(models, "is_loaded", lambda key: key == tts_xtts.XTTS_KEY or real_loaded(key))
+    monkeypatch.setattr(models, "get", lambda key, *a, **k: random_xtts if key == tts_xtts.XTTS_KEY else real_get(key, *a, **k))
+    choose_xtts(page)
+    picker = page.selectbox(key="tts_xtts_speaker")
+    assert picker.options == ["Ana Florence", "Claribel Dervla"] and picker.value is None
+    assert picker.label == view.XTTS_SPEAKER_LABEL
+    picker.set_value("Ana Florence")
+    page.slider(key="tts_noise").set_value(0.0)
+    speak(page, "Hi there.")
+    assert not errors(page), errors(page)
+    direct = tts.synthesize("Hi there.", engine=random_xtts, speaker="Ana Florence", noise=0.0)
+    np.testing.assert_array_equal(result(page)["speech"].audio, direct.audio)
+    # a speaker and a reference at once: core's message
+    page.file_uploader(key="tts_ref_upload").set_value(("me.wav", wav_bytes(*speech_clip), "audio/wav"))
+    speak(page)
+    assert errors(page) == [core_message(tts.synthesize, "Hi there.", engine=random_xtts, speaker="Ana Florence",
+                                         reference=wav_bytes(*speech_clip), noise=0.0)]

@@ -147,3 +147,21 @@ def test_xtts_voice_shows_cloning_controls_and_the_download(browser, app_url, sc
     errors = page_errors(browser)
     assert errors and any("python -m core.download xtts-v2" in e for e in errors), errors
     browser.save_screenshot(os.path.join(screenshot_dir, "tts-xtts-missing.png"))
+
+
+def test_coqui_speakers_are_read_only_from_a_loaded_voice(monkeypatch):
+    """core.coqui.loaded_speakers (the speaker picker's source) never loads a model."""
+    import types
+
+    from apps.gradio.tts import voice_speakers
+    from core import coqui
+
+    assert coqui.loaded_speakers("coqui-tacotron2") == []  # not loaded: empty, and nothing is loaded
+    assert "coqui-tacotron2" not in coqui._engines
+    vctk = types.SimpleNamespace(speakers=lambda: ["p225", "p226"])
+    monkeypatch.setitem(coqui._engines, "coqui-vits-vctk", vctk)
+    assert coqui.loaded_speakers("coqui-vits-vctk") == ["p225", "p226"]
+    update = voice_speakers("coqui", "coqui-vits-vctk")
+    assert update["choices"] == ["p225", "p226"] and update["value"] == "p225" and update["visible"]
+    xtts = voice_speakers("coqui", "xtts-v2")  # XTTS not loaded: no built-in speakers to offer yet
+    assert not xtts["visible"] and xtts["label"].startswith("Built-in XTTS speaker")

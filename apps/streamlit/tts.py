@@ -47,9 +47,9 @@ def _controls() -> dict:
                           format_func=lambda e: view.ENGINE_LABELS[e])
         voice = st.selectbox("Voice", view.VOICES[engine], key=f"tts_voice_{engine}", accept_new_options=True,
                              help=view.VOICE_HINTS[engine].capitalize())
-        with guard():
-            st.markdown(view.engine_note(engine))
         xtts = view.is_xtts(engine, voice)
+        with guard():
+            st.markdown(view.engine_note(engine, voice))
         if xtts:
             st.markdown(view.xtts_note(engine, voice))
         speakers = view.voice_speakers(engine, voice or "")
