@@ -37,10 +37,15 @@ def generation_settings(system: str, temperature: float, top_p: float, max_token
                               max_new_tokens=int(max_tokens), system_prompt=system or "")
 
 
-def lora_settings(rank, alpha, targets, lr, steps) -> LoraSettings:
+QLORA_LABEL = "4-bit (QLoRA)"
+QLORA_INFO = ("Train on the base model held in 4-bit nf4 (bitsandbytes): about a third of the memory, "
+              "slower on a CPU. The adapter then works on the full-precision model like any other.")
+
+
+def lora_settings(rank, alpha, targets, lr, steps, four_bit: bool = False) -> LoraSettings:
     """LoraSettings from widget values; LoraSettings itself says what is allowed."""
     return LoraSettings(rank=int(rank), alpha=int(alpha), target_modules=tuple(targets or ()),
-                        learning_rate=float(lr), steps=int(steps))
+                        learning_rate=float(lr), steps=int(steps), quantization="4bit" if four_bit else "none")
 
 
 def chat_code(model: str, adapter: str, s: GenerationSettings) -> str:
@@ -55,11 +60,12 @@ for text in stream_reply(messages, model={model!r}, adapter={adapter or None!r},
 
 
 def train_code(dataset: str, s: LoraSettings) -> str:
+    quant = f", quantization={s.quantization!r}" if s.quantization != "none" else ""
     return f'''from core.lora import LoraSettings
 from core.lora_train import start_training
 
 settings = LoraSettings(rank={s.rank}, alpha={s.alpha}, target_modules={s.target_modules!r},
-                        learning_rate={s.learning_rate}, steps={s.steps})
+                        learning_rate={s.learning_rate}, steps={s.steps}{quant})
 job = start_training({dataset!r}, settings, on_step=lambda st: print(st.step, st.losses[-1:]))
 print(job.wait().adapter)   # the saved adapter's name; job.cancel() stops early and still saves
 '''

@@ -234,3 +234,19 @@ def test_estimate_runs_a_probe_and_says_how_long():
     at.button(key="ft_estimate").click().run()
     assert not errors(at)
     assert "for 40 steps on this machine" in text_of(at) and "s a step, measured on a" in text_of(at)
+
+
+def test_qlora_option_matches_core_availability():
+    """The 4-bit (QLoRA) box is offered exactly where core says 4-bit can run, and ticking it puts
+    quantization='4bit' into the settings the page trains with (shown in its code box)."""
+    from core.device import get_device
+    from core.llm import four_bit_problem
+
+    at = run_page("chat")
+    box = at.checkbox(key="ft_qlora")
+    problem = four_bit_problem(get_device(), probe=False)
+    assert box.disabled == (problem is not None)
+    if problem is None:
+        box.check().run()
+        assert not at.exception and not errors(at)
+        assert "quantization='4bit'" in "\n".join(c.value for c in at.code)

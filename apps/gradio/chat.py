@@ -8,7 +8,6 @@ probabilities, held-out perplexity) and Adapters (list, use, delete, upload safe
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import gradio as gr
 import pandas as pd
@@ -16,9 +15,9 @@ import pandas as pd
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
-from core.chat_view import (COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, UPLOAD, UPLOAD_HELP, chat_code,
-                            compare_perplexity, compare_replies, dataset_source, dataset_summary, estimate_markdown,
-                            generation_settings, job_message, lora_settings, loss_points, params_markdown,
+from core.chat_view import (COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL, UPLOAD,
+                            UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_source,
+                            dataset_summary, estimate_markdown, generation_settings, job_message, lora_settings, loss_points, params_markdown,
                             score_reply, token_rows, token_spans, train_code)
 from core.device import get_device
 from core.llm import four_bit_problem
@@ -93,12 +92,10 @@ def estimate_api(dataset: str = "pirate", settings: dict | None = None) -> dict:
 # --- UI handlers ------------------------------------------------------------------------------
 
 _dataset_source, _params_md = dataset_source, params_markdown
-QLORA_INFO = ("Train on the base model held in 4-bit nf4 (bitsandbytes): about a third of the memory, "
-              "slower on a CPU. The adapter then works on the full-precision model like any other.")
 
 
 def _lora(rank, alpha, targets, lr, steps, four_bit=False) -> LoraSettings:
-    return replace(lora_settings(rank, alpha, targets, lr, steps), quantization="4bit" if four_bit else "none")
+    return lora_settings(rank, alpha, targets, lr, steps, bool(four_bit))
 
 
 def _loss_frame(losses) -> pd.DataFrame:
@@ -165,7 +162,7 @@ def build() -> None:
                     # Offered only where bitsandbytes is installed and runs on this device; the
                     # real 4-bit probe (seconds: it imports bitsandbytes) runs when it is ticked.
                     no_qlora = four_bit_problem(get_device(), probe=False)
-                    qlora = gr.Checkbox(False, label="4-bit (QLoRA)", interactive=no_qlora is None,
+                    qlora = gr.Checkbox(False, label=QLORA_LABEL, interactive=no_qlora is None,
                                         info=QLORA_INFO if no_qlora is None else f"Not available here: {no_qlora}",
                                         key="qlora")
                     name = gr.Textbox(label="Adapter name (optional)", placeholder="e.g. my-pirate")

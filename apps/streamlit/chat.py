@@ -16,12 +16,14 @@ import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page, show_error, state
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, stream_reply
-from core.chat_view import (BASE_LABEL, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, TOKEN_COLUMNS, UPLOAD,
-                            UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_from_bytes,
+from core.chat_view import (BASE_LABEL, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
+                            TOKEN_COLUMNS, UPLOAD, UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_from_bytes,
                             dataset_source, dataset_summary, estimate_markdown, generation_settings, job_message,
                             lora_settings, loss_points, params_markdown, score_reply, token_rows, token_spans,
                             train_code)
 from core.config import CHAT_MAX_NEW_TOKENS
+from core.device import get_device
+from core.llm import four_bit_problem
 from core.lora import TARGETS, delete_adapter, import_adapter, list_adapters, lora_param_count
 from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
@@ -192,6 +194,11 @@ def _finetune_tab(model_key: str) -> None:
         rank = c1.slider("Rank r", 1, 64, 8, key="ft_rank")
         alpha = c2.slider("Alpha", 1, 128, 16, key="ft_alpha")
         targets = st.multiselect("Target modules", list(TARGETS), ["q_proj", "v_proj"], key="ft_targets")
+        # Offered where bitsandbytes is installed and runs on this device; the real 4-bit probe
+        # (seconds: it imports bitsandbytes) runs when a 4-bit job is checked before it starts.
+        no_qlora = four_bit_problem(get_device(), probe=False)
+        four_bit = st.checkbox(QLORA_LABEL, key="ft_qlora", disabled=no_qlora is not None,
+                               help=QLORA_INFO if no_qlora is None else f"Not available here: {no_qlora}")
         with st.form("ft_form", border=False):
             c1, c2 = st.columns(2)
             lr = c1.number_input("Learning rate", 1e-6, 0.1, 2e-3, format="%.0e", step=1e-4, key="ft_lr")
@@ -202,7 +209,7 @@ def _finetune_tab(model_key: str) -> None:
             train = b2.form_submit_button("Train", type="primary", width="stretch", key="ft_train")
         s = None
         with guard():
-            s = lora_settings(rank, alpha, targets, lr, steps)
+            s = lora_settings(rank, alpha, targets, lr, steps, four_bit)
             model(model_key)
             st.markdown(_params(model_key, s))
         st.caption("Cancel stops after the current step and still saves the adapter. *Estimate time* runs a "
