@@ -8,6 +8,8 @@ Streamlit (which does not define Gradio's variables).
 from __future__ import annotations
 
 import html
+import json
+import os
 import queue
 import threading
 import time
@@ -157,6 +159,26 @@ def render_words(t: asr.Transcript) -> str:
 # and on a LAN with no internet. (Left unset, streamlit-webrtc would fill in Google's STUN server, or
 # ask Cloudflare/Twilio/Hugging Face for TURN credentials when their keys or HF_TOKEN are set.)
 RTC_CONFIGURATION: dict = {"iceServers": []}
+
+
+def rtc_configuration() -> dict:
+    """The WebRTC configuration: RTC_CONFIGURATION, unless NLP_STUDIO_ICE_SERVERS holds a JSON list of
+    ICE servers for a deployment whose browsers can't reach the server directly (a hosted Space
+    behind NAT needs a TURN server, e.g. `[{"urls": "turn:turn.example.org:3478", "username": "u",
+    "credential": "p"}]`)."""
+    raw = os.environ.get("NLP_STUDIO_ICE_SERVERS", "").strip()
+    if not raw:
+        return RTC_CONFIGURATION
+    try:
+        servers = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"NLP_STUDIO_ICE_SERVERS is not valid JSON ({exc.msg}); give a list such as "
+                         '[{"urls": "turn:host:3478", "username": "u", "credential": "p"}], or unset it '
+                         "to use no STUN/TURN server at all.") from None
+    if not isinstance(servers, list) or not all(isinstance(x, dict) and "urls" in x for x in servers):
+        raise ValueError('NLP_STUDIO_ICE_SERVERS must be a JSON list of {"urls": ...} objects.')
+    return {"iceServers": servers}
+
 
 def frame_samples(frame: Any) -> tuple[np.ndarray, int, int]:
     """One PyAV `AudioFrame` (what WebRTC delivers: usually 20 ms of 48 kHz stereo s16, packed) to

@@ -5,6 +5,7 @@ core's messages, and in Chromium the WebRTC connection comes up on localhost wit
 from __future__ import annotations
 
 import io
+import json
 import os
 import queue
 import subprocess
@@ -387,3 +388,17 @@ def test_webrtc_microphone_in_chromium(streamlit_url, mic_browser, screenshot_di
     # STOP decodes what is left: on a starved CPU that is one window decode after the current one.
     _wait(d, lambda: "stopped" in _body(d), 180, "STOP did not finish the stream")
     d.save_screenshot(os.path.join(screenshot_dir, "streamlit-whisper-stopped.png"))
+
+
+def test_ice_servers_come_only_from_the_environment(monkeypatch):
+    """No ICE server unless the deployment names one (a TURN server for a hosted Space); a bad value
+    is a clear message, not a crash."""
+    monkeypatch.delenv("NLP_STUDIO_ICE_SERVERS", raising=False)
+    assert whisper_view.rtc_configuration() == {"iceServers": []}
+    turn = [{"urls": "turn:turn.example.org:3478", "username": "u", "credential": "p"}]
+    monkeypatch.setenv("NLP_STUDIO_ICE_SERVERS", json.dumps(turn))
+    assert whisper_view.rtc_configuration() == {"iceServers": turn}
+    for bad, says in (("[{", "not valid JSON"), ('{"urls": "x"}', "JSON list")):
+        monkeypatch.setenv("NLP_STUDIO_ICE_SERVERS", bad)
+        with pytest.raises(ValueError, match=says):
+            whisper_view.rtc_configuration()

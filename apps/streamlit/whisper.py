@@ -121,7 +121,7 @@ def live_section(settings: tuple) -> None:
         ctx = webrtc_streamer(key="whisper-webrtc", mode=WebRtcMode.SENDONLY,
                               audio_receiver_size=AUDIO_RECEIVER_FRAMES,
                               media_stream_constraints={"audio": True, "video": False},
-                              rtc_configuration=whisper_view.RTC_CONFIGURATION)
+                              rtc_configuration=whisper_view.rtc_configuration())
     else:
         st.info("The live microphone needs the Streamlit server (`streamlit run streamlit_app.py`): "
                 "its audio arrives over a WebRTC connection to this session.")
