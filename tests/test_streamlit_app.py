@@ -46,6 +46,16 @@ def test_models_page_lists_the_registry():
     assert "available offline" in text_of(at)
 
 
+def test_models_page_shows_a_loaded_model():
+    """Once a model is loaded its load time is a number beside the others' empty cells."""
+    models.load("glove-6b-50d")
+    at = run_page("models_panel")
+    table = at.dataframe[0].value
+    row = table[table["model"] == "glove-6b-50d"].iloc[0]
+    assert "loaded" in row["state"] and row["load s"] >= 0
+    assert table[table["state"].str.contains("missing")]["load s"].isna().all()
+
+
 def test_navigation_runs_the_home_page():
     from streamlit.testing.v1 import AppTest
 
