@@ -95,11 +95,19 @@ def _attention_do(at):
 
 
 def _attention_core():
+    """What the page asks of core for one sentence: the model's attention and saliency, then the
+    views core builds from them (summary, head view, saliency, model view with tile targets, rollout)."""
     from core import attention
+    from core import attention_view as av
+    from core import figures_attention as fa
     from core.saliency import saliency
 
-    attention.attention_maps(ATTENTION_TEXT, attention.DEFAULT_MODEL, "")
-    return saliency(ATTENTION_TEXT, attention.DEFAULT_MODEL, "", integrated=True)
+    maps = attention.attention_maps(ATTENTION_TEXT, attention.DEFAULT_MODEL, "")
+    sal = saliency(ATTENTION_TEXT, attention.DEFAULT_MODEL, "", integrated=True)
+    av.summary(maps, sal, attention.DEFAULT_MODEL)
+    _, _, model_fig = av.render_views(maps, sal, 0, av.ALL, -1, True, "lines")
+    av.with_tile_targets(model_fig)
+    return fa.rollout_heatmap(maps, attention.rollout(maps.weights), True)
 
 
 TTS_TEXT = "Dr. Smith paid $5.50 on May 3rd. The train left at 7:45. It was late."
@@ -111,9 +119,17 @@ def _tts_do(at):
 
 
 def _tts_core():
+    """Core's part of one Speak: the streamed synthesis, then the stage data core derives from it
+    (figures, karaoke, tables, wav and json)."""
     from core import tts
+    from core import tts_view as view
+    from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 
-    return list(tts.stream(TTS_TEXT))
+    speech = tts.join(list(tts.stream(TTS_TEXT)))
+    for build in (timeline_figure, mel_figure, karaoke_html, stage_rows, tts.to_wav_bytes, view.stage_json,
+                  view.phoneme_rows):
+        build(speech)
+    return speech
 
 
 CHAT_QUESTION = "What is the capital of France?"
