@@ -8,6 +8,17 @@ from selenium.webdriver.common.by import By
 ERROR_SELECTORS = ("[data-testid='toast-body'].error", ".toast-body.error")
 
 
+def click_at(driver, x: float, y: float) -> None:
+    """A real pointer click at viewport coordinates (what a person's mouse does)."""
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+
+    actions = ActionBuilder(driver)
+    actions.pointer_action.move_to_location(int(x), int(y))
+    actions.pointer_action.pause(0.4)
+    actions.pointer_action.click()
+    actions.perform()
+
+
 def visible_tabs(driver) -> list:
     return [b for b in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.is_displayed()]
 

@@ -64,6 +64,23 @@ def make_browser(extra_flags: tuple[str, ...] = ()):
     return webdriver.Chrome(service=Service(driver_path), options=opts)
 
 
+@pytest.fixture(scope="module")
+def mic_browser(tmp_path_factory):
+    """A Chromium whose fake microphone plays the first LibriVox test clip (then a second of silence)."""
+    import subprocess
+
+    from core import asr
+
+    # Chromium loops the file; 48 kHz is what its fake capture device expects most reliably.
+    wav = tmp_path_factory.mktemp("mic") / "speech.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(asr.librivox_clips()[0][0]),
+                    "-af", "apad=pad_dur=1", "-ar", "48000", "-ac", "1", str(wav)], check=True)
+    driver = make_browser((f"--use-file-for-fake-audio-capture={wav}",))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
 @pytest.fixture(scope="session")
 def browser():
     driver = make_browser()

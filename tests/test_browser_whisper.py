@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 
 import pytest
@@ -11,20 +10,6 @@ from core import asr
 
 CLIPS = asr.librivox_clips()
 WORDS = ("john", "dashwood", "leisure", "consider", "prudently", "power")
-
-
-@pytest.fixture(scope="module")
-def mic_browser(tmp_path_factory):
-    from tests.conftest import make_browser
-
-    # Chromium loops the file; 48 kHz is what its fake capture device expects most reliably.
-    wav = tmp_path_factory.mktemp("mic") / "speech.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(CLIPS[0][0]), "-af",
-                    "apad=pad_dur=1", "-ar", "48000", "-ac", "1", str(wav)], check=True)
-    driver = make_browser((f"--use-file-for-fake-audio-capture={wav}",))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def _visible_errors(driver) -> list[str]:

@@ -171,17 +171,6 @@ return titles.find(t => t.includes('Head view')) || null;  // Streamlit wraps ti
 """
 
 
-def click_at(driver, x: float, y: float) -> None:
-    """A real pointer click at viewport coordinates (what a person's mouse does)."""
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-    actions = ActionBuilder(driver)
-    actions.pointer_action.move_to_location(int(x), int(y))
-    actions.pointer_action.pause(0.4)
-    actions.pointer_action.click()
-    actions.perform()
-
-
 @pytest.mark.browser
 def test_clicking_a_model_view_tile_opens_that_layer_and_head(streamlit_url, browser, screenshot_dir):
     import os
@@ -189,7 +178,7 @@ def test_clicking_a_model_view_tile_opens_that_layer_and_head(streamlit_url, bro
 
     from selenium.webdriver.common.by import By
 
-    from tests.browser import st_open_page
+    from tests.browser import click_at, st_open_page
 
     st_open_page(browser, streamlit_url, "attention", expect="Show attention")
     next(b for b in browser.find_elements(By.TAG_NAME, "button") if b.text.strip() == "Show attention").click()

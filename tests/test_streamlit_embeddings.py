@@ -207,22 +207,11 @@ return {x: r.left + xa._offset + xa.l2p(t.x[0]), y: r.top + ya._offset + ya.l2p(
 """
 
 
-def click_at(driver, x: float, y: float) -> None:
-    """A real pointer click at viewport coordinates (what a person's mouse does)."""
-    from selenium.webdriver.common.actions.action_builder import ActionBuilder
-
-    actions = ActionBuilder(driver)
-    actions.pointer_action.move_to_location(int(x), int(y))
-    actions.pointer_action.pause(0.4)
-    actions.pointer_action.click()
-    actions.perform()
-
-
 @pytest.mark.browser
 def test_clicking_a_projected_point_shows_its_neighbours(streamlit_url, browser, screenshot_dir):
     from selenium.webdriver.common.by import By
 
-    from tests.browser import st_open_page, wait_for_text
+    from tests.browser import click_at, st_open_page, wait_for_text
 
     st_open_page(browser, streamlit_url, "embeddings", expect="Ranked by cosine similarity in the original space")
     next(t for t in browser.find_elements(By.CSS_SELECTOR, "[role='tab']") if "Projection" in t.text).click()

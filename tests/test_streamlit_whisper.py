@@ -8,7 +8,6 @@ import io
 import json
 import os
 import queue
-import subprocess
 import time
 
 import numpy as np
@@ -291,19 +290,6 @@ e.pc.getStats().then(stats => {
         bytesSent: (() => { let b = 0; stats.forEach(s => { if (s.type === 'outbound-rtp') b += s.bytesSent; }); return b; })()});
 });
 """
-
-
-@pytest.fixture(scope="module")
-def mic_browser(tmp_path_factory):
-    from tests.conftest import make_browser
-
-    wav = tmp_path_factory.mktemp("mic") / "speech.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(CLIPS[0][0]), "-af",
-                    "apad=pad_dur=1", "-ar", "48000", "-ac", "1", str(wav)], check=True)
-    driver = make_browser((f"--use-file-for-fake-audio-capture={wav}",))
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
 
 
 def _body(driver) -> str:
