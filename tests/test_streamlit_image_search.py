@@ -58,6 +58,9 @@ def test_search_gives_the_same_ranking_as_core(page):
     assert list(table["file"]) == [h.key for h in direct.hits]
     assert list(table["total"]) == [round(h.score, 3) for h in direct.hits]
     assert table["file"][0] == "chelsea.png"
+    # Each channel that scored something has a column; one that scored nothing (CLIP off) has none.
+    scored = {c for h in direct.hits for c in h.scores}
+    assert {c for c in ("tags", "text", "clip") if c in table.columns} == scored
     assert len(result(page)["items"]) == len(direct.hits) == 6
     assert len(page.get("image")) == 6  # the results grid
     assert "Searched for: **a cat**" in text_of(page)

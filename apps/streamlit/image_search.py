@@ -123,7 +123,8 @@ def _score_frame(rows: list[list]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=view.SCORE_COLUMNS)
     for column in ("tags", "text", "clip"):
         table[column] = pd.to_numeric(table[column], errors="coerce")  # "–": the channel did not score it
-    return table
+    # A channel that scored nothing (CLIP without its weights) would be a column of "None": leave it out.
+    return table.drop(columns=[c for c in ("tags", "text", "clip") if table[c].isna().all()])
 
 
 def _results(gallery: str, query: str, hits, result_notes: list[str], approximate: bool) -> dict:
