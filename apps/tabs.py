@@ -34,7 +34,8 @@ TABS: dict[str, Tab] = {tab.id: tab for tab in (
         ' falls, then compare base and adapted answers token by token.'),
     Tab('tts', 'TTS Pipeline', '8',
         'Text to speech as a pipeline you can see and edit: normalization, phonemes, durations, '
-        'mel-spectrogram, waveform; Piper (offline), Coqui two-stage, espeak-ng baseline.'),
+        'mel-spectrogram, waveform; Piper (offline), Coqui two-stage and XTTS voice cloning, '
+        'espeak-ng baseline.'),
     Tab('whisper', 'Live Whisper', '9',
         'Speech recognition live from the microphone: committed words vs the tentative tail, the '
         'lag, and the streaming policy at work; files to timestamped text and subtitles.'),
