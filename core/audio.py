@@ -166,6 +166,11 @@ def as_audio(audio: str | os.PathLike | bytes | np.ndarray | tuple) -> np.ndarra
     return load_audio(audio)
 
 
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    """float [-1, 1] to 16-bit PCM samples (clipped), what players and WAV files take."""
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+
+
 def rms_db(audio: np.ndarray) -> float:
     """Loudness in dBFS (0 = full scale; about -60 or below is silence), for level meters."""
     if audio.size == 0:

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from core import gallery as gal
+from core.audio import to_int16
 
 INTRO = """Ask aloud or type. Each picture is scored by up to three **channels**, shown separately:
 **tags** (an offline ImageNet classifier looks at the pixels; your words are compared with its labels),
@@ -114,4 +115,4 @@ def prompt_text(answer) -> str:
 
 def pcm(audio: np.ndarray | None, sample_rate: int):
     """(sample_rate, int16 samples), or None when there is no audio."""
-    return None if audio is None else (sample_rate, (np.clip(audio, -1, 1) * 32767).astype(np.int16))
+    return None if audio is None else (sample_rate, to_int16(audio))

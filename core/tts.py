@@ -29,6 +29,7 @@ from typing import Iterator, Mapping
 import numpy as np
 
 from core import config
+from core.audio import to_int16
 from core.textnorm import Normalized, normalize
 from core.tts_engine import (  # noqa: F401 - re-exported: core.tts is the public interface
     _STRESS, _WORD, PUNCT, Engine, Rendered, SynthesisOptions, Word, _bare, group_words, pick_speaker,
@@ -387,7 +388,7 @@ def to_wav_bytes(speech: Speech) -> bytes:
     import io
     import wave
 
-    pcm = (np.clip(speech.audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    pcm = to_int16(speech.audio).astype("<i2").tobytes()
     buf = io.BytesIO()
     with wave.open(buf, "wb") as w:
         w.setnchannels(1)

@@ -9,8 +9,6 @@ import html
 import json
 from pathlib import Path
 
-import numpy as np
-
 from core import tts, tts_xtts
 
 INTRO = """A voice does not read letters. The text is first **normalized** ("$5.50" → "five dollars and
@@ -136,11 +134,6 @@ def voice_speakers(engine: str, voice: str) -> list[str]:
     except (OSError, ValueError, KeyError, RuntimeError, ImportError):
         pass
     return []
-
-
-def int16(audio: np.ndarray) -> np.ndarray:
-    """float32 [-1, 1] to 16-bit PCM samples."""
-    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
 
 
 def phoneme_rows(speech: tts.Speech) -> list[list]:

@@ -15,6 +15,7 @@ from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
 from core import tts, tts_xtts
 from core import tts_view as view
+from core.audio import to_int16
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 from core.tts_view import DEMO_TEXT, KARAOKE_CSS, KIND_COLOURS, PHONEME_HEADERS, VOICES
 
@@ -55,7 +56,7 @@ def api_phonemize(text: str, engine: str = "piper", voice: str = "piper-joe") ->
 def api_speak(text: str, engine: str = "piper", voice: str = "piper-joe", rate: float = 1.0):
     """Speak `text`; returns the audio (WAV, 22,050 Hz mono for Piper)."""
     speech = tts.synthesize(text, engine, voice, float(rate))
-    return speech.sample_rate, view.int16(speech.audio)
+    return speech.sample_rate, to_int16(speech.audio)
 
 
 # ------------------------------------------------------------------------------------------
@@ -89,14 +90,14 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, 
                             options["pitch"], fast_start=bool(fast_start), speaker=speaker or None,
                             reference=reference, language=language):
         chunks.append(chunk)
-        yield ((chunk.sample_rate, view.int16(chunk.audio)), view.chunk_note(chunk, chunks[0].first_audio_seconds),
+        yield ((chunk.sample_rate, to_int16(chunk.audio)), view.chunk_note(chunk, chunks[0].first_audio_seconds),
                *[gr.skip()] * (len(OUTPUTS) - 2))
     speech = tts.join(chunks)
     if not edits:
         session.update(text=text, phonemes=[w.phonemes for w in speech.words])
     note = view.done_note(speech, session.get("phonemes"))
     previous = session.get("take")
-    session["take"] = (speech.sample_rate, view.int16(speech.audio))
+    session["take"] = (speech.sample_rate, to_int16(speech.audio))
     yield (gr.skip(), note, speech.normalized.highlights(), view.phoneme_rows(speech), view.phoneme_line(speech),
            timeline_figure(speech), karaoke_html(speech), mel_figure(speech), view.stage_markdown(stage_rows(speech)),
            _downloads(speech), view.code_snippet(text, engine, voice, float(rate), edits or {}, language), session,

@@ -13,6 +13,7 @@ import streamlit as st
 from apps.streamlit.common import code_box, guard, heading, run_page, state
 from core import config, tts, tts_xtts
 from core import tts_view as view
+from core.audio import to_int16
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 
 RESULT = "tts_result"  # this session's last take: speech, figures, downloads (see _speak)
@@ -122,7 +123,7 @@ def _speak(c: dict, edits: dict[int, str] | None) -> None:
                                 language=c["language"]):
             chunks.append(chunk)
             st.write(view.chunk_note(chunk, chunks[0].first_audio_seconds))
-            st.audio(view.int16(chunk.audio), sample_rate=chunk.sample_rate, autoplay=len(chunks) == 1)
+            st.audio(to_int16(chunk.audio), sample_rate=chunk.sample_rate, autoplay=len(chunks) == 1)
         # stays open: collapsing it could stop a sentence that is still playing
         status.update(label=f"Spoke {len(chunks)} sentence{'s' * (len(chunks) != 1)}", state="complete",
                       expanded=True)
@@ -164,7 +165,7 @@ def _show(result: dict) -> None:
     with before:
         st.markdown("**Previous take** (compare after an edit)")
         if result["previous"] is not None:
-            st.audio(view.int16(result["previous"].audio), sample_rate=result["previous"].sample_rate)
+            st.audio(to_int16(result["previous"].audio), sample_rate=result["previous"].sample_rate)
         else:
             st.caption("Speak again to compare two takes.")
 
