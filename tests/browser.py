@@ -19,6 +19,26 @@ def click_at(driver, x: float, y: float) -> None:
     actions.perform()
 
 
+def number_box(driver, label: str):
+    """The number box of the visible Gradio slider/number whose label starts with `label`."""
+    for block in driver.find_elements(By.CSS_SELECTOR, ".block"):
+        if block.is_displayed() and block.text.strip().startswith(label):
+            boxes = [b for b in block.find_elements(By.CSS_SELECTOR, "input[type='number']") if b.is_displayed()]
+            if boxes:
+                return boxes[0]
+    raise AssertionError(f"no visible number input labelled {label!r}")
+
+
+def set_number(driver, label: str, value) -> None:
+    """Type `value` into that number box, as a user would (select all, type, leave the box)."""
+    from selenium.webdriver.common.keys import Keys
+
+    box = number_box(driver, label)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(str(value), Keys.TAB)
+    time.sleep(0.5)
+
+
 def visible_tabs(driver) -> list:
     return [b for b in driver.find_elements(By.CSS_SELECTOR, "button[role='tab']") if b.is_displayed()]
 

@@ -10,7 +10,7 @@ from gradio_client.exceptions import AppError
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from tests.browser import click_tab, open_app, page_errors, wait_for_text
+from tests.browser import click_tab, open_app, page_errors, set_number, wait_for_text
 
 
 def test_chat_endpoint_answers_with_and_without_adapter(client):
@@ -102,20 +102,6 @@ def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
     browser.save_screenshot(os.path.join(screenshot_dir, "chat_compare.png"))
 
 
-def _set_number(browser, label: str, value) -> None:
-    """Type into the number box of the visible slider/number whose label is `label`."""
-    for block in browser.find_elements(By.CSS_SELECTOR, ".block"):
-        if not block.is_displayed() or not block.text.strip().startswith(label):
-            continue
-        boxes = [b for b in block.find_elements(By.CSS_SELECTOR, "input[type='number']") if b.is_displayed()]
-        if boxes:
-            boxes[0].send_keys(Keys.CONTROL, "a")
-            boxes[0].send_keys(str(value), Keys.TAB)
-            time.sleep(0.5)
-            return
-    raise AssertionError(f"no visible number input labelled {label!r}")
-
-
 @pytest.mark.slow
 def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browser, app_url, screenshot_dir):
     from core.lora import delete_adapter, list_adapters
@@ -124,7 +110,7 @@ def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browse
     open_app(browser, app_url)
     click_tab(browser, "LoRA Chat")
     click_tab(browser, "Fine-tune")
-    _set_number(browser, "Steps", 3)
+    set_number(browser, "Steps", 3)
     box = [e for e in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
            if e.is_displayed() and "my-pirate" in (e.get_attribute("placeholder") or "")][0]
     box.send_keys(name)

@@ -14,7 +14,6 @@ import uuid
 import pytest
 import torch
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 import core.llm as llm
 from core import models
@@ -22,7 +21,7 @@ from core.chat import GenerationSettings, reply
 from core.device import get_device
 from core.lora import LoraSettings, adapted_model, delete_adapter, find_adapter
 from core.lora_train import check_settings, estimate, start_training, wait_until_free
-from tests.browser import click_tab, open_app, page_errors, wait_for_text
+from tests.browser import click_tab, open_app, page_errors, set_number, wait_for_text
 
 MARKERS = ("arr", "matey", "ahoy", " ye ", " be ")
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
@@ -162,15 +161,6 @@ def test_qlora_on_cuda_uses_half_precision_compute_and_trains():
 
 # --- the Gradio tab -------------------------------------------------------------------------------
 
-def _steps_box(browser, label: str):
-    for block in browser.find_elements(By.CSS_SELECTOR, ".block"):
-        if block.is_displayed() and block.text.strip().startswith(label):
-            boxes = [b for b in block.find_elements(By.CSS_SELECTOR, "input[type='number']") if b.is_displayed()]
-            if boxes:
-                return boxes[0]
-    raise AssertionError(f"no visible number input labelled {label!r}")
-
-
 @pytest.mark.slow
 @pytest.mark.browser
 def test_browser_fine_tune_in_4bit(browser, app_url, screenshot_dir):
@@ -184,9 +174,7 @@ def test_browser_fine_tune_in_4bit(browser, app_url, screenshot_dir):
     assert box.is_enabled() and not box.is_selected()
     box.click()
     time.sleep(1)
-    steps = _steps_box(browser, "Steps")
-    steps.send_keys(Keys.CONTROL, "a")
-    steps.send_keys("3", Keys.TAB)
+    set_number(browser, "Steps", 3)
     [e for e in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
      if e.is_displayed() and "my-pirate" in (e.get_attribute("placeholder") or "")][0].send_keys(name)
     wait_until_free()
