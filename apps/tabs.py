@@ -1,7 +1,8 @@
-"""The tabs of the studio, in roadmap order: id, title, roadmap weeks and a one-line summary.
+"""The tabs of the studio, in roadmap order: id, title, roadmap weeks, a one-line summary, icon.
 
-UI-neutral: the Gradio tabs (apps/gradio) and the Streamlit pages (apps/streamlit) both read
-their headings from here, and the home page of each lists them.
+The one table of tabs. UI-neutral: the Gradio tab list (apps/gradio, module `apps.gradio.<id>`)
+and the Streamlit pages (apps/streamlit, file `apps/streamlit/<id>.py`) are both derived from it,
+and the home page of each lists it. A new tab is one row here plus one module per front end.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Tab:
     title: str
     weeks: str
     summary: str
+    icon: str = ":material/tab:"  # Streamlit's sidebar decoration (a Material Symbols name)
 
     @property
     def heading(self) -> tuple[str, str, str]:
@@ -22,28 +24,36 @@ class Tab:
 
 TABS: dict[str, Tab] = {tab.id: tab for tab in (
     Tab('home', 'Home', '',
-        'This page.'),
+        'This page.',
+        icon=':material/home:'),
     Tab('embeddings', 'Embedding Explorer', '1, 5',
         'Word vectors (GloVe, 400k words) and sentence embeddings (MiniLM): nearest neighbours, '
-        'analogies, 2D/3D projections and semantic axes, on your own corpus too.'),
+        'analogies, 2D/3D projections and semantic axes, on your own corpus too.',
+        icon=':material/scatter_plot:'),
     Tab('attention', 'Attention', '4–5',
         'Every layer and head of an encoder (MiniLM) or a decoder (SmolLM2): head view, model '
-        'view, rollout, the scaled dot-product with real numbers, and saliency beside it.'),
+        'view, rollout, the scaled dot-product with real numbers, and saliency beside it.',
+        icon=':material/grid_view:'),
     Tab('chat', 'LoRA Chat', '6',
         'Chat with SmolLM2, fine-tune it with LoRA in a few minutes on a CPU while the loss curve'
-        ' falls, then compare base and adapted answers token by token.'),
+        ' falls, then compare base and adapted answers token by token.',
+        icon=':material/chat:'),
     Tab('tts', 'TTS Pipeline', '8',
         'Text to speech as a pipeline you can see and edit: normalization, phonemes, durations, '
         'mel-spectrogram, waveform; Piper (offline), Coqui two-stage and XTTS voice cloning, '
-        'espeak-ng baseline.'),
+        'espeak-ng baseline.',
+        icon=':material/record_voice_over:'),
     Tab('whisper', 'Live Whisper', '9',
         'Speech recognition live from the microphone: committed words vs the tentative tail, the '
-        'lag, and the streaming policy at work; files to timestamped text and subtitles.'),
+        'lag, and the streaming policy at work; files to timestamped text and subtitles.',
+        icon=':material/mic:'),
     Tab('image_search', 'Voice Image Search', '9',
         'Cross-modal retrieval and RAG: voice or text → images found by their pixels (ImageNet '
-        'tags, captions, CLIP when downloaded) → a cited answer, spoken.'),
+        'tags, captions, CLIP when downloaded) → a cited answer, spoken.',
+        icon=':material/image_search:'),
     Tab('models_panel', 'Models', 'all',
-        'Every model the studio knows: loaded, available offline, or missing and how to get it.'),
+        'Every model the studio knows: loaded, available offline, or missing and how to get it.',
+        icon=':material/memory:'),
 )}
 
 HOME_INTRO = """

@@ -1,23 +1,17 @@
 """One Gradio tab per module. Each module exposes TITLE, WEEKS, SUMMARY and build().
 
 `build()` is called inside a `gr.Tab` and lays out that tab; it never loads a model
-(models load on first use). The order here is the order of the tabs.
+(models load on first use). The list and its order come from the one table of tabs,
+`apps.tabs.TABS`: tab id `x` is module `apps.gradio.x`.
 """
 from __future__ import annotations
 
 import importlib
 from types import ModuleType
 
-TAB_MODULES = (
-    "apps.gradio.home",
-    "apps.gradio.embeddings",  # weeks 1, 5
-    "apps.gradio.attention",  # weeks 4-5
-    "apps.gradio.chat",  # week 6
-    "apps.gradio.tts",  # week 8
-    "apps.gradio.whisper",  # week 9
-    "apps.gradio.image_search",  # week 9
-    "apps.gradio.models_panel",
-)
+from apps.tabs import TABS
+
+TAB_MODULES = tuple(f"apps.gradio.{tab_id}" for tab_id in TABS)
 
 
 def tab_modules() -> list[ModuleType]:

@@ -11,17 +11,8 @@ from apps.tabs import TABS
 
 HERE = Path(__file__).resolve().parent
 
-# Same order as the Gradio tabs; the icon is Streamlit's sidebar decoration.
-PAGES = {
-    "home": ":material/home:",
-    "embeddings": ":material/scatter_plot:",
-    "attention": ":material/grid_view:",
-    "chat": ":material/chat:",
-    "tts": ":material/record_voice_over:",
-    "whisper": ":material/mic:",
-    "image_search": ":material/image_search:",
-    "models_panel": ":material/memory:",
-}
+# The pages, in the same order as the Gradio tabs: both come from the one table, apps.tabs.TABS.
+PAGES = {tab_id: tab.icon for tab_id, tab in TABS.items()}
 
 
 def page_file(tab_id: str) -> str:
