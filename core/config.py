@@ -111,3 +111,12 @@ STREAM_TRIM_SECONDS = env_float("NLP_STUDIO_STREAM_TRIM_SECONDS", 6.0)  # trim a
 STREAM_MAX_BUFFER_SECONDS = env_float("NLP_STUDIO_STREAM_MAX_BUFFER_SECONDS", 10.0)  # hard cap on the window
 STREAM_MAX_SESSION_SECONDS = env_int("NLP_STUDIO_STREAM_MAX_SESSION_SECONDS", 60 * 60)  # one live stream
 STREAM_MAX_CHUNKS = env_int("NLP_STUDIO_STREAM_MAX_CHUNKS", 2_000)  # the /transcribe_chunks endpoint
+
+# Text Lab
+TEXT_LAB_MAX_CHARS = env_int("NLP_STUDIO_TEXT_LAB_MAX_CHARS", 2_000)  # one sentence through the stages
+TEXT_LAB_MAX_CORPUS_BYTES = env_int("NLP_STUDIO_TEXT_LAB_MAX_CORPUS_BYTES", 1_000_000)  # a pasted corpus
+TEXT_LAB_MAX_DOCS = env_int("NLP_STUDIO_TEXT_LAB_MAX_DOCS", 5_000)  # documents (lines) in a corpus
+# A /vectorize answer is a dense matrix: documents x vocabulary cells, at most this many
+# (300 Lee documents x 6,000 terms is 1.8M; ask for max_features to go under it).
+TEXT_LAB_MAX_CELLS = env_int("NLP_STUDIO_TEXT_LAB_MAX_CELLS", 3_000_000)
+TEXT_LAB_MAX_TRAIN = env_int("NLP_STUDIO_TEXT_LAB_MAX_TRAIN", 4_000)  # sentiment training sentences
