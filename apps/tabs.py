@@ -51,6 +51,10 @@ TABS: dict[str, Tab] = {tab.id: tab for tab in (
         'Cross-modal retrieval and RAG: voice or text → images found by their pixels (ImageNet '
         'tags, captions, CLIP when downloaded) → a cited answer, spoken.',
         icon=':material/image_search:'),
+    Tab('text_lab', 'Text Lab', '1',
+        'One sentence through cleaning, tokenization, stop words, stemming and lemmatization (edit '
+        'any stage); one-hot, Bag-of-Words and TF-IDF over a real corpus; sentiment three ways.',
+        icon=':material/text_fields:'),
     Tab('models_panel', 'Models', 'all',
         'Every model the studio knows: loaded, available offline, or missing and how to get it.',
         icon=':material/memory:'),
