@@ -73,7 +73,7 @@ VECTORIZE_CONTROLS: tuple[Control, ...] = (
 )
 
 SENTIMENT_CONTROLS: tuple[Control, ...] = (
-    Control("text", "Sentence", "textarea", default=SENTIMENT_EXAMPLES[2], lines=2),
+    Control("text", "Sentence to score", "textarea", default=SENTIMENT_EXAMPLES[2], lines=2),
 )
 
 TRAIN_CONTROLS: tuple[Control, ...] = (
