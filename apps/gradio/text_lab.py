@@ -138,7 +138,8 @@ def build_preprocess() -> None:
         with gr.Column(scale=2):
             cleaned = gr.Textbox(label="1 · Cleaned text (edit it, then Tokenize)", lines=2)
             rules = gr.Dataframe(headers=["rule", "pattern", "replacement", "changes", "text after"],
-                                 label="Rules applied, in order", interactive=False, wrap=True)
+                                 label="Rules applied, in order", interactive=False, wrap=True,
+                                 column_widths=["11%", "20%", "11%", "9%", "49%"])
             b_tok = gr.Button("Tokenize ↓")
             tokens = gr.Textbox(label="2 · Tokens, separated by spaces (edit them, then Remove stop words)",
                                 lines=2)

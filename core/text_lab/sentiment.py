@@ -275,7 +275,7 @@ def vader(text: str) -> Verdict:
     label = "positive" if compound >= 0.05 else "negative" if compound <= -0.05 else "neutral"
     known = sum(1 for w in words if w.lower() in sia.lexicon)
     note = "" if known else "No word of this sentence is in VADER's lexicon: it scores 0 (neutral)."
-    return Verdict("VADER", label, float(compound), scores, "valence (VADER lexicon, after its rules)", note)
+    return Verdict("VADER", label, float(compound), scores, "valence after VADER's rules", note)
 
 
 def _prob(clf, X: np.ndarray) -> np.ndarray:
@@ -300,7 +300,7 @@ def glove_verdict(text: str, trained: Trained) -> Verdict:
     note = f"Not in GloVe, skipped: {', '.join(unknown)}." if unknown else ""
     return Verdict("GloVe average", "positive" if p >= 0.5 else "negative", p,
                    [WordScore(t, float(s)) for t, s in zip(known, per_word)],
-                   "logit contribution (w · v / n)", note)
+                   "share of the logit, w · v / n", note)
 
 
 def minilm_verdict(text: str, trained: Trained) -> Verdict:
@@ -312,7 +312,7 @@ def minilm_verdict(text: str, trained: Trained) -> Verdict:
     p = float(probs[0])
     scores = [WordScore(w, float(p - q)) for w, q in zip(words, probs[1:])]
     return Verdict("MiniLM", "positive" if p >= 0.5 else "negative", p, scores,
-                   "P(positive) lost when the word is deleted (leave-one-out)")
+                   "P(positive) lost without the word")
 
 
 def analyze(text: str, classifiers: Classifiers | None = None) -> list[Verdict]:

@@ -124,7 +124,7 @@ class NormalShown:
 
 def clean_view(sentence: str, rules: tuple[str, ...]) -> CleanShown:
     cleaned = pp.clean(sentence, rules)
-    rows = [[h.rule, h.pattern, repr(h.replacement) if h.pattern != "str.lower()" else "",
+    rows = [[h.rule, h.pattern, f"'{h.replacement}'" if h.pattern != "str.lower()" else "",
              h.matches, h.after] for h in cleaned.hits]
     return CleanShown(cleaned.text, rows)
 
