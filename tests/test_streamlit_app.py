@@ -22,6 +22,7 @@ PAGE_READY = {
     "tts": "each stage appears here with its time",
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
+    "text_lab": "Porter vs Snowball",
     "models_panel": "Device for new loads",
 }
 

@@ -18,6 +18,15 @@ PREFIX = {**{c.name: "tl_pp" for c in tv.PREPROCESS_CONTROLS}, **{c.name: "tl_ve
           **{c.name: "tl_sent" for c in tv.SENTIMENT_CONTROLS}, **{c.name: "tl_train" for c in tv.TRAIN_CONTROLS}}
 
 
+@pytest.fixture(scope="module")
+def trained():
+    """The default sentiment classifiers, trained once per process before any page waits on them
+    (AppTest's timeout would otherwise count the training)."""
+    from core.text_lab import sentiment as sa
+
+    return sa.default_classifiers()
+
+
 # --- widgets against the declaration -----------------------------------------------------------
 
 def test_gradio_widgets_match_the_declaration():
@@ -61,7 +70,7 @@ def test_streamlit_widgets_match_the_declaration():
     assert "300 documents" in at.session_state["tl_vec"].summary
 
 
-def test_streamlit_an_edited_stage_feeds_the_next_and_sentiment_runs():
+def test_streamlit_an_edited_stage_feeds_the_next_and_sentiment_runs(trained):
     at = run_page("text_lab")
     at.text_area(key="tl_tokens").set_value("the studies were n't running").run()
     assert at.session_state["tl_kept"] == "studies n't running"
@@ -70,6 +79,17 @@ def test_streamlit_an_edited_stage_feeds_the_next_and_sentiment_runs():
     assert not at.exception and not at.error, [e.value for e in at.error]
     shown = at.session_state["tl_sent"]
     assert [c.split(":")[0] for c in shown.cards] == ["**VADER", "**GloVe average", "**MiniLM"]
+
+
+def test_gradio_an_edited_stage_feeds_the_next():
+    from apps.gradio import text_lab
+
+    kept, removed, rows, _ = text_lab.run_filter("the studies were n't running", True, True)
+    assert kept == "studies n't running" and removed == "the were"
+    tokens, _, summary, *_ = text_lab.run_tokenize("un-believable tokenization", "subword (WordPiece)", True, True)
+    assert "##ization" in tokens.split() and "pieces per word" in summary
+    rows, _ = text_lab.run_normalize("generously studies")
+    assert [r[1:4] for r in rows] == [["gener", "generous", "generously"], ["studi", "studi", "study"]]
 
 
 # --- the API -------------------------------------------------------------------------------------
@@ -108,7 +128,7 @@ def test_api_vectorize_bad_corpus_is_a_message(client, corpus, fragment):
         client.predict(corpus, "tfidf", api_name="/vectorize")
 
 
-def test_api_sentiment(client):
+def test_api_sentiment(client, trained):
     out = client.predict("A gorgeous, witty and deeply moving film.", api_name="/sentiment")
     assert {out[m]["label"] for m in ("VADER", "GloVe average", "MiniLM")} == {"positive"}
     assert out["held_out"]["MiniLM"] > out["held_out"]["majority"]

@@ -255,16 +255,24 @@ def vader(text: str) -> Verdict:
 
     text = check_text(text)
     sia = _analyzer()
-    described = "".join(f" {sia.emojis[ch]} " if ch in sia.emojis else ch for ch in text)
-    described = " ".join(described.split())
-    words = SentiText(described).words_and_emoticons
+    described, prev_space = "", True  # emoji -> their descriptions, spaced exactly as VADER does
+    for ch in text:
+        if ch in sia.emojis:
+            described += ("" if prev_space else " ") + sia.emojis[ch]
+            prev_space = False
+        else:
+            described += ch
+            prev_space = ch == " "
+    described = described.strip()
+    senti = SentiText(described)
+    words = senti.words_and_emoticons
     sentiments: list[float] = []
     for i, item in enumerate(words):
         if item.lower() in BOOSTER_DICT or (
                 i < len(words) - 1 and item.lower() == "kind" and words[i + 1].lower() == "of"):
             sentiments.append(0)
             continue
-        sentiments = sia.sentiment_valence(0, SentiText(described), item, i, sentiments)
+        sentiments = sia.sentiment_valence(0, senti, item, i, sentiments)
     sentiments = sia._but_check(words, sentiments)  # VADER's own 'but' rule (x0.5 before, x1.5 after)
     total = float(sum(sentiments))
     emphasis = sia._punctuation_emphasis(described) if total else 0.0
