@@ -8,6 +8,7 @@ from apps.gradio.common import code_box, friendly
 from apps.gradio.controls import render_all
 from apps.tabs import TABS
 from core import config
+from core.text_lab import data
 from core.text_lab import preprocess as pp
 from core.text_lab import sentiment as sa
 from core.text_lab import vectorize as vz
@@ -45,7 +46,7 @@ def api_vectorize(corpus: str, method: str = "tfidf", lowercase: bool = True, st
                   sublinear_tf: bool = False) -> dict:
     """corpus: one document per line; method one-hot | bow | tfidf. Defaults are scikit-learn's.
     Returns the vocabulary (column order, alphabetical) and the dense matrix [documents][terms]."""
-    docs = tv.data.parse_corpus(corpus)
+    docs = data.parse_corpus(corpus)
     settings = vz.Settings(lowercase, stop_words, int(min_df), int(max_features), norm, smooth_idf, sublinear_tf)
     rep = vz.vectorize(docs, method, settings)
     cells = rep.shape[0] * rep.shape[1]

@@ -143,7 +143,6 @@ def clean(text: str, rules: tuple[str, ...] | list[str] = DEFAULT_RULES) -> Clea
     return Cleaned(text, hits)
 
 
-_wordpiece_lock = threading.Lock()
 
 
 def load_wordpiece(path: Path, device: str = "cpu"):
