@@ -25,8 +25,10 @@ def matrix_heatmap(values: np.ndarray, docs: list[str], terms: list[str], title:
 
 
 def similarity_heatmap(sim: np.ndarray, labels: list[str], title: str) -> go.Figure:
-    """Cosine similarity between documents, 0 to 1 (these vectors have no negative entries)."""
-    fig = go.Figure(go.Heatmap(z=sim, x=labels, y=labels, colorscale="Viridis", zmin=0, zmax=1,
+    """Cosine similarity between documents, from 0 (these vectors have no negative entries) to the
+    largest value shown; NaN cells (the diagonal) stay blank."""
+    top = float(np.nanmax(sim)) if np.isfinite(sim).any() else 1.0
+    fig = go.Figure(go.Heatmap(z=sim, x=labels, y=labels, colorscale="Viridis", zmin=0, zmax=max(top, 1e-9),
                                hovertemplate="%{y}<br>%{x}<br>cosine %{z:.3f}<extra></extra>"))
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=560, **LAYOUT)
     fig.update_yaxes(autorange="reversed", tickfont=dict(size=10))

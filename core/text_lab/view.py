@@ -263,8 +263,11 @@ def vectorize_view(values: dict[str, Any]) -> VectorShown:
                       for i, c in pairs]
     sim = vz.cosine_matrix(rep)
     sim_rows = _window(len(docs), doc, SIM_WINDOW)
-    similarity = figures.similarity_heatmap(sim[np.ix_(sim_rows, sim_rows)], [f"doc {i}" for i in sim_rows],
-                                            f"Cosine similarity between documents {sim_rows[0]}–{sim_rows[-1]}")
+    block_sim = sim[np.ix_(sim_rows, sim_rows)].copy()
+    np.fill_diagonal(block_sim, np.nan)  # each document with itself is 1: left blank so the rest shows
+    similarity = figures.similarity_heatmap(block_sim, [f"doc {i}" for i in sim_rows],
+                                            f"Cosine similarity between documents {sim_rows[0]}–{sim_rows[-1]} "
+                                            "(diagonal, always 1, left blank)")
     order = [int(i) for i in np.argsort(-sim[doc], kind="stable") if i != doc][:5]
     similar_rows = [[r + 1, f"doc {i}", round(float(sim[doc, i]), 3), figures.short(docs[i], 120)]
                     for r, i in enumerate(order)]
