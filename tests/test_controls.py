@@ -62,3 +62,59 @@ def test_streamlit_draws_the_declaration(tmp_path):
     assert (temp.min, temp.max) == (0.1, 2.0) and temp.value == pytest.approx(0.7)
     assert at.radio[0].options == ["one-hot", "bow", "tfidf"] and at.radio[0].value == "tfidf"
     assert at.text_area[0].value == "hello world" and at.checkbox[0].value is True
+
+
+# The studio's own declarations against what each front end draws.
+
+def _gradio_widgets(blocks) -> dict:
+    return {getattr(b, "label", None): b for b in blocks.blocks.values() if getattr(b, "label", None)}
+
+
+def _check_gradio(widgets: dict, controls) -> None:
+    for c in controls:
+        w = widgets[c.label]
+        assert w.value == c.default, c.name
+        if c.minimum is not None:
+            assert (w.minimum, w.maximum) == (c.minimum, c.maximum), c.name
+
+
+def test_gradio_chat_and_tts_tabs_draw_their_declarations():
+    import app
+    from core.chat_view import CHAT_CONTROLS, FINETUNE_CONTROLS
+    from core.config import LORA_MAX_STEPS, TTS_MAX_RATE
+    from core.tts_view import VOICE_CONTROLS
+
+    widgets = _gradio_widgets(app.build_app())
+    for controls in (CHAT_CONTROLS, FINETUNE_CONTROLS, VOICE_CONTROLS):
+        _check_gradio(widgets, controls)
+    # The limits that once drifted between the front ends now come from core/config.
+    assert widgets["Steps (batch of 4)"].maximum == LORA_MAX_STEPS
+    assert widgets["Speaking rate (1 = normal)"].maximum == TTS_MAX_RATE
+
+
+def test_streamlit_chat_and_tts_pages_draw_their_declarations():
+    from streamlit.testing.v1 import AppTest
+
+    from apps.streamlit import page_file
+    from core.chat_view import CHAT_CONTROLS, FINETUNE_CONTROLS
+    from core.tts_view import VOICE_CONTROLS
+
+    chat = AppTest.from_file(page_file("chat"), default_timeout=120).run()
+    assert not chat.exception
+    for c in CHAT_CONTROLS:
+        w = chat.slider(key=f"chat_{c.name}")
+        assert (w.label, w.min, w.max, w.value) == (c.label, c.minimum, c.maximum, c.default)
+    tune = {c.name: c for c in FINETUNE_CONTROLS}
+    for name in ("rank", "alpha", "steps"):
+        w = chat.slider(key=f"ft_{name}")
+        assert (w.label, w.min, w.max, w.value) == (tune[name].label, tune[name].minimum, tune[name].maximum,
+                                                     tune[name].default)
+    lr = chat.number_input(key="ft_lr")
+    # st.number_input keeps floats; the declaration's 2e-3 round-trips exactly through it.
+    assert (lr.label, lr.min, lr.max, lr.value) == ("Learning rate", 1e-6, 0.1, 2e-3)
+
+    page = AppTest.from_file(page_file("tts"), default_timeout=120).run()
+    assert not page.exception
+    rate = page.slider(key="tts_rate")
+    c = VOICE_CONTROLS[0]
+    assert (rate.label, rate.min, rate.max, rate.value) == (c.label, c.minimum, c.maximum, c.default)
