@@ -54,7 +54,8 @@ def do_studio(*values, progress=gr.Progress()):
 
 def _score_outputs():
     with gr.Row():
-        summary = gr.Dataframe(label="Corpus scores", interactive=False, wrap=True, scale=3)
+        summary = gr.Dataframe(label="Corpus scores", interactive=False, wrap=True, scale=3,
+                               column_widths=["22%", "12%", "66%"])
         fig = gr.Plot(label="BLEU's parts", scale=2)
     sentences = gr.Dataframe(label="Per sentence: BLEU under each smoothing, chrF, ROUGE-L, WER (%)",
                              interactive=False, wrap=True)

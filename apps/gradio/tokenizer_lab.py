@@ -43,7 +43,7 @@ def show_step(replay, step):
     if replay is None:
         return ""
     s = replay.steps[min(int(step), len(replay.steps) - 1)]
-    return f"<p><b>Step {s.step}</b>: {s.action}</p>" + tv.strip_html(list(s.pieces))
+    return f"<p><b>Step {s.step}</b>: {s.action}</p>" + tv.step_html(s)
 
 
 def do_compare(*values):

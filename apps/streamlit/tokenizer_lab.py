@@ -41,7 +41,7 @@ def train_section() -> None:
             k = st.slider("Replay step", 0, steps, steps, key="tok_step")
             s = v.replay.steps[k]
             st.markdown(f"**Step {s.step}**: {s.action}")
-            st.html(tv.strip_html(list(s.pieces)))
+            st.html(tv.step_html(s))
         _table(v.replay_rows, ["step", "what happened", "pieces"])
         st.caption("What it learned (BPE: merges in rank order)")
         _table(v.vocab_rows, tv.vocab_headers(v.trained.settings.algorithm))

@@ -13,7 +13,7 @@ def bleu_figure(ev) -> Any:
     values = list(b.precisions) + [100 * b.bp]
     fig = go.Figure(go.Bar(x=labels, y=values, text=[f"{v:.1f}" for v in values], textposition="auto",
                            marker_color=["#93c5fd", "#60a5fa", "#3b82f6", "#1d4ed8", "#f59e0b"]))
-    fig.update_layout(title=f"Corpus BLEU {b.score:.2f} = BP × geometric mean of these precisions",
+    fig.update_layout(title=f"BLEU {b.score:.2f} = BP × geometric mean of the precisions",
                       yaxis=dict(title="percent", range=[0, 105]), height=300, margin=dict(l=40, r=10, t=40, b=30))
     return fig
 

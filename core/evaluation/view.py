@@ -182,7 +182,7 @@ PERPLEXITY_HEADERS = ["#", "token", "surprisal (bits)", "p", "model's top guess"
 
 def perplexity_view(text: str, model: str = DEFAULT_MODEL) -> PerplexityView:
     r = perplexity(text, model)
-    rows = [[i + 1, r.tokens[i + 1], round(s, 3), round(2 ** -s, 4), r.top_prediction[i]]
+    rows = [[i + 1, r.tokens[i + 1], round(s, 3), f"{2 ** -s:.3g}", r.top_prediction[i]]
             for i, s in enumerate(r.surprisal_bits)]
     worst = max(range(len(r.surprisal_bits)), key=lambda i: r.surprisal_bits[i])
     summary = (f"**Perplexity {r.perplexity:.2f}** under {model} ({len(r.surprisal_bits)} scored tokens, "

@@ -24,6 +24,11 @@ class ReplayStep:
     action: str
     pieces: tuple[str, ...]
     rank: int | None = None  # BPE: the merge's rank (0 = learned first)
+    groups: tuple[tuple[str, ...], ...] = ()  # the same pieces, word by word
+
+    def shown(self) -> str:
+        """The pieces as text: pieces apart by a space, words apart by a bar."""
+        return "  |  ".join(" ".join(g) for g in self.groups) if self.groups else " ".join(self.pieces)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,10 @@ def pre_tokenize(trained: TrainedTokenizer, sentence: str) -> list[str]:
 
 def _flat(words: list[list[str]]) -> tuple[str, ...]:
     return tuple(p for w in words for p in w)
+
+
+def _groups(words: list[list[str]]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(w) for w in words)
 
 
 def _merge_word(word: list[str], a: str, b: str) -> list[str]:
@@ -68,7 +77,7 @@ def replay_bpe(trained: TrainedTokenizer, sentence: str, max_steps: int | None =
     words_text = pre_tokenize(trained, sentence)
     # A character the training text never had is unknown to the model: it stays [UNK].
     words = [[ch if ch in vocab else UNK for ch in w] for w in words_text]
-    steps = [ReplayStep(0, "start: every word as single characters", _flat(words))]
+    steps = [ReplayStep(0, "start: every word as single characters", _flat(words), None, _groups(words))]
     truncated = False
     while True:
         best = None
@@ -84,7 +93,8 @@ def replay_bpe(trained: TrainedTokenizer, sentence: str, max_steps: int | None =
         if len(steps) > max_steps:
             truncated = True
             continue  # keep merging so the final pieces are right; stop recording
-        steps.append(ReplayStep(len(steps), f"merge #{rank}: {a} + {b} → {a + b}", _flat(words), rank))
+        steps.append(ReplayStep(len(steps), f"merge #{rank}: {a} + {b} → {a + b}", _flat(words), rank,
+                                _groups(words)))
     return Replay("BPE", tuple(words_text), tuple(steps), _flat(words), truncated)
 
 
@@ -93,7 +103,8 @@ def replay_wordpiece(trained: TrainedTokenizer, sentence: str) -> Replay:
     vocab = trained.tokenizer.get_vocab()
     words_text = pre_tokenize(trained, sentence)
     done: list[list[str]] = []
-    steps = [ReplayStep(0, "start: the pre-tokenized words", tuple(words_text))]
+    steps = [ReplayStep(0, "start: the pre-tokenized words", tuple(words_text), None,
+                        tuple((w,) for w in words_text))]
     for wi, word in enumerate(words_text):
         pieces, start = [], 0
         while start < len(word):
@@ -110,8 +121,9 @@ def replay_wordpiece(trained: TrainedTokenizer, sentence: str) -> Replay:
             pieces.append(found)
             start = end
         done.append(pieces)
-        shown = _flat(done) + tuple(words_text[wi + 1:])
-        steps.append(ReplayStep(len(steps), f"{word} → {' + '.join(pieces)} (longest match first)", shown))
+        groups = _groups(done) + tuple((w,) for w in words_text[wi + 1:])
+        steps.append(ReplayStep(len(steps), f"{word} → {' + '.join(pieces)} (longest match first)",
+                                _flat([list(g) for g in groups]), None, groups))
     return Replay("WordPiece", tuple(words_text), tuple(steps), _flat(done))
 
 
@@ -120,14 +132,16 @@ def replay_unigram(trained: TrainedTokenizer, sentence: str) -> Replay:
     tok = trained.tokenizer
     words_text = pre_tokenize(trained, sentence)
     done: list[list[str]] = []
-    steps = [ReplayStep(0, "start: the pre-tokenized words", tuple(words_text))]
+    steps = [ReplayStep(0, "start: the pre-tokenized words", tuple(words_text), None,
+                        tuple((w,) for w in words_text))]
     for wi, word in enumerate(words_text):
         pieces = [t.value for t in tok.model.tokenize(word)]
         total = sum(trained.scores.get(p, float("nan")) for p in pieces)
         done.append(pieces)
-        shown = _flat(done) + tuple(words_text[wi + 1:])
+        groups = _groups(done) + tuple((w,) for w in words_text[wi + 1:])
         parts = " + ".join(f"{p} ({trained.scores.get(p, float('nan')):.2f})" for p in pieces)
-        steps.append(ReplayStep(len(steps), f"{word} → {parts} = log p {total:.2f} (the most probable cut)", shown))
+        steps.append(ReplayStep(len(steps), f"{word} → {parts} = log p {total:.2f} (the most probable cut)",
+                                _flat([list(g) for g in groups]), None, groups))
     return Replay("Unigram", tuple(words_text), tuple(steps), _flat(done))
 
 

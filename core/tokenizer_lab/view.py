@@ -80,10 +80,14 @@ def _text_for(source: str, text: str) -> str:
     return corpus_text(source)
 
 
-def strip_html(pieces: list[str], titles: list[str] | None = None, marks: list[bool] | None = None) -> str:
-    """Tokens as coloured boxes side by side (alternating colours show the boundaries)."""
+def strip_html(pieces: list[str], titles: list[str] | None = None, marks: list[bool] | None = None,
+               word_starts: set[int] | None = None) -> str:
+    """Tokens as coloured boxes side by side (alternating colours show the boundaries); a wider gap
+    before each index in `word_starts` (where a new word begins)."""
     out = []
     for i, p in enumerate(pieces):
+        if word_starts and i in word_starts and i:
+            out.append('<span style="display:inline-block;width:14px"></span>')
         bg = "#ffd6d6" if marks and marks[i] else ("#dbeafe" if i % 2 == 0 else "#fde68a")
         title = f' title="{html.escape(titles[i])}"' if titles else ""
         shown = html.escape(p).replace(" ", "&middot;").replace("\n", "\\n") or "&empty;"
@@ -126,7 +130,7 @@ def train_view(source: str = "python-docs", text: str = "", algorithm: str = "BP
         longest = sorted((p for _, p in trained.vocab()), key=lambda p: (-len(p.lstrip("#")), p))[:200]
         vocab_rows = [[i, p, len(p.lstrip("#")), "inside a word" if p.startswith("##") else "word start"]
                       for i, p in enumerate(longest)]
-    replay_rows = [[s.step, s.action, " ".join(s.pieces)] for s in rep.steps]
+    replay_rows = [[s.step, s.action, s.shown()] for s in rep.steps]
     code = (
         "from core.tokenizer_lab import TrainSettings, corpus_text, replay, train\n"
         f"text = {('corpus_text(' + repr(source) + ')') if source != MY_TEXT else repr(text[:200])}\n"
@@ -134,7 +138,16 @@ def train_view(source: str = "python-docs", text: str = "", algorithm: str = "BP
         f"for step in replay(trained, {sentence!r}).steps:\n"
         "    print(step.action, '|', ' '.join(step.pieces))\n"
         f"print(trained.tokenizer.encode({sentence!r}).tokens)  # the library's own answer\n")
-    return TrainView(trained, rep, summary, vocab_rows, replay_rows, strip_html(list(rep.pieces)), code)
+    return TrainView(trained, rep, summary, vocab_rows, replay_rows, step_html(rep.steps[-1]), code)
+
+
+def step_html(step) -> str:
+    """One replay step's pieces as a token strip, words set apart."""
+    starts, i = set(), 0
+    for g in step.groups:
+        starts.add(i)
+        i += len(g)
+    return strip_html(list(step.pieces), word_starts=starts)
 
 
 def vocab_headers(algorithm: str) -> list[str]:
@@ -171,7 +184,7 @@ class CompareView:
     code: str
 
 
-COMPARE_HEADERS = ["tokenizer", "kind", "vocabulary", "tokens", "special", "[UNK]", "bytes / token"]
+COMPARE_HEADERS = ["tokenizer", "kind", "vocab", "tokens", "special", "[UNK]", "B/token"]
 
 
 def compare_view(text: str, add_special_tokens: bool = True) -> CompareView:
