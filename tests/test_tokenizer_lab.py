@@ -62,6 +62,8 @@ def test_bad_vocabulary_sizes_and_texts_get_clear_messages():
     with pytest.raises(ValueError, match="at most 27 tokens"):
         train(SMALL_TEXT, TrainSettings("BPE", 5_000))
     train(SMALL_TEXT, TrainSettings("BPE", 27))  # the size the message names works
+    with pytest.raises(ValueError, match="gave Unigram only"):
+        train(SMALL_TEXT, TrainSettings("Unigram", 5_000))
     with pytest.raises(ValueError, match="choose at least 11"):
         train(SMALL_TEXT, TrainSettings("BPE", 5))
     with pytest.raises(ValueError, match="empty"):

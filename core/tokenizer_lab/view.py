@@ -115,7 +115,9 @@ def train_view(source: str = "python-docs", text: str = "", algorithm: str = "BP
     rep = replay(trained, sentence)
     lib_pieces = trained.tokenizer.encode(sentence, add_special_tokens=False).tokens
     same = list(rep.pieces) == list(lib_pieces)
-    summary = (f"**{algorithm}**, {trained.vocab_size:,} tokens ({trained.alphabet_size:,} single characters), "
+    short = (f" (Unigram's pruning stopped a little under the {int(vocab_size):,} asked)"
+             if trained.vocab_size < int(vocab_size) else "")
+    summary = (f"**{algorithm}**, {trained.vocab_size:,} tokens{short} ({trained.alphabet_size:,} single characters), "
                f"trained on {trained.chars:,} characters in {trained.seconds:.2f} s; "
                f"{trained.chars_per_token:.2f} characters per token on the training text. "
                f"The sentence becomes **{len(rep.pieces)} tokens** in {len(rep.steps) - 1} steps. "
