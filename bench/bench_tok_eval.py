@@ -91,8 +91,8 @@ def main() -> None:
                          _time(lambda: library_tokenizer(text, s), args.runs)))
 
     d = defaults(tv.TRAIN_CONTROLS)
-    tv._train_corpus.cache_clear()
-    rows.append(_row("train + replay, shipped corpus, first time", _time(lambda: (tv._train_corpus.cache_clear(),
+    tv.train_corpus.cache_clear()
+    rows.append(_row("train + replay, shipped corpus, first time", _time(lambda: (tv.train_corpus.cache_clear(),
                                                                                   tv.train_view(**d)), args.runs), "≤ 1 s"))
     rows.append(_row("replay again (trained tokenizer cached)", _time(lambda: tv.train_view(**d), args.runs), "≤ 1 s"))
     tv.compare_view(**defaults(tv.COMPARE_CONTROLS))  # loads the three tokenizers once

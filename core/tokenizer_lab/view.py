@@ -66,7 +66,7 @@ does not know to `[UNK]`.
 
 
 @lru_cache(maxsize=8)
-def _train_corpus(source: str, settings: TrainSettings) -> TrainedTokenizer:
+def train_corpus(source: str, settings: TrainSettings) -> TrainedTokenizer:
     """A shipped corpus trained once per settings (read-only afterwards): replaying another sentence
     is then instant. Users' own text is trained afresh each time."""
     return train(corpus_text(source), settings)
@@ -110,8 +110,10 @@ class TrainView:
 def train_view(source: str = "python-docs", text: str = "", algorithm: str = "BPE", vocab_size: int = 500,
                pre_tokenizer: str = "whitespace", lowercase: bool = False,
                sentence: str = DEFAULT_SENTENCE) -> TrainView:
+    if vocab_size is None or (isinstance(vocab_size, float) and not vocab_size.is_integer()):
+        raise ValueError("type a whole number for the vocabulary size, e.g. 500")
     settings = TrainSettings(algorithm, int(vocab_size), pre_tokenizer, bool(lowercase))
-    trained = _train_corpus(source, settings) if source in CORPORA else train(_text_for(source, text), settings)
+    trained = train_corpus(source, settings) if source in CORPORA else train(_text_for(source, text), settings)
     rep = replay(trained, sentence)
     lib_pieces = trained.tokenizer.encode(sentence, add_special_tokens=False).tokens
     same = list(rep.pieces) == list(lib_pieces)
