@@ -115,16 +115,16 @@ def smollm2():
 
 def test_perplexity_equals_a_direct_transformers_computation(smollm2):
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     text = "The capital of France is Paris. The capital of France is banana."
     r = perplexity(text, "smollm2-135m")
-    # Directly: a second copy of the weights loaded by transformers itself, and its own loss.
+    # Directly: the tokenizer as transformers loads it from the model folder, and the model's own
+    # shifted cross-entropy (`labels=`), which shares no code with core.evaluation.perplexity.
     tok = AutoTokenizer.from_pretrained(smollm2.folder)
-    model = AutoModelForCausalLM.from_pretrained(smollm2.folder).eval()
     ids = tok(text, return_tensors="pt").input_ids
     with torch.inference_mode():
-        loss = model(input_ids=ids, labels=ids).loss.item()
+        loss = smollm2.model(input_ids=ids, labels=ids).loss.item()
     # 1e-3 relative (the bound): fp32 sums in a different order and thread count differ slightly.
     assert r.perplexity == pytest.approx(math.exp(loss), rel=1e-3)
     assert list(r.ids) == ids[0].tolist() and len(r.surprisal_bits) == len(r.ids) - 1

@@ -3,11 +3,13 @@ widgets as declared in core, and the tabs in headless Chromium (main action, no 
 from __future__ import annotations
 
 import os
+import time
 
 import gradio as gr
 import pytest
 import sacrebleu
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from core.evaluation import view as ev
 from core.tokenizer_lab import view as tv
@@ -104,15 +106,8 @@ def test_tokenizer_lab_in_the_browser(browser, app_url, screenshot_dir):
     browser.save_screenshot(os.path.join(screenshot_dir, "tokenizer-lab-compare.png"))
     assert not page_errors(browser)
 
-
-@pytest.mark.browser
-def test_tokenizer_lab_bad_vocabulary_shows_a_message(browser, app_url):
-    import time
-
-    from selenium.webdriver.common.keys import Keys
-
-    open_app(browser, app_url)
-    click_tab(browser, "Tokenizer Lab")
+    # A bad vocabulary size: a message that says what to do, and the app stays up.
+    click_tab(browser, "Train a tokenizer")
     box = number_box(browser, "Vocabulary size")
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("0", Keys.TAB)
@@ -131,8 +126,4 @@ def test_evaluation_lab_in_the_browser(browser, app_url, screenshot_dir):
     _button(browser, "Score").click()
     wait_for_text(browser, "BLEU (corpus)", timeout=120)
     browser.save_screenshot(os.path.join(screenshot_dir, "evaluation-lab-scores.png"))
-    click_tab(browser, "Perplexity")
-    _button(browser, "Score the text").click()
-    wait_for_text(browser, "most surprising token", timeout=180)
-    browser.save_screenshot(os.path.join(screenshot_dir, "evaluation-lab-perplexity.png"))
     assert not page_errors(browser)
