@@ -63,7 +63,8 @@ def train_tab() -> None:
             pieces = gr.HTML(label="The sentence's tokens")
             step = gr.Slider(0, 1, value=0, step=1, label="Replay step", visible=False)
             step_view = gr.HTML()
-            replay = gr.Dataframe(label="Replay, step by step", interactive=False, wrap=True, max_height=360)
+            replay = gr.Dataframe(label="Replay, step by step", interactive=False, wrap=True, max_height=360,
+                                  column_widths=["8%", "30%", "62%"])
             vocab = gr.Dataframe(label="What it learned (BPE: merges in rank order)", interactive=False,
                                  max_height=300)
     code = code_box()
