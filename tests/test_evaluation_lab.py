@@ -36,6 +36,19 @@ def test_bleu_and_chrf_equal_sacrebleu(refs):
         assert s.chrf == pytest.approx(sacrebleu.sentence_chrf(s.hypothesis, r).score, abs=EXACT)
 
 
+def test_one_list_of_references_per_hypothesis_is_read_as_evaluate_lays_it_out():
+    per_hypothesis = [[a, b] for a, b in zip(REFS_A[:3], REFS_B[:3])]  # 3 hypotheses x 2 references
+    ev = evaluate(HYPS[:3], per_hypothesis)
+    assert ev.bleu.score == pytest.approx(sacrebleu.corpus_bleu(HYPS[:3], [REFS_A[:3], REFS_B[:3]]).score, abs=EXACT)
+    # n hypotheses with n references each is ambiguous: it is read as sacrebleu's n reference sets.
+    square = evaluate(HYPS[:2], [REFS_A[:2], REFS_B[:2]])
+    assert square.bleu.score == pytest.approx(sacrebleu.corpus_bleu(HYPS[:2], [REFS_A[:2], REFS_B[:2]]).score,
+                                              abs=EXACT)
+    single = evaluate(HYPS[0], [[REFS_A[0], REFS_B[0]]])  # one hypothesis, two references
+    assert single.bleu.score == pytest.approx(sacrebleu.corpus_bleu(HYPS[:1], [REFS_A[:1], REFS_B[:1]]).score,
+                                              abs=EXACT)
+
+
 def test_a_short_sentence_scores_zero_without_smoothing_and_more_with_it():
     ev = evaluate(["He reads"], [["He reads the book."]])
     s = ev.sentences[0]

@@ -110,7 +110,9 @@ def _as_list(value, what: str) -> list[str]:
 
 def check_inputs(hypotheses, references) -> tuple[list[str], list[list[str]]]:
     """Validate and shape the inputs: (hypotheses, reference sets). A plain list of strings is one
-    reference set; a list of lists is several sets, each with one reference per hypothesis."""
+    reference set; a list of lists is several sets, each with one reference per hypothesis
+    (sacrebleu's layout). A list with one list per hypothesis whose lists do not fit that layout
+    but all have the same size (Hugging Face `evaluate`'s layout) is transposed into sets."""
     hyps = _as_list(hypotheses, "the hypothesis")
     if not hyps or not any(h.strip() for h in hyps):
         raise ValueError("the hypothesis is empty; type the system's output (one sentence per line)")
@@ -126,13 +128,19 @@ def check_inputs(hypotheses, references) -> tuple[list[str], list[list[str]]]:
         raise ValueError("references must be a list of sentences, or a list of such lists (reference sets)")
     if not sets or not any(any(r.strip() for r in s) for s in sets):
         raise ValueError("there is no reference; give one reference sentence per hypothesis")
+    n = len(hyps)
+    if (any(len(s) != n for s in sets) and len(sets) == n and len({len(s) for s in sets}) == 1):
+        # Hugging Face `evaluate`'s layout: one list of references per hypothesis, all the same size
+        # (a single hypothesis with several references is the common case). sacrebleu wants sets.
+        sets = [list(col) for col in zip(*sets)]
     if len(sets) > config.EVAL_MAX_REFERENCE_SETS:
         raise ValueError(f"{len(sets)} reference sets; at most {config.EVAL_MAX_REFERENCE_SETS} "
                          "(NLP_STUDIO_EVAL_MAX_REFERENCE_SETS)")
     for k, s in enumerate(sets, 1):
         if len(s) != len(hyps):
             raise ValueError(f"reference set {k} has {len(s)} sentence(s) but there are {len(hyps)} "
-                             "hypotheses: the lists must have the same length, one reference per hypothesis")
+                             "hypotheses: the lists must have the same length, one reference per hypothesis "
+                             "(or give one list of references per hypothesis, each list the same size)")
         for i, r in enumerate(s, 1):
             if not r.strip():
                 raise ValueError(f"reference {i} of set {k} is empty; every hypothesis needs its reference")
