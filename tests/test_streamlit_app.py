@@ -23,6 +23,8 @@ PAGE_READY = {
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
     "text_lab": "Porter vs Snowball",
+    "tokenizer_lab": "Press Train and replay",
+    "evaluation_lab": "Corpus scores",
     "models_panel": "Device for new loads",
 }
 
