@@ -209,7 +209,7 @@ def build_sentiment() -> None:
         with gr.Column(scale=1, min_width=220):
             go = gr.Button("Analyze", variant="primary")
             gr.Markdown("The first Analyze trains both classifiers on real labelled sentences "
-                        "(about 22 s of CPU time, once per server: 10–20 s on an idle 2-core machine, minutes on a busy one).")
+                        "(about 22 s of CPU time, once per server; longer on a busy machine).")
     gr.Examples([[e] for e in tv.SENTIMENT_EXAMPLES], [ctrls["text"]], label="Try")
     with gr.Row():
         cards = [gr.Markdown() for _ in sa.METHODS]
