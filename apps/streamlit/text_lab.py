@@ -135,7 +135,8 @@ def sentiment_section() -> None:
         values = render_all(tv.SENTIMENT_CONTROLS, "tl_sent")
         go = st.form_submit_button("Analyze", type="primary")
     st.caption("Try: " + " · ".join(tv.SENTIMENT_EXAMPLES) + " — the first Analyze trains both "
-               "classifiers on real labelled sentences (about 22 s of CPU time, once per server; longer on a busy machine).")
+               "classifiers on real labelled sentences (about 22 s of CPU time, once per server; "
+               "longer on a busy machine).")
     if go:
         with guard():
             model(sa.GLOVE_KEY)
