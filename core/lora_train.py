@@ -172,23 +172,24 @@ def max_weight_change(before: list, after: list) -> float:
     return max((float((a.detach() - b).abs().max()) for b, a in zip(before, after) if b.numel()), default=0.0)
 
 
-def learning_check(losses: list[float], weight_change: float, four_bit: bool = False) -> str | None:
+def learning_check(losses: list[float], weight_change: float, first_batch_after: float | None = None,
+                   four_bit: bool = False) -> str | None:
     """None when a finished run visibly learned, else a sentence saying what did not happen and
     what to try. Two signs: the LoRA weights moved at all, and (from LORA_CHECK_MIN_STEPS steps)
-    the mean loss of the last third of the steps is LORA_CHECK_MIN_DROP below that of the first
-    third. Thirds, not single steps: each step sees another batch, so one loss is noisy."""
+    the loss of the first batch, measured again after the last step (`first_batch_after`), is at
+    least LORA_CHECK_MIN_DROP below its loss at step 1 (`losses[0]`, taken before any update).
+    The same batch on both sides: each step sees another batch, so comparing steps is noisy."""
     if not losses:
         return None
     fix = " or train without 4-bit quantization" if four_bit else ""
     if weight_change == 0.0:
         return (f"the LoRA weights did not change in {len(losses)} step(s): this adapter does nothing. "
                 f"Raise the learning rate{fix}.")
-    if len(losses) >= LORA_CHECK_MIN_STEPS:
-        k = len(losses) // 3
-        first, last = sum(losses[:k]) / k, sum(losses[-k:]) / k
-        if not last <= first * (1 - LORA_CHECK_MIN_DROP):
-            return (f"the loss did not fall (mean of the first {k} steps {first:.3f}, of the last {k} {last:.3f}): "
-                    f"this run may have learned nothing. Try a higher learning rate or more steps{fix}.")
+    if first_batch_after is not None and len(losses) >= LORA_CHECK_MIN_STEPS:
+        if not first_batch_after <= losses[0] * (1 - LORA_CHECK_MIN_DROP):
+            return (f"the loss did not fall (first batch: {losses[0]:.3f} before training, {first_batch_after:.3f} "
+                    f"after {len(losses)} steps): this run may have learned nothing. Try a higher learning rate or "
+                    f"more steps{fix}.")
     return None
 
 
@@ -254,11 +255,13 @@ class TrainingJob:
             optim = torch.optim.AdamW(trainable, lr=self.settings.learning_rate, weight_decay=0.0)
             losses: list[float] = []
             step_times: list[float] = []
+            first_batch = None
             for ids, labels, mask in _batches(features, self.settings.batch_size, self.settings.steps,
                                               self.settings.seed, tokenizer.pad_token_id):
                 if self._cancel.is_set():
                     break
                 ids, labels, mask = (t.to(device) for t in (ids, labels, mask))
+                first_batch = first_batch or (ids, mask, labels)
                 t0 = time.perf_counter()
                 loss_t = response_loss(model, ids, mask, labels)
                 loss_t.backward()
@@ -279,7 +282,9 @@ class TrainingJob:
                 self._set(state="cancelled", seconds=time.perf_counter() - start, eta_s=0.0,
                           error="cancelled before the first step finished; nothing to save")
                 return
-            warning = learning_check(losses, max_weight_change(start_weights, trainable),
+            with torch.no_grad():  # one more forward: the first batch's loss after training
+                first_after = float(response_loss(model, *first_batch))
+            warning = learning_check(losses, max_weight_change(start_weights, trainable), first_after,
                                      self.settings.quantization != "none")
             if warning:
                 log.warning("LoRA job %s: %s", self.name, warning)
