@@ -147,8 +147,11 @@ def job_message(st, strong: Callable[[str], str] = _bold_md) -> str:
     if not st.adapter:
         return f"Cancelled before the first step: {st.error}"
     first = f"{st.losses[0]:.2f} → {st.losses[-1]:.2f}" if st.losses else "no steps"
-    return (f"Saved adapter {strong(st.adapter)} ({st.state}, {st.step} steps in {st.seconds:.0f} s, "
-            f"loss {first}). Pick it in the adapter menu above to chat with it.")
+    saved = (f"Saved adapter {strong(st.adapter)} ({st.state}, {st.step} steps in {st.seconds:.0f} s, "
+             f"loss {first}).")
+    if getattr(st, "warning", None):  # the run's own check: it may have learned nothing
+        return f"{saved} Warning: {st.warning}"
+    return f"{saved} Pick it in the adapter menu above to chat with it."
 
 
 def compare_replies(prompt: str, adapter: str, settings: GenerationSettings,

@@ -68,6 +68,10 @@ LORA_MAX_RANK = env_int("NLP_STUDIO_LORA_MAX_RANK", 64)
 LORA_MAX_ADAPTER_BYTES = env_int("NLP_STUDIO_LORA_MAX_ADAPTER_BYTES", 100_000_000)
 LORA_LOADED_ADAPTERS = env_int("NLP_STUDIO_LORA_LOADED_ADAPTERS", 3)
 LORA_TRAIN_THREADS = env_int("NLP_STUDIO_LORA_TRAIN_THREADS", 0)  # 0: torch's default; 1 helps on a busy CPU
+# A finished run checks itself: from this many steps on, the loss of its first batch, measured again
+# after the last step, must be at least LORA_CHECK_MIN_DROP (a fraction) lower, or the job says so.
+LORA_CHECK_MIN_STEPS = env_int("NLP_STUDIO_LORA_CHECK_MIN_STEPS", 6)
+LORA_CHECK_MIN_DROP = env_float("NLP_STUDIO_LORA_CHECK_MIN_DROP", 0.02)
 
 # Voice Image Search
 GALLERY_MAX_IMAGES = env_int("NLP_STUDIO_GALLERY_MAX_IMAGES", 2_000)  # per upload

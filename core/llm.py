@@ -8,8 +8,9 @@ through it, so there is one converted copy per machine.
 
 QLoRA: `load_causal_lm(..., quantization="4bit")` (registry loader `LOADER_4BIT`) quantizes the
 same folder's linear layers to 4-bit NormalFloat with bitsandbytes while loading. Whether this
-machine can do that is a question with a real answer, not a guess from the version number:
-`four_bit_problem(device)` runs a tiny 4-bit matmul on the device once and says what is wrong.
+machine can train that way is a question with a real answer, not a guess from the version number:
+`four_bit_problem(device)` runs one small 4-bit LoRA step on the device once and checks its
+gradients against the same step in full precision (core.lora_4bit), and says what is wrong.
 """
 from __future__ import annotations
 
@@ -130,13 +131,17 @@ def _device_kind(device: str) -> str:
 
 
 def four_bit_problem(device: str, probe: bool = True) -> str | None:
-    """None when 4-bit (nf4) layers run on `device`, else a sentence saying why not and what to do.
+    """None when 4-bit (nf4) QLoRA trains correctly on `device`, else a sentence saying why not and
+    what to do instead.
 
-    With `probe` (the default) the check is real: it imports bitsandbytes and multiplies by a
-    64x64 nf4 weight on the device, comparing with the fp32 product; cached per device for the
-    process. bitsandbytes pulls in torch's compiler when imported (seconds on a small CPU), so a
-    UI deciding whether to offer the option passes `probe=False`: only "is it installed, is the
-    device one it supports", with no import, and probes when the user picks 4-bit.
+    With `probe` (the default) the check is real and about gradients, not only the forward pass:
+    core.lora_4bit.gradient_problem builds two small nf4 layers, runs one eval-mode forward (on
+    AVX-512-bf16 CPUs that is what switches bitsandbytes to a kernel without a backward), then
+    compares one LoRA step's gradients and loss with the same step on the dequantized weights.
+    Cached per device for the process. bitsandbytes pulls in torch's compiler when imported
+    (seconds on a small CPU), so a UI deciding whether to offer the option passes `probe=False`:
+    only "is it installed, is the device one it supports", with no import, and probes when the
+    user picks 4-bit.
     """
     cheap = _cheap_problem(device)
     if cheap or not probe:
@@ -163,27 +168,14 @@ def _cheap_problem(device: str) -> str | None:
 
 
 def _probe_four_bit(device: str) -> str | None:
-    try:
-        import torch
-        import bitsandbytes as bnb
-        from bitsandbytes.functional import quantize_4bit
+    from core.lora_4bit import gradient_problem
 
-        gen = torch.Generator().manual_seed(0)
-        weight = torch.randn(64, 64, generator=gen).to(device)  # [out, in]
-        x = torch.randn(2, 64, generator=gen).to(device)  # [batch, in]
-        packed, state = quantize_4bit(weight, quant_type="nf4", compress_statistics=True)
-        got = bnb.matmul_4bit(x, packed.t(), quant_state=state).float().cpu()
-        want = (x @ weight.t()).float().cpu()
-        # nf4 keeps about 1 significant digit per weight: a relative error of ~0.1 is normal.
-        err = float((got - want).norm() / want.norm())
+    try:
+        return gradient_problem(device)
     except Exception as exc:  # noqa: BLE001 - any failure means "not on this device"
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         return (f"bitsandbytes is installed but cannot run 4-bit layers on {device} ({first}); "
                 f"`pip install -U {BNB_PIN}` or train without quantization.")
-    if not err < 0.25:
-        return (f"bitsandbytes' 4-bit layers give wrong results on {device} (relative error {err:.2f}); "
-                "train without quantization.")
-    return None
 
 
 def check_quantization(quantization: str, device: str) -> None:
@@ -200,15 +192,20 @@ def four_bit_config(device: str):
     """transformers' BitsAndBytesConfig for QLoRA: nf4 weights, double quantization (the
     per-block scales are quantized too), and bf16 compute on a GPU that has it (fp16 on older
     ones); fp32 compute on CPU, where half precision is slower."""
-    import torch
     from transformers import BitsAndBytesConfig
 
-    if _device_kind(device) == "cuda":
-        compute = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        compute = torch.float32
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-                              bnb_4bit_compute_dtype=compute)
+                              bnb_4bit_compute_dtype=compute_dtype(device))
+
+
+def compute_dtype(device: str):
+    """The dtype 4-bit layers compute in on `device`: bf16 on a GPU that has it, else fp16 on a GPU;
+    fp32 on a CPU, where half precision is slower."""
+    import torch
+
+    if _device_kind(device) == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
 
 
 def load_causal_lm(path: Path, device: str, quantization: str = "none") -> CausalLM:
@@ -232,6 +229,11 @@ def load_causal_lm(path: Path, device: str, quantization: str = "none") -> Causa
         # A quantized model cannot be moved with .to(); it is placed while loading.
         model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=cfg, dtype=cfg.bnb_4bit_compute_dtype,
                                                      device_map={"": device})
+        from core.lora_4bit import keep_backward
+
+        # This copy exists to be trained: keep its layers off bitsandbytes' AVX-512-bf16 CPU kernel,
+        # which has no backward and takes over after any eval-mode forward (core.lora_4bit).
+        keep_backward(model)
     else:
         dtype = torch.float16 if use_fp16(device) else torch.float32
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device)

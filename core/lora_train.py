@@ -10,6 +10,10 @@ every step through `on_step` and `status()`, and saves the adapter as safetensor
 after the last step, or after the current step when cancelled (a usable checkpoint). A
 machine-wide file lock allows one job at a time, across processes too; a second caller gets a
 ValueError that says who holds it and for about how long.
+
+A run checks itself when it ends (`learning_check`): if the LoRA weights did not change, or the
+loss did not fall, `status().warning` says so (and the saved adapter's studio.json records it),
+because a training run that learned nothing must not look like one that worked.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT
-from core.config import LORA_TRAIN_THREADS
+from core.config import LORA_CHECK_MIN_DROP, LORA_CHECK_MIN_STEPS, LORA_TRAIN_THREADS
 from core.lora import LoraSettings, check_name, describe, name_taken, save_adapter, settings_dict, unique_name, user_dir
 from core.lora_data import Dataset, encode_example, load_dataset
 
@@ -36,7 +40,8 @@ STATES = ("starting", "running", "saving", "done", "cancelled", "failed")
 @dataclass(frozen=True)
 class JobStatus:
     """A snapshot of one job. `losses[i]` is the training loss (mean over response tokens) of
-    step i+1; `eta_s` is the estimated seconds left; `adapter` is set once it is saved."""
+    step i+1; `eta_s` is the estimated seconds left; `adapter` is set once it is saved;
+    `warning` is set when the finished run did not visibly learn (see `learning_check`)."""
 
     job_id: str
     name: str
@@ -49,6 +54,7 @@ class JobStatus:
     adapter: str | None = None
     error: str | None = None
     params: dict | None = None
+    warning: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -132,6 +138,9 @@ def prepare(model_key: str, settings: LoraSettings, seed_offset: int = 0):
     if four_bit:
         from peft import prepare_model_for_kbit_training
 
+        from core.lora_4bit import keep_backward
+
+        keep_backward(model)  # a no-op after load_causal_lm's own guard, unless something repacked it since
         on_gpu = next(model.parameters()).device.type == "cuda"
         # Checkpointing trades compute for activation memory: worth it on a GPU, where QLoRA is
         # about fitting a bigger model; on a CPU it is time that runs short, not memory.
@@ -156,6 +165,32 @@ def check_settings(settings: LoraSettings, device: str | None = None) -> None:
 
 def encode_dataset(tokenizer, dataset: Dataset, system_prompt: str = DEFAULT_SYSTEM_PROMPT):
     return [encode_example(tokenizer, ex, system_prompt) for ex in dataset.train]
+
+
+def max_weight_change(before: list, after: list) -> float:
+    """The largest absolute change of any trainable number between two snapshots."""
+    return max((float((a.detach() - b).abs().max()) for b, a in zip(before, after) if b.numel()), default=0.0)
+
+
+def learning_check(losses: list[float], weight_change: float, first_batch_after: float | None = None,
+                   four_bit: bool = False) -> str | None:
+    """None when a finished run visibly learned, else a sentence saying what did not happen and
+    what to try. Two signs: the LoRA weights moved at all, and (from LORA_CHECK_MIN_STEPS steps)
+    the loss of the first batch, measured again after the last step (`first_batch_after`), is at
+    least LORA_CHECK_MIN_DROP below its loss at step 1 (`losses[0]`, taken before any update).
+    The same batch on both sides: each step sees another batch, so comparing steps is noisy."""
+    if not losses:
+        return None
+    fix = " or train without 4-bit quantization" if four_bit else ""
+    if weight_change == 0.0:
+        return (f"the LoRA weights did not change in {len(losses)} step(s): this adapter does nothing. "
+                f"Raise the learning rate{fix}.")
+    if first_batch_after is not None and len(losses) >= LORA_CHECK_MIN_STEPS:
+        if not first_batch_after <= losses[0] * (1 - LORA_CHECK_MIN_DROP):
+            return (f"the loss did not fall (first batch: {losses[0]:.3f} before training, {first_batch_after:.3f} "
+                    f"after {len(losses)} steps): this run may have learned nothing. Try a higher learning rate or "
+                    f"more steps{fix}.")
+    return None
 
 
 class TrainingJob:
@@ -215,15 +250,18 @@ class TrainingJob:
             params = describe(model)
             device = next(model.parameters()).device
             self._publish(self._set(state="running", params=params))
-            optim = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad],
-                                      lr=self.settings.learning_rate, weight_decay=0.0)
+            trainable = [p for p in model.parameters() if p.requires_grad]
+            start_weights = [p.detach().clone() for p in trainable]  # LoRA only: a few MB at most
+            optim = torch.optim.AdamW(trainable, lr=self.settings.learning_rate, weight_decay=0.0)
             losses: list[float] = []
             step_times: list[float] = []
+            first_batch = None
             for ids, labels, mask in _batches(features, self.settings.batch_size, self.settings.steps,
                                               self.settings.seed, tokenizer.pad_token_id):
                 if self._cancel.is_set():
                     break
                 ids, labels, mask = (t.to(device) for t in (ids, labels, mask))
+                first_batch = first_batch or (ids, mask, labels)
                 t0 = time.perf_counter()
                 loss_t = response_loss(model, ids, mask, labels)
                 loss_t.backward()
@@ -244,13 +282,19 @@ class TrainingJob:
                 self._set(state="cancelled", seconds=time.perf_counter() - start, eta_s=0.0,
                           error="cancelled before the first step finished; nothing to save")
                 return
-            self._set(state="saving")
+            with torch.no_grad():  # one more forward: the first batch's loss after training
+                first_after = float(response_loss(model, *first_batch))
+            warning = learning_check(losses, max_weight_change(start_weights, trainable), first_after,
+                                     self.settings.quantization != "none")
+            if warning:
+                log.warning("LoRA job %s: %s", self.name, warning)
+            self._set(state="saving", warning=warning)
             model.eval()
             meta = {"base_model": self.model_key, "dataset": self.dataset.name, "steps": self.settings.steps,
                     "steps_done": len(losses), "losses": [round(x, 4) for x in losses],
                     "settings": settings_dict(self.settings), "seconds": round(time.perf_counter() - start, 1),
                     "status": "cancelled" if cancelled else "done", "params": params,
-                    "system_prompt": DEFAULT_SYSTEM_PROMPT}
+                    "system_prompt": DEFAULT_SYSTEM_PROMPT, "check": warning or "ok"}
             try:
                 saved = save_adapter(model, self.name, meta)
             except ValueError:  # the name was taken meanwhile: keep the work under a free one

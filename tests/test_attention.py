@@ -25,6 +25,7 @@ def test_encoder_rows_sum_to_one_and_shape(minilm_maps):
     m = minilm_maps
     T = len(m.tokens)
     assert m.weights.shape == (6, 12, T, T)
+    # softmax rows sum to 1 up to fp32 rounding (~1e-6 a row; 1e-4 leaves room for any CPU)
     assert np.allclose(m.weights.sum(-1), 1.0, atol=1e-4)
     assert m.tokens[0] == "[CLS]" and m.tokens[-1] == "[SEP]" and m.special[0] and m.special[-1]
     assert "animal" in m.tokens and m.kind == "encoder"
@@ -45,6 +46,7 @@ def test_encoder_matches_direct_transformers_call(minilm_maps):
         out = model(**tok(SENTENCE, return_tensors="pt"), output_attentions=True)
     direct = torch.stack([a[0] for a in out.attentions]).numpy()
     assert direct.shape == minilm_maps.weights.shape
+    # the same weights through another call: only fp32 summation order may differ (weights are in [0, 1])
     assert np.allclose(direct, minilm_maps.weights, atol=1e-5)
 
 
@@ -52,6 +54,7 @@ def test_decoder_is_causal_and_predicts_paris(smol_maps):
     m = smol_maps
     T = len(m.tokens)
     assert m.kind == "decoder" and m.weights.shape == (30, 9, T, T)
+    # softmax rows sum to 1 up to fp32 rounding (~1e-6 a row; 1e-4 leaves room for any CPU)
     assert np.allclose(m.weights.sum(-1), 1.0, atol=1e-4)
     assert np.abs(np.triu(m.weights, 1)).max() == 0.0  # zero above the diagonal, every layer and head
     probs = [p for _, p in m.next_tokens]
@@ -67,6 +70,7 @@ def test_pair_segments_and_non_latin_tokens():
     d = attention.attention_maps("Emoji 🚀 and 注意", "smollm2-135m")
     # Byte-level BPE splits the rocket into byte pieces; they are numbered, not shown as "\ufffd".
     assert any("🚀" in t for t in d.tokens) and not any("\ufffd" in t for t in d.tokens)
+    # softmax rows sum to 1 up to fp32 rounding (~1e-6 a row; 1e-4 leaves room for any CPU)
     assert np.allclose(d.weights.sum(-1), 1.0, atol=1e-4)
 
 
@@ -95,8 +99,8 @@ def test_rollout_rows_sum_to_one(minilm_maps, smol_maps):
     for m in (minilm_maps, smol_maps):
         r = attention.rollout(m.weights)
         assert r.shape == m.weights.shape[-2:]
-        assert np.allclose(r.sum(-1), 1.0, atol=1e-4)
-    assert np.abs(np.triu(attention.rollout(smol_maps.weights), 1)).max() < 1e-6
+        assert np.allclose(r.sum(-1), 1.0, atol=1e-4)  # products of row-stochastic matrices, fp32 rounding
+    assert np.abs(np.triu(attention.rollout(smol_maps.weights), 1)).max() < 1e-6  # masked: exactly 0 times anything
 
 
 @pytest.mark.parametrize("model, layer, head, query", [("minilm", 2, 5, 4), ("smollm2-135m", 7, 4, 3)])
@@ -104,8 +108,9 @@ def test_scaled_dot_product_reproduces_the_models_weights(model, layer, head, qu
     maps = minilm_maps if model == "minilm" else smol_maps
     text = SENTENCE if model == "minilm" else "The capital of France is"
     hm = head_math(text, model, layer, head, query)
+    # recomputed from q and k in numpy (float32, another summation order than torch's kernels)
     assert np.allclose(hm.weights, maps.weights[layer, head, query], atol=1e-4)
-    assert np.allclose(hm.output, hm.weights @ hm.v, atol=1e-5)
+    assert np.allclose(hm.output, hm.weights @ hm.v, atol=1e-5)  # one fp32 product, summed in another order
     if model == "smollm2-135m":
         assert hm.masked[query + 1:].all() and not hm.masked[:query + 1].any()
 
@@ -153,4 +158,4 @@ def test_registered_hub_model_without_weights_says_how_to_get_them():
 def test_saliency_leaves_the_model_returning_attention(smol_maps):
     saliency("The capital of France is", "smollm2-135m", integrated=False)
     again = attention.attention_maps("The capital of France is", "smollm2-135m")
-    assert np.allclose(again.weights, smol_maps.weights, atol=1e-5)
+    assert np.allclose(again.weights, smol_maps.weights, atol=1e-5)  # same model and input; fp32 rounding only

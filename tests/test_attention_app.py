@@ -29,7 +29,7 @@ def test_api_returns_layers_heads_T_T_matching_transformers(client):
     assert out["raw_tokens"] == tok.convert_ids_to_tokens(enc["input_ids"][0])
     with torch.inference_mode():
         direct = torch.stack([a[0] for a in model(**enc, output_attentions=True).attentions]).numpy()
-    assert np.allclose(w, direct, atol=1e-5)
+    assert np.allclose(w, direct, atol=1e-5)  # via the API (JSON floats) vs a direct call: rounding only
 
 
 def test_api_one_layer_one_head_of_the_decoder(client):

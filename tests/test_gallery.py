@@ -66,12 +66,12 @@ def test_index_incremental_persist_reload(random_clip, photo_dir, name):
     assert ch.count == len(PHOTOS)
     assert g.vectors[ch.name].shape == (len(PHOTOS), random_clip.dim)
     assert g.keys == sorted(p.name for p in photo_dir.iterdir())
-    assert np.allclose(np.linalg.norm(g.vectors[ch.name], axis=1), 1, atol=1e-4)
+    assert np.allclose(np.linalg.norm(g.vectors[ch.name], axis=1), 1, atol=1e-4)  # normalized in fp32
 
     # Unchanged files are not embedded again.
     g2 = gal.index(name, _sources(photo_dir), [ch])
     assert ch.count == len(PHOTOS)
-    assert np.array_equal(g.vectors[ch.name], g2.vectors[ch.name])
+    assert np.array_equal(g.vectors[ch.name], g2.vectors[ch.name])  # exact: kept, not recomputed
 
     # One changed, one new, one removed: only two embedded; the rest keep their vectors.
     Image.open(SKIMAGE / "coins.png").convert("RGB").save(photo_dir / "IMG_4100.jpg")
@@ -87,7 +87,7 @@ def test_index_incremental_persist_reload(random_clip, photo_dir, name):
     # Persisted: a fresh read gives the same items and vectors.
     again = gal.read(name)
     assert again.keys == g3.keys
-    assert np.array_equal(again.vectors[ch.name], g3.vectors[ch.name])
+    assert np.array_equal(again.vectors[ch.name], g3.vectors[ch.name])  # exact: float32 written and read back
 
 
 def test_damaged_index_is_rebuilt(random_clip, photo_dir, name):
@@ -127,6 +127,7 @@ def test_search_arithmetic_and_approximate_index(random_clip, photo_dir, name, m
     approx = search_mod.search(g_approx, terms, k=4, weights={"clip": 1, "tags": 0, "text": 0}, clip=random_clip)
     # On six items HNSW finds the exact neighbours: same ids, same scores.
     assert [h.key for h in approx.hits] == [h.key for h in flat.hits]
+    # faiss' HNSW and flat indexes sum the dot products in their own SIMD order (AVX2 or AVX-512)
     assert np.allclose([h.score for h in approx.hits], [h.score for h in flat.hits], atol=1e-5)
 
 

@@ -116,6 +116,8 @@ def test_chat_through_the_registry_matches_a_direct_generate(hub_model):
                               pad_token_id=tok.pad_token_id)
     expected = tok.decode(out[0, len(ids):], skip_special_tokens=True)
     assert len(set(out[0, len(ids):].tolist())) > 3  # varied tokens, not one repeated
+    # exact on purpose: the same fp32 weights and kernels in one process give the same logits bit
+    # for bit, hence the same sampled tokens; no text is compared across machines here
     assert pieces[-1] == expected
 
 

@@ -45,7 +45,7 @@ def test_stream_yields_the_growing_reply_and_stops_when_closed(smollm):
 
 def test_sampling_with_a_seed_is_repeatable(smollm):
     s = GenerationSettings(temperature=0.9, top_p=0.9, max_new_tokens=6, seed=3)
-    assert reply(Q, settings=s) == reply(Q, settings=s)
+    assert reply(Q, settings=s) == reply(Q, settings=s)  # same process, same kernels: bit-identical logits
 
 
 def test_system_prompt_and_history_use_the_chat_template(smollm):

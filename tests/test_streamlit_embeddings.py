@@ -49,7 +49,7 @@ def test_sentence_neighbours_match_core(page):
     want = ev.neighbours_view(q, "sentence", 5).rows
     got = table(page, 0)
     assert [r[1] for r in got] == [r[1] for r in want]
-    assert np.allclose([r[2] for r in got], [r[2] for r in want], atol=1e-3)
+    assert np.allclose([r[2] for r in got], [r[2] for r in want], atol=1e-3)  # shown rounded to 3 decimals
 
 
 def test_example_pill_fills_and_runs_the_form(page):
@@ -74,6 +74,7 @@ def test_projection_of_typed_words_matches_core(page):
     shown = page.session_state["emb_pr"]
     direct = ev.projection_result("typed words", words="apple banana cherry car truck bus dog cat horse")
     assert shown.view.points.texts == direct.view.points.texts
+    # PCA axes have no fixed sign (the SVD may flip one), and fp32 rounding differs by thread
     assert np.allclose(np.abs(shown.view.projection.coords), np.abs(direct.view.projection.coords), atol=1e-4)
     assert "**9 points** · PCA" in text_of(page)
 
@@ -91,6 +92,7 @@ def test_tsne_in_3d_with_kmeans_colours_matches_core(page):
     direct = ev.projection_result("word set", word_set="Countries and capitals", method="t-SNE", dims=3,
                                   colour="k-means clusters", clusters=2)
     assert shown.view.projection.coords.shape == (20, 3) and shown.figure.data[0].type == "scatter3d"
+    # the same seed in the same process; t-SNE's many iterations can grow last-bit differences a little
     assert np.allclose(shown.view.projection.coords, direct.view.projection.coords, atol=1e-3)
     assert shown.view.labels == direct.view.labels and len(set(shown.view.labels)) == 2
     assert "neighbourhoods do" in text_of(page)  # the t-SNE caveat

@@ -56,7 +56,9 @@ def test_search_gives_the_same_ranking_as_core(page):
     direct = search_mod.search_text("a cat", 6, "", search_mod.DEFAULT_WEIGHTS)
     table = page.dataframe[0].value
     assert list(table["file"]) == [h.key for h in direct.hits]
-    assert list(table["total"]) == [round(h.score, 3) for h in direct.hits]
+    # shown rounded to 3 decimals; a score within float rounding of a rounding boundary could show
+    # either neighbour, so compare within one unit of the last shown digit
+    assert all(abs(t - h.score) <= 1e-3 + 1e-9 for t, h in zip(table["total"], direct.hits)), list(table["total"])
     assert table["file"][0] == "chelsea.png"
     # Each channel that scored something has a column; one that scored nothing (CLIP off) has none.
     scored = {c for h in direct.hits for c in h.scores}

@@ -53,15 +53,16 @@ def chat_api(messages: list[dict], adapter: str = "", settings: dict | None = No
 def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: str = "") -> dict:
     """Train a LoRA adapter and wait. dataset: a shipped set name or JSONL text; settings: rank,
     alpha, target_modules, learning_rate, steps, batch_size, seed, quantization ("none" or "4bit" for
-    QLoRA, where bitsandbytes runs). Returns the adapter's name,
-    the loss after each step, the state (done/cancelled/failed) and the seconds taken."""
+    QLoRA, where bitsandbytes trains correctly). Returns the adapter's name,
+    the loss after each step, the state (done/cancelled/failed), the seconds taken, and `warning`:
+    null, or why the run may have learned nothing (the LoRA weights or the loss did not move)."""
     from core.lora_train import finetune
 
     st = finetune(dataset, LoraSettings.from_dict(settings), name or None)
     if st.state == "failed":
         raise ValueError(st.error or "training failed")
     return {"adapter": st.adapter, "losses": [round(x, 4) for x in st.losses], "state": st.state,
-            "steps": st.step, "seconds": round(st.seconds, 1)}
+            "steps": st.step, "seconds": round(st.seconds, 1), "warning": st.warning}
 
 
 def compare_api(prompt: str, adapter: str = "pirate-demo", settings: dict | None = None,

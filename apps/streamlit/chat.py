@@ -193,11 +193,14 @@ def _finetune_tab(model_key: str) -> None:
         tune = by_name(FINETUNE_CONTROLS)
         rank, alpha = render(tune["rank"], "ft_rank", c1), render(tune["alpha"], "ft_alpha", c2)
         targets = st.multiselect("Target modules", list(TARGETS), ["q_proj", "v_proj"], key="ft_targets")
-        # Offered where bitsandbytes is installed and runs on this device; the real 4-bit probe
-        # (seconds: it imports bitsandbytes) runs when a 4-bit job is checked before it starts.
-        no_qlora = four_bit_problem(get_device(), probe=False)
-        four_bit = st.checkbox(QLORA_LABEL, key="ft_qlora", disabled=no_qlora is not None,
+        # Offered where bitsandbytes is installed and runs on this device; ticking it runs core's
+        # real probe (seconds, once per process: a 4-bit LoRA step whose gradients must match full
+        # precision), which unticks it with the reason where 4-bit would not train correctly.
+        no_qlora = four_bit_problem(get_device(), probe=False) or st.session_state.get("ft_qlora_problem")
+        four_bit = st.checkbox(QLORA_LABEL, key="ft_qlora", disabled=no_qlora is not None, on_change=_check_qlora,
                                help=QLORA_INFO if no_qlora is None else f"Not available here: {no_qlora}")
+        if st.session_state.get("ft_qlora_problem"):
+            st.warning(st.session_state["ft_qlora_problem"])
         with st.form("ft_form", border=False):
             c1, c2 = st.columns(2)
             lr, steps = render(tune["lr"], "ft_lr", c1), render(tune["steps"], "ft_steps", c2)
@@ -228,6 +231,16 @@ def _finetune_tab(model_key: str) -> None:
         st.fragment(_training_panel, run_every=POLL_S if running else None)()
     if s is not None:
         code_box(train_code(ds.name if ds is not None and ds.name != "upload" else "my_data.jsonl", s))
+
+
+def _check_qlora() -> None:
+    """On ticking 4-bit: core's real probe; where 4-bit would not train correctly, untick it and
+    keep the reason (the Gradio tab does the same)."""
+    if st.session_state.get("ft_qlora"):
+        problem = four_bit_problem(get_device())
+        if problem:
+            st.session_state["ft_qlora"] = False
+            st.session_state["ft_qlora_problem"] = problem
 
 
 def _start(ds, choice: str, s, name: str, model_key: str) -> None:
@@ -277,6 +290,8 @@ def _training_panel() -> None:
                 text=f"{status.step}/{status.total} steps" if status.finished else job_message(status))
     if status.state == "failed":
         st.error(job_message(status))
+    elif status.finished and status.warning:  # the run's own check: it may have learned nothing
+        st.warning(job_message(status))
     elif status.finished:
         st.success(job_message(status))
     elif st.session_state.get("ft_cancelling") == job_id:
