@@ -117,7 +117,7 @@ def voice_speakers(engine: str, voice: str) -> list[str]:
             from core import models
             from core.registry import MODELS
 
-            path = models.resolve(voice).path if voice in MODELS else Path(voice).expanduser()
+            path = models.locate(voice).path if voice in MODELS else Path(voice).expanduser()
             cfg = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
             n = int(cfg.get("num_speakers", 1))
             if n > 1:
