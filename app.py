@@ -12,6 +12,7 @@ import argparse  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from apps.gradio import tab_modules  # noqa: E402
+from apps.gradio.common import end_session  # noqa: E402
 from core.config import env_int  # noqa: E402
 
 # Events that only read cached models (a kNN lookup) take this many users at once;
@@ -20,6 +21,11 @@ DEFAULT_CONCURRENCY = env_int("NLP_STUDIO_CONCURRENCY", 4)
 # Gradio stores an upload before any tab can look at it: refuse giant files at the door.
 # 200 MB fits a 30-minute WAV and a photo zip; each tab has its own, tighter checks.
 MAX_FILE_SIZE = f"{env_int('NLP_STUDIO_MAX_FILE_SIZE_MB', 200)}mb"
+# A public server: at most this many events wait in the queue; the next visitor is told the studio
+# is busy and to retry in a moment, instead of waiting minutes behind a crowd.
+QUEUE_MAX_SIZE = env_int("NLP_STUDIO_QUEUE_MAX_SIZE", 64)
+# Gradio's own copies of uploads and outputs: every hour, delete those older than a day.
+DELETE_CACHE = (env_int("NLP_STUDIO_CACHE_SWEEP_S", 3600), env_int("NLP_STUDIO_CACHE_MAX_AGE_S", 86400))
 
 CSS = """
 .gradio-container {max-width: 1400px !important}
@@ -34,12 +40,13 @@ def page_head() -> str:
 
 
 def build_app() -> gr.Blocks:
-    with gr.Blocks(title="NLP Studio") as demo:
+    with gr.Blocks(title="NLP Studio", delete_cache=DELETE_CACHE) as demo:
         with gr.Tabs():
             for module in tab_modules():
                 with gr.Tab(module.TITLE, id=module.__name__.split(".")[-1]):
                     module.build()
-    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+        demo.unload(end_session)  # the visitor's files (downloads, exports) go when they leave
+    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
 
 

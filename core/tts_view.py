@@ -115,9 +115,10 @@ def voice_speakers(engine: str, voice: str) -> list[str]:
     try:
         if engine == "piper":
             from core import models
+            from core.file_roots import check_path
             from core.registry import MODELS
 
-            path = models.locate(voice).path if voice in MODELS else Path(voice).expanduser()
+            path = models.locate(voice).path if voice in MODELS else check_path(voice, "voice file")
             cfg = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
             n = int(cfg.get("num_speakers", 1))
             if n > 1:

@@ -7,6 +7,7 @@ from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
 from core import config, image_search as search_mod, rag
 from core import image_search_view as view
+from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["image_search"].heading
 
@@ -16,6 +17,7 @@ INTRO = ("### Voice Image Search: cross-modal retrieval and RAG\n" + view.INTRO
 SCORE_COLUMNS = view.SCORE_COLUMNS
 
 
+@gpu()
 def ui_search(query, image, image_sign, k, w_clip, w_tags, w_text, my_gallery, source, progress=gr.Progress()):
     gallery = view.pick_gallery(source, my_gallery)
     weights = view.weights(w_clip, w_tags, w_text)
@@ -38,6 +40,7 @@ def ui_heatmap(state, evt: gr.SelectData):
     return image, view.heatmap_note(g.items[state["rows"][evt.index]]["key"], what)
 
 
+@gpu()
 def ui_index(files, my_gallery, progress=gr.Progress()):
     paths = [f if isinstance(f, str) else f.name for f in (files or [])]
     g = search_mod.index_upload(paths, my_gallery or None,

@@ -44,8 +44,19 @@ def guard() -> Iterator[None]:
 
 
 def run_page(main: Callable[[], None]) -> None:
-    """Entry point of every page file: the whole page runs inside `guard()`."""
-    with guard():
+    """Entry point of every page file: the whole page runs inside `guard()`. A model download
+    (only with NLP_STUDIO_ALLOW_DOWNLOAD=1) shows a progress bar where the action is."""
+    bar: list = []  # made on the first report only: a page without a download draws nothing extra
+
+    def report(fraction: float, message: str) -> None:
+        if not bar:
+            bar.append(st.empty())
+        if fraction >= 1:
+            bar[0].empty()
+        else:
+            bar[0].progress(fraction, text=message)
+
+    with guard(), models.download_progress(report):
         main()
 
 
