@@ -85,3 +85,10 @@ def code_box(code: str) -> None:
     """The "show the code" box: the few lines of Python that reproduce the current view."""
     with st.expander("Show the code (runs on its own)", icon=":material/code:"):
         st.code(code, language="python")
+
+
+def visitor() -> str:
+    """This browser session's token: the adapters it makes are its own (core.lora, per session)."""
+    import uuid
+
+    return state("visitor", lambda: uuid.uuid4().hex)
