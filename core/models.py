@@ -191,6 +191,8 @@ def resolve(key: str) -> ModelSource:
         return locate(key)
     except ModelMissingError as missing:
         spec = get_spec(key)
+        if os.environ.get(spec.env_var, "").strip() or _config_overrides().get(key):
+            raise  # the host pointed it at a path that is not there: say so, never fetch instead
         refusal = download_refusal(key)
         if refusal is not None:
             if spec.hub_id and os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip() == "1":

@@ -36,8 +36,9 @@ VOICE_HINTS = {"piper": "or the path of a Piper .onnx voice", "coqui": "or a fol
                "espeak": "an espeak-ng voice, e.g. en-us, en-gb, fr"}
 ENGINE_NOTES = {
     "piper": ("**Piper** (VITS, ONNX): offline default. Exposes per-phoneme durations (karaoke). "
-              "Controls: rate, noise (voice variation), noise_w (timing variation). Type the path of any "
-              "Piper `.onnx` voice into *voice* to use it."),
+              "Controls: rate, noise (voice variation), noise_w (timing variation). Type the path of a "
+              "Piper `.onnx` voice into *voice* to use it (in the studio's cache, or a folder the host "
+              "allows with `NLP_STUDIO_FILE_ROOTS`)."),
     "espeak": ("**espeak-ng**: rule-based formant synthesis, the classic baseline. Controls: rate, pitch. "
                "It exposes no durations and reads text, so phoneme edits do not apply; its mel is "
                "computed from the audio."),

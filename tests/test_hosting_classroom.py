@@ -151,3 +151,11 @@ def test_streamlit_deep_link_opens_its_page(browser, streamlit_url, screenshot_d
     assert browser.current_url.split("?")[0].rstrip("/").endswith("/attention")
     assert browser.find_element(By.TAG_NAME, "h1").text.startswith("Attention")
     browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-deep-link.png"))
+    st_open_page(browser, streamlit_url, "?tab=tts&presenter=1", expect="TTS Pipeline")
+    deadline = time.time() + 60
+    while time.time() < deadline and not browser.current_url.split("?")[0].rstrip("/").endswith("/tts"):
+        time.sleep(0.5)
+    time.sleep(1)
+    zoom = browser.execute_script(
+        "return getComputedStyle(document.querySelector(\"[data-testid='stMainBlockContainer']\")).zoom")
+    assert abs(float(zoom) - 1.3) < 1e-6  # exact CSS value, no arithmetic

@@ -121,6 +121,14 @@ def test_non_commercial_model_downloads_only_when_named(monkeypatch, fake_downlo
     assert fake_download == ["xtts-v2"]
 
 
+def test_a_bad_local_path_is_reported_not_replaced_by_a_download(monkeypatch, fake_download, tmp_path):
+    monkeypatch.setenv(models.ALLOW_DOWNLOAD_ENV, "1")
+    monkeypatch.setenv("NLP_STUDIO_MODEL_CLIP_VIT_B_32", str(tmp_path / "gone"))
+    with pytest.raises(models.ModelMissingError, match="does not exist"):
+        models.resolve("clip-vit-b-32")
+    assert fake_download == []
+
+
 def test_downloads_are_off_by_default(monkeypatch, fake_download):
     monkeypatch.delenv(models.ALLOW_DOWNLOAD_ENV, raising=False)
     with pytest.raises(models.ModelMissingError, match="python -m core.download clip-vit-b-32"):
