@@ -162,3 +162,21 @@ def test_streamlit_deep_link_opens_its_page(browser, streamlit_url, screenshot_d
     zoom = browser.execute_script(
         "return getComputedStyle(document.querySelector(\"[data-testid='stMainBlockContainer']\")).zoom")
     assert abs(float(zoom) - 1.3) < 1e-6  # exact CSS value, no arithmetic
+
+
+def test_start_script_runs_the_check_or_the_server_after_setup(tmp_path):
+    """scripts/start.sh with its setup step and Python stubbed out: what it would run."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / ".venv" / "bin").mkdir(parents=True)
+    (tmp_path / "scripts" / "start.sh").write_text((ROOT / "scripts" / "start.sh").read_text())
+    (tmp_path / "scripts" / "setup.sh").write_text("echo setup-ran\n")
+    stub = tmp_path / ".venv" / "bin" / "python"
+    stub.write_text('#!/bin/bash\necho "python $*"\n')
+    stub.chmod(0o755)
+
+    def run(*args):
+        return subprocess.run(["bash", str(tmp_path / "scripts" / "start.sh"), *args], capture_output=True,
+                              text=True, timeout=60, check=True).stdout.splitlines()
+
+    assert run("--check", "--tabs", "tts") == ["setup-ran", "python -m core.doctor --tabs tts"]
+    assert run("--host", "0.0.0.0") == ["setup-ran", "python app.py --host 0.0.0.0"]
