@@ -51,6 +51,14 @@ TABS: dict[str, Tab] = {tab.id: tab for tab in (
         'Cross-modal retrieval and RAG: voice or text → images found by their pixels (ImageNet '
         'tags, captions, CLIP when downloaded) → a cited answer, spoken.',
         icon=':material/image_search:'),
+    Tab('tokenizer_lab', 'Tokenizer Lab', '5',
+        'Train BPE, WordPiece and Unigram tokenizers on real text, replay their merges one by one, and '
+        'compare SmolLM2, MiniLM and Whisper tokenizers side by side (bytes per token, scripts, emoji).',
+        icon=':material/token:'),
+    Tab('evaluation_lab', 'Evaluation Lab', '6',
+        'BLEU with and without smoothing, chrF, ROUGE, WER with its alignment, and perplexity with '
+        'per-token surprisal, on your text and on the studio\'s own outputs.',
+        icon=':material/fact_check:'),
     Tab('models_panel', 'Models', 'all',
         'Every model the studio knows: loaded, available offline, or missing and how to get it.',
         icon=':material/memory:'),

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Callable
 
 from core.chat import DEFAULT_MODEL, GenerationSettings, reply
+from core.config import CHAT_MAX_NEW_TOKENS, LORA_MAX_RANK, LORA_MAX_STEPS
+from core.controls import Control
 from core.lora import LoraSettings
 from core.lora_compare import TokenComparison
 from core.lora_data import Dataset, load_dataset, load_file
@@ -36,6 +38,20 @@ def generation_settings(system: str, temperature: float, top_p: float, max_token
     return GenerationSettings(temperature=float(temperature), top_p=float(top_p),
                               max_new_tokens=int(max_tokens), system_prompt=system or "")
 
+
+# The chat and fine-tune inputs, declared once: both front ends draw them from here and their limits
+# come from core/config, so a limit changed there changes both.
+CHAT_CONTROLS = (
+    Control("temperature", "Temperature (0 = greedy)", "slider", 0.0, minimum=0.0, maximum=1.5, step=0.05),
+    Control("top_p", "Top-p", "slider", 0.9, minimum=0.05, maximum=1.0, step=0.05),
+    Control("max_tokens", "Max new tokens", "slider", 128, minimum=8, maximum=CHAT_MAX_NEW_TOKENS, step=8),
+)
+FINETUNE_CONTROLS = (
+    Control("rank", "Rank r", "slider", 8, minimum=1, maximum=LORA_MAX_RANK, step=1),
+    Control("alpha", "Alpha", "slider", 16, minimum=1, maximum=2 * LORA_MAX_RANK, step=1),
+    Control("lr", "Learning rate", "number", 2e-3, minimum=1e-6, maximum=0.1, step=1e-4, fmt="%.0e"),
+    Control("steps", "Steps (batch of 4)", "slider", 30, minimum=1, maximum=LORA_MAX_STEPS, step=1),
+)
 
 QLORA_LABEL = "4-bit (QLoRA)"
 QLORA_INFO = ("Train on the base model held in 4-bit nf4 (bitsandbytes): about a third of the memory, "

@@ -32,6 +32,7 @@ class Control:
     step: float | None = None
     choices: tuple = ()
     lines: int = 1  # textarea height
+    fmt: str = ""  # printf-style number format where the default is unreadable (e.g. "%.0e")
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -53,9 +53,9 @@ def encode_text(texts: list[str]) -> np.ndarray:
 @lru_cache(maxsize=1)
 def label_vectors() -> np.ndarray:
     """MiniLM embeddings of the 1,000 ImageNet label descriptions, float32 [1000, 384]."""
-    from core.tagger import _label_names
+    from core.tagger import label_names
 
-    _, descriptions = _label_names()
+    _, descriptions = label_names()
     return encode_text(descriptions)
 
 

@@ -35,7 +35,7 @@ class Tagger:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _label_names() -> tuple[list[str], list[str]]:
+def label_names() -> tuple[list[str], list[str]]:
     from timm.data import ImageNetInfo
 
     info = ImageNetInfo()
@@ -64,7 +64,7 @@ def load_tagger(path: Path, device: str) -> Tagger:
     model.load_state_dict(mapped)
     # channels_last: about 30% faster convolutions on CPU here (measured, bench_image_search).
     model.eval().to(device, memory_format=torch.channels_last)
-    labels, descriptions = _label_names()
+    labels, descriptions = label_names()
     return Tagger(model, device, labels, descriptions)
 
 

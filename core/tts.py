@@ -32,13 +32,11 @@ from core import config
 from core.audio import to_int16
 from core.textnorm import Normalized, normalize
 from core.tts_engine import (  # noqa: F401 - re-exported: core.tts is the public interface
-    _STRESS, _WORD, PUNCT, Engine, Rendered, SynthesisOptions, Word, _bare, group_words, pick_speaker,
-    text_words, words_from_phonemes,
+    PUNCT, Engine, Rendered, SynthesisOptions, Word, group_words, pick_speaker, text_words, words_from_phonemes,
 )
 from core.tts_espeak import EspeakEngine  # noqa: F401
 from core.tts_piper import (  # noqa: F401 - load_piper is the registry's "core.tts:load_piper"
-    PiperEngine, _load_piper_voice, _path_lock, _path_voices, _piper_engine, _sample_symbols, load_piper,
-    onnx_session_options, piper_voices,
+    PiperEngine, load_piper, onnx_session_options, piper_engine, piper_voices,
 )
 from core.tts_xtts import XttsEngine, load_reference  # noqa: F401
 
@@ -222,7 +220,7 @@ def get_engine(engine: str | Engine = "piper", voice: str | None = None) -> Engi
     if not isinstance(engine, str):
         return engine
     if engine == "piper":
-        return _piper_engine(voice or "piper-joe")
+        return piper_engine(voice or "piper-joe")
     if engine == "espeak":
         return EspeakEngine(voice if voice and not voice.startswith("piper") else "en-us")
     if engine == "coqui":

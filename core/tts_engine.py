@@ -103,13 +103,13 @@ class Engine(Protocol):
 # --------------------------------------------------------------------------------------------
 # Words <-> phonemes
 # --------------------------------------------------------------------------------------------
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+WORD_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _STRESS = "ˈˌːˑ"
 
 
 def text_words(sentence: str) -> list[str]:
     """The words of a sentence as a phonemizer sees them (hyphens and punctuation split)."""
-    return _WORD.findall(sentence)
+    return WORD_RE.findall(sentence)
 
 
 def _bare(ph: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.tts_engine import _WORD, Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
+from core.tts_engine import WORD_RE, Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
 
 
 class EspeakEngine:
@@ -36,7 +36,7 @@ class EspeakEngine:
     def analyze(self, sentence: str) -> list[Word]:
         words = words_from_phonemes(sentence, self._phonemize(sentence), self._phonemize)
         # espeak prints no punctuation: take the punctuation after each word from the sentence.
-        spans = list(_WORD.finditer(sentence))
+        spans = list(WORD_RE.finditer(sentence))
         out, k = [], 0
         for w in words:
             k += max(1, len(w.text.split()))

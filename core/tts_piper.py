@@ -174,7 +174,7 @@ _path_voices: dict[str, PiperEngine] = {}
 _path_lock = threading.Lock()
 
 
-def _piper_engine(voice: str) -> PiperEngine:
+def piper_engine(voice: str) -> PiperEngine:
     from core import models
     from core.registry import MODELS
 

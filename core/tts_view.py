@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 from core import tts, tts_xtts
+from core.config import TTS_MAX_RATE, TTS_MIN_RATE
+from core.controls import Control
 
 INTRO = """A voice does not read letters. The text is first **normalized** ("$5.50" → "five dollars and
 fifty cents"), then turned into **phonemes** (IPA), then a model decides how long each phoneme lasts
@@ -47,6 +49,14 @@ ENGINE_NOTES = {
               "from reference audio (XTTS v2, its own download)."),
 }
 # Which sliders an engine listens to.
+# The voice settings, declared once for both front ends (the rate's limits come from core/config).
+VOICE_CONTROLS = (
+    Control("rate", "Speaking rate (1 = normal)", "slider", 1.0, minimum=TTS_MIN_RATE, maximum=TTS_MAX_RATE,
+            step=0.05),
+    Control("noise", "noise (voice variation)", "slider", 0.667, minimum=0.0, maximum=1.5, step=0.01),
+    Control("noise_w", "noise_w (timing variation)", "slider", 0.8, minimum=0.0, maximum=1.5, step=0.01),
+    Control("pitch", "pitch (espeak)", "slider", 50, minimum=0, maximum=99, step=1),
+)
 ENGINE_CONTROLS = {"piper": ("noise", "noise_w"), "coqui": ("noise",), "espeak": ("pitch",)}
 KIND_COLOURS = {"currency": "#f4a261", "date": "#2a9d8f", "time": "#8ab17d", "ordinal": "#e9c46a",
                 "number": "#a8dadc", "year": "#90be6d", "percent": "#f9c74f", "abbreviation": "#e76f51",

@@ -34,7 +34,7 @@ import numpy as np
 
 from core import config
 from core.models import ModelMissingError
-from core.tts_engine import _WORD, Reference, Rendered, SynthesisOptions, Word, pick_speaker
+from core.tts_engine import WORD_RE, Reference, Rendered, SynthesisOptions, Word, pick_speaker
 
 XTTS_KEY = "xtts-v2"
 CONDITIONING_RATE = 22_050  # XTTS computes its conditioning from 22,050 Hz audio
@@ -145,7 +145,7 @@ class XttsEngine:
     def analyze(self, sentence: str) -> list[Word]:
         """One `Word` per word; its "phonemes" are the BPE tokens XTTS reads (joined by ·)."""
         out = []
-        for match in _WORD.finditer(sentence):
+        for match in WORD_RE.finditer(sentence):
             after = sentence[match.end():]
             punct = re.match(r"[\"')\]]*([.,;:!?]*)", after).group(1)[:1]
             out.append(Word(text=match.group(), phonemes=self._pieces(match.group()), punct=punct))

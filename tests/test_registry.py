@@ -126,3 +126,14 @@ def test_import_core_is_cheap():
     code = "import sys, core.models, core.registry, core.config; print('torch' in sys.modules, 'gradio' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_every_registry_loader_string_imports():
+    """A typo in a loader string would surface only when a user first picks that model."""
+    import importlib
+
+    from core.registry import MODELS
+
+    for spec in MODELS.values():
+        module, _, function = spec.loader.partition(":")
+        assert callable(getattr(importlib.import_module(module), function)), spec.key

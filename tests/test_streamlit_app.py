@@ -22,6 +22,8 @@ PAGE_READY = {
     "tts": "each stage appears here with its time",
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
+    "tokenizer_lab": "Press Train and replay",
+    "evaluation_lab": "Corpus scores",
     "models_panel": "Device for new loads",
 }
 

@@ -13,12 +13,14 @@ import gradio as gr
 import pandas as pd
 
 from apps.gradio.common import code_box, friendly
+from apps.gradio.controls import render, render_all
 from apps.tabs import TABS
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
-from core.chat_view import (COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL, UPLOAD,
+from core.chat_view import (CHAT_CONTROLS, COMPARE_MAX_TOKENS, FINETUNE_CONTROLS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL, UPLOAD,
                             UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_source,
                             dataset_summary, estimate_markdown, generation_settings, job_message, lora_settings, loss_points, params_markdown,
                             score_reply, token_rows, token_spans, train_code)
+from core.controls import by_name
 from core.device import get_device
 from core.llm import four_bit_problem
 from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
@@ -140,9 +142,7 @@ def build() -> None:
                         clear = gr.Button("Clear", size="sm")
                 with gr.Column(scale=2):
                     system = gr.Textbox(DEFAULT_SYSTEM_PROMPT, label="System prompt", lines=2)
-                    temperature = gr.Slider(0, 1.5, 0.0, step=0.05, label="Temperature (0 = greedy)")
-                    top_p = gr.Slider(0.05, 1, 0.9, step=0.05, label="Top-p")
-                    max_tokens = gr.Slider(8, 512, 128, step=8, label="Max new tokens")
+                    temperature, top_p, max_tokens = render_all(CHAT_CONTROLS).values()
                     chat_code = code_box(_chat_code(DEFAULT_MODEL, "", GenerationSettings()))
 
         with gr.Tab("Fine-tune"):
@@ -160,13 +160,12 @@ def build() -> None:
                                             "adapter. *Estimate time* runs a 3-step probe on this machine.")
                 with gr.Column(scale=2):
                     with gr.Row():
-                        rank = gr.Slider(1, 64, 8, step=1, label="Rank r")
-                        alpha = gr.Slider(1, 128, 16, step=1, label="Alpha")
+                        tune = by_name(FINETUNE_CONTROLS)
+                        rank, alpha = render(tune["rank"]), render(tune["alpha"])
                     targets = gr.CheckboxGroup(list(TARGETS), value=["q_proj", "v_proj"],
                                                label="Target modules")
                     with gr.Row():
-                        lr = gr.Number(2e-3, label="Learning rate", minimum=1e-6, maximum=0.1)
-                        steps = gr.Slider(1, 200, 30, step=1, label="Steps (batch of 4)")
+                        lr, steps = render(tune["lr"]), render(tune["steps"])
                     # Offered only where bitsandbytes is installed and runs on this device; the
                     # real 4-bit probe (seconds: it imports bitsandbytes) runs when it is ticked.
                     no_qlora = four_bit_problem(get_device(), probe=False)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.gradio.common import code_box, friendly, session_folder
+from apps.gradio.controls import render
 from apps.tabs import TABS
 from core import tts, tts_xtts
 from core import tts_view as view
 from core.audio import to_int16
+from core.controls import by_name
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 from core.tts_view import DEMO_TEXT, KARAOKE_CSS, KIND_COLOURS, PHONEME_HEADERS, VOICES
 from core.zerogpu import gpu
@@ -163,11 +165,12 @@ def build() -> None:
             voice = gr.Dropdown(VOICES["piper"], value="piper-joe", label="Voice", allow_custom_value=True,
                                 info=view.VOICE_HINTS["piper"])
             engine_note = gr.Markdown(view.engine_note("piper"))
-            rate = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Speaking rate (1 = normal)")
+            voice_controls = by_name(view.VOICE_CONTROLS)
+            rate = render(voice_controls["rate"])
             with gr.Row():
-                noise = gr.Slider(0.0, 1.5, value=0.667, step=0.01, label="noise (voice variation)")
-                noise_w = gr.Slider(0.0, 1.5, value=0.8, step=0.01, label="noise_w (timing variation)")
-                pitch = gr.Slider(0, 99, value=50, step=1, label="pitch (espeak)", visible=False)
+                noise = render(voice_controls["noise"])
+                noise_w = render(voice_controls["noise_w"])
+                pitch = render(voice_controls["pitch"], visible=False)
             speaker = gr.Dropdown([], label=view.SPEAKER_LABEL, allow_custom_value=True,
                                   visible=False)
             with gr.Group(visible=False, elem_id="tts-clone") as clone_box:

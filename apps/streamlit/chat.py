@@ -15,13 +15,14 @@ import pandas as pd
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page, show_error, state, visitor
+from apps.streamlit.controls import render, render_all
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, stream_reply
-from core.chat_view import (BASE_LABEL, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
+from core.chat_view import (BASE_LABEL, CHAT_CONTROLS, FINETUNE_CONTROLS, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
                             TOKEN_COLUMNS, UPLOAD, UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_from_bytes,
                             dataset_source, dataset_summary, estimate_markdown, generation_settings, job_message,
                             lora_settings, loss_points, params_markdown, score_reply, token_rows, token_spans,
                             train_code)
-from core.config import CHAT_MAX_NEW_TOKENS
+from core.controls import by_name
 from core.device import get_device
 from core.llm import four_bit_problem
 from core.lora import TARGETS, delete_adapter, import_adapter, list_adapters, lora_param_count
@@ -78,9 +79,7 @@ def _chat_tab(model_key: str, adapter: str) -> None:
     left, right = st.columns([3, 2], gap="large")
     with right:
         system = st.text_area("System prompt", DEFAULT_SYSTEM_PROMPT, key="chat_system", height=80)
-        temperature = st.slider("Temperature (0 = greedy)", 0.0, 1.5, 0.0, 0.05, key="chat_temperature")
-        top_p = st.slider("Top-p", 0.05, 1.0, 0.9, 0.05, key="chat_top_p")
-        max_tokens = st.slider("Max new tokens", 8, min(512, CHAT_MAX_NEW_TOKENS), 128, 8, key="chat_max_tokens")
+        temperature, top_p, max_tokens = render_all(CHAT_CONTROLS, "chat").values()
     with left:
         st.subheader(READY)
         _settle_reply()
@@ -191,8 +190,8 @@ def _finetune_tab(model_key: str) -> None:
                              width="stretch", height=260)
     with right:
         c1, c2 = st.columns(2)
-        rank = c1.slider("Rank r", 1, 64, 8, key="ft_rank")
-        alpha = c2.slider("Alpha", 1, 128, 16, key="ft_alpha")
+        tune = by_name(FINETUNE_CONTROLS)
+        rank, alpha = render(tune["rank"], "ft_rank", c1), render(tune["alpha"], "ft_alpha", c2)
         targets = st.multiselect("Target modules", list(TARGETS), ["q_proj", "v_proj"], key="ft_targets")
         # Offered where bitsandbytes is installed and runs on this device; the real 4-bit probe
         # (seconds: it imports bitsandbytes) runs when a 4-bit job is checked before it starts.
@@ -201,8 +200,7 @@ def _finetune_tab(model_key: str) -> None:
                                help=QLORA_INFO if no_qlora is None else f"Not available here: {no_qlora}")
         with st.form("ft_form", border=False):
             c1, c2 = st.columns(2)
-            lr = c1.number_input("Learning rate", 1e-6, 0.1, 2e-3, format="%.0e", step=1e-4, key="ft_lr")
-            steps = c2.slider("Steps (batch of 4)", 1, 200, 30, key="ft_steps")
+            lr, steps = render(tune["lr"], "ft_lr", c1), render(tune["steps"], "ft_steps", c2)
             name = st.text_input("Adapter name (optional)", placeholder="e.g. my-pirate", key="ft_name")
             b1, b2 = st.columns(2)
             est = b1.form_submit_button("Estimate time", width="stretch", key="ft_estimate")

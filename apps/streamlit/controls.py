@@ -24,7 +24,8 @@ def render(control: Control, key: str, container: Any = st) -> Any:
                                       step=int(c.step or 1), help=help_, key=key)
     if c.kind == "number":
         return container.number_input(c.label, float(c.minimum), float(c.maximum), float(c.default),
-                                      step=float(c.step) if c.step else None, help=help_, key=key)
+                                      step=float(c.step) if c.step else None, format=c.fmt or None,
+                                      help=help_, key=key)
     if c.kind == "choice":
         return container.selectbox(c.label, list(c.choices), index=list(c.choices).index(c.default),
                                    help=help_, key=key)

@@ -11,9 +11,11 @@ import pandas as pd
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, run_page, state
+from apps.streamlit.controls import render
 from core import config, tts, tts_xtts
 from core import tts_view as view
 from core.audio import to_int16
+from core.controls import by_name
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 
 RESULT = "tts_result"  # this session's last take: speech, figures, downloads (see _speak)
@@ -62,15 +64,12 @@ def _controls() -> dict:
                          max_chars=config.TTS_MAX_CHARS,
                          placeholder="Type anything: numbers, dates, $ amounts, Dr./St. …")
             used = view.ENGINE_CONTROLS[engine]
-            st.slider("Speaking rate (1 = normal)", config.TTS_MIN_RATE, config.TTS_MAX_RATE, 1.0, 0.05,
-                      key="tts_rate")
+            voice_controls = by_name(view.VOICE_CONTROLS)
+            render(voice_controls["rate"], "tts_rate")
             c1, c2 = st.columns(2)
-            if "noise" in used:
-                c1.slider("noise (voice variation)", 0.0, 1.5, 0.667, 0.01, key="tts_noise")
-            if "noise_w" in used:
-                c2.slider("noise_w (timing variation)", 0.0, 1.5, 0.8, 0.01, key="tts_noise_w")
-            if "pitch" in used:
-                c1.slider("pitch (espeak)", 0, 99, 50, 1, key="tts_pitch")
+            for name, column in (("noise", c1), ("noise_w", c2), ("pitch", c1)):
+                if name in used:
+                    render(voice_controls[name], f"tts_{name}", column)
             if xtts:
                 _xtts_controls(speakers)
             elif speakers:
