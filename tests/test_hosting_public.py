@@ -90,6 +90,17 @@ def test_a_path_outside_the_allowed_folders_is_refused(monkeypatch, tmp_path):
         check_path(link)
 
 
+def test_a_coqui_voice_folder_outside_the_allowed_folders_is_refused(monkeypatch, tmp_path):
+    from core import coqui
+
+    monkeypatch.delenv("NLP_STUDIO_FILE_ROOTS", raising=False)
+    (tmp_path / "acoustic").mkdir()
+    with pytest.raises(ValueError, match="Coqui voice folder .* is outside the folders"):
+        coqui._folders(str(tmp_path))
+    monkeypatch.setenv("NLP_STUDIO_FILE_ROOTS", str(tmp_path))
+    assert coqui._folders(str(tmp_path)) == (tmp_path.resolve() / "acoustic", tmp_path.resolve() / "vocoder")
+
+
 def test_speak_refuses_a_voice_path_outside_the_allowed_folders(client):
     from gradio_client.exceptions import AppError
 
