@@ -87,6 +87,23 @@ def _image_search() -> str:
     return f"'a cat' → {result.hits[0].as_dict().get('file', '?')} (channels: {', '.join(result.channels)})"
 
 
+def _tokenizer_lab() -> str:
+    from core.tokenizer_lab import view as tv
+
+    rows = tv.api_compare(SENTENCE, "smollm2,minilm,whisper", True)
+    return f"{len(rows)} tokenizers compared on one sentence"
+
+
+def _evaluation_lab() -> str:
+    from core.evaluation import view as ev
+
+    scores = ev.api_evaluate(["the cat sat on the mat"], [["the cat sat on a mat"]], ["bleu", "wer"], "basic")
+    ppl = ev.api_perplexity(SENTENCE, "smollm2-135m")
+    bits = ppl.get("bits_per_token")
+    return (f"BLEU {scores['bleu']['score']:.1f}, WER {scores['wer']['wer']:.0%}; "
+            f"SmolLM2 {bits:.2f} bits per token" if isinstance(bits, (int, float)) else "SmolLM2 perplexity computed")
+
+
 def _models_panel() -> str:
     rows = models.status()
     return f"{len(rows)} models listed"
@@ -99,6 +116,8 @@ ACTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "tts": ("Piper speaks a sentence", _tts),
     "whisper": ("Whisper transcribes Piper's sentence", _whisper),
     "image_search": ("text search over the shipped gallery", _image_search),
+    "tokenizer_lab": ("three tokenizers on one sentence", _tokenizer_lab),
+    "evaluation_lab": ("BLEU/WER of a sentence, SmolLM2 perplexity", _evaluation_lab),
     "models_panel": ("the Models panel", _models_panel),
 }
 
