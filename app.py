@@ -12,6 +12,7 @@ import argparse  # noqa: E402
 import gradio as gr  # noqa: E402
 
 from apps.gradio import tab_modules  # noqa: E402
+from apps.gradio.common import end_session  # noqa: E402
 from core.config import env_int  # noqa: E402
 
 # Events that only read cached models (a kNN lookup) take this many users at once;
@@ -20,26 +21,51 @@ DEFAULT_CONCURRENCY = env_int("NLP_STUDIO_CONCURRENCY", 4)
 # Gradio stores an upload before any tab can look at it: refuse giant files at the door.
 # 200 MB fits a 30-minute WAV and a photo zip; each tab has its own, tighter checks.
 MAX_FILE_SIZE = f"{env_int('NLP_STUDIO_MAX_FILE_SIZE_MB', 200)}mb"
+# A public server: at most this many events wait in the queue; the next visitor is told the studio
+# is busy and to retry in a moment, instead of waiting minutes behind a crowd.
+QUEUE_MAX_SIZE = env_int("NLP_STUDIO_QUEUE_MAX_SIZE", 64)
+# Gradio's own copies of uploads and outputs: every hour, delete those older than a day.
+DELETE_CACHE = (env_int("NLP_STUDIO_CACHE_SWEEP_S", 3600), env_int("NLP_STUDIO_CACHE_MAX_AGE_S", 86400))
 
 CSS = """
 .gradio-container {max-width: 1400px !important}
 .nlp-hidden {display: none !important}
 .code-box textarea, .code-box pre {font-size: 13px}
+html.presenter .gradio-container {zoom: 1.3; max-width: none !important}
 """
+
+# Presenter mode for a projector: /?presenter=1 scales text, controls and figures by 1.3.
+PRESENTER_HEAD = """<script>
+if (new URLSearchParams(window.location.search).get("presenter") === "1") {
+  document.documentElement.classList.add("presenter");
+}
+</script>"""
 
 
 def page_head() -> str:
     """Extra <head> content that tabs need (a module may define HEAD, e.g. a small script)."""
-    return "\n".join(getattr(m, "HEAD", "") for m in tab_modules())
+    return "\n".join([PRESENTER_HEAD] + [getattr(m, "HEAD", "") for m in tab_modules()])
+
+
+def tab_ids() -> list[str]:
+    return [module.__name__.split(".")[-1] for module in tab_modules()]
+
+
+def open_linked_tab(request: gr.Request):
+    """Deep links: /?tab=attention opens that tab (any tab id of apps.tabs.TABS); else no change."""
+    wanted = (request.query_params.get("tab") or "").strip() if request else ""
+    return gr.Tabs(selected=wanted) if wanted in tab_ids() else gr.skip()
 
 
 def build_app() -> gr.Blocks:
-    with gr.Blocks(title="NLP Studio") as demo:
-        with gr.Tabs():
+    with gr.Blocks(title="NLP Studio", delete_cache=DELETE_CACHE) as demo:
+        with gr.Tabs() as tabs:
             for module in tab_modules():
                 with gr.Tab(module.TITLE, id=module.__name__.split(".")[-1]):
                     module.build()
-    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY)
+        demo.load(open_linked_tab, None, tabs, api_visibility="private", queue=False)
+        demo.unload(end_session)  # the visitor's files (downloads, exports) go when they leave
+    demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return demo
 
 
@@ -50,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", 7860)))
     parser.add_argument("--share", action="store_true", help="open a public gradio.live link (needs internet)")
     args = parser.parse_args(argv)
+    if args.host != "127.0.0.1":
+        from core.lan import banner
+
+        print(banner(args.host, args.port), flush=True)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
                        css=CSS, head=page_head(), show_error=True, max_file_size=MAX_FILE_SIZE)
 

@@ -14,4 +14,18 @@ import streamlit as st  # noqa: E402
 from apps.streamlit import navigation_pages  # noqa: E402
 
 st.set_page_config(page_title="NLP Studio", page_icon=":material/school:", layout="wide")
-st.navigation(navigation_pages()).run()
+pages = navigation_pages()
+current = st.navigation(pages)
+# Presenter mode for a projector: ?presenter=1 (kept for the session) scales the page by 1.3.
+if st.query_params.get("presenter") == "1":
+    st.session_state["presenter"] = True
+if st.session_state.get("presenter"):
+    st.html("<style>[data-testid='stMainBlockContainer'] {zoom: 1.3}</style>")
+# Deep links: every page has its own path (/attention); /?tab=attention works too, as in Gradio.
+wanted = st.query_params.get("tab")
+if wanted:
+    del st.query_params["tab"]
+    target = next((p for p in pages if p.url_path == wanted), None)
+    if target is not None and target.url_path != current.url_path:
+        st.switch_page(target)
+current.run()

@@ -218,9 +218,12 @@ def _folders(name: str) -> tuple[Path, Path]:
     if name in COQUI_VOICES:
         acoustic, vocoder = COQUI_VOICES[name]
         return _data_dir() / acoustic.replace("/", "--"), _data_dir() / vocoder.replace("/", "--")
-    root = Path(name).expanduser()
-    if root.is_dir():
-        return root / "acoustic", root / "vocoder"
+    if "/" in name:  # a folder by path: only inside the folders this server allows (its checkpoints are pickles)
+        from core.file_roots import check_path
+
+        root = check_path(name, "Coqui voice folder")
+        if root.is_dir():
+            return root / "acoustic", root / "vocoder"
     raise ValueError(f"Unknown Coqui voice {name!r}: use one of {', '.join(COQUI_VOICES)} or a folder "
                      "holding acoustic/ and vocoder/")
 

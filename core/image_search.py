@@ -152,7 +152,7 @@ def clip_status(key: str | None = None) -> tuple[object | None, str]:
             return (None, hit) if isinstance(hit, str) else (hit, "")
     try:
         spec = models.get_spec(key)
-        models.resolve(key)
+        models.locate(key)  # optional channel: a search never waits on a 605 MB download (a Space preloads it)
     except models.ModelMissingError:
         return None, (f"CLIP is off: its weights are not on this machine. Get them once with "
                       f"`python -m core.download {key}` (needs internet) or set {spec.env_var}. "

@@ -6,6 +6,12 @@ trained on, on what data, and its loss history). Shipped adapters live in `asset
 read-only; the ones users train or upload go to `cache_dir()/adapters/<name>/`. Only safetensors
 weights are read: pickle files (.bin, .pt) can run code when loaded, so they are refused.
 
+Adapters belong to whoever made them: `studio.json` records an `owner` (an opaque token, a browser
+session on a public server). A front end passes the visitor's token as `owner`, and then sees the
+shipped adapters, the unowned ones (made on the server itself, e.g. by the teacher) and its own, and
+may delete only its own. NLP_STUDIO_SHARE_ADAPTERS=1 (a classroom) lets everyone see every adapter;
+deleting still needs the owner. `owner=None` is the server itself (scripts, tests): everything.
+
 A chat with an adapter uses its own copy of the base model with the adapter applied, so the
 shared base model stays untouched and users of different adapters never switch each other's.
 """
@@ -33,6 +39,7 @@ CONFIG = "adapter_config.json"
 META = "studio.json"
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
+SHARE_ENV = "NLP_STUDIO_SHARE_ADAPTERS"
 
 
 @dataclass(frozen=True)
@@ -134,8 +141,24 @@ def _info(folder: Path, shipped: bool) -> AdapterInfo | None:
                        (folder / WEIGHTS).stat().st_size, meta)
 
 
-def list_adapters(base_model: str | None = None) -> list[AdapterInfo]:
-    """Shipped adapters first, then the user's, newest first; optionally only those for `base_model`."""
+def sharing() -> bool:
+    """True when every visitor sees every adapter (NLP_STUDIO_SHARE_ADAPTERS=1, set by a teacher)."""
+    return os.environ.get(SHARE_ENV, "").strip() == "1"
+
+
+def owner_of(info: AdapterInfo) -> str:
+    """The token of the session that made it; "" for shipped and server-made adapters."""
+    return "" if info.shipped else str(info.meta.get("owner", "") or "")
+
+
+def visible_to(info: AdapterInfo, owner: str | None) -> bool:
+    """Whether `owner` (None: the server itself) may see and use this adapter."""
+    return owner is None or info.shipped or sharing() or owner_of(info) in ("", owner)
+
+
+def list_adapters(base_model: str | None = None, owner: str | None = None) -> list[AdapterInfo]:
+    """Shipped adapters first, then the user's, newest first; optionally only those for `base_model`,
+    and only those `owner` may see (see the module docstring; None: all)."""
     found = []
     for root, shipped in ((SHIPPED_DIR, True), (user_dir(), False)):
         if not root.is_dir():
@@ -144,16 +167,17 @@ def list_adapters(base_model: str | None = None) -> list[AdapterInfo]:
                          key=lambda p: -p.stat().st_mtime if not shipped else 0)
         for p in folders:
             info = _info(p, shipped)
-            if info and (base_model is None or info.base_model in ("", base_model)):
+            if info and (base_model is None or info.base_model in ("", base_model)) and visible_to(info, owner):
                 found.append(info)
     return found
 
 
-def find_adapter(name: str) -> AdapterInfo:
-    for info in list_adapters():
+def find_adapter(name: str, owner: str | None = None) -> AdapterInfo:
+    """The adapter `name`, if `owner` may see it; else ValueError listing the ones it may."""
+    for info in list_adapters(owner=owner):
         if info.name == name:
             return info
-    names = ", ".join(a.name for a in list_adapters()) or "none yet"
+    names = ", ".join(a.name for a in list_adapters(owner=owner)) or "none yet"
     raise ValueError(f"no adapter named {name!r}; available: {names}")
 
 
@@ -216,19 +240,25 @@ def _portable_config(path: Path, base_model: str) -> None:
         os.chmod(f, 0o644)
 
 
-def delete_adapter(name: str) -> None:
-    """Delete one of the user's adapters (shipped ones are read-only)."""
-    info = find_adapter(name)
+def delete_adapter(name: str, owner: str | None = None) -> None:
+    """Delete one of the user's adapters (shipped ones are read-only). With `owner` given (a
+    visitor), only an adapter that visitor made; even a shared one stays the maker's."""
+    info = find_adapter(name, owner)
     if info.shipped:
         raise ValueError(f"{name} ships with the studio and cannot be deleted")
+    if owner is not None and (not owner or owner_of(info) != owner):
+        raise ValueError(f"{name} was made by someone else (or on the server), so only they or the host can "
+                         "delete it; you can delete the adapters you trained or uploaded in this session")
     evict(name)
     shutil.rmtree(info.path)
 
 
-def import_adapter(files: list[str | Path], name: str, base_model: str = "smollm2-135m") -> AdapterInfo:
+def import_adapter(files: list[str | Path], name: str, base_model: str = "smollm2-135m",
+                   owner: str = "") -> AdapterInfo:
     """Add an adapter from uploaded files: an `adapter_config.json` and an
     `adapter_model.safetensors` (any name ending .safetensors). Pickle weights are refused, and
-    the adapter must fit `base_model` (it is test-loaded before it is kept)."""
+    the adapter must fit `base_model` (it is test-loaded before it is kept). `owner`: the uploading
+    session's token (see the module docstring)."""
     from safetensors import safe_open
 
     name = check_name(name)
@@ -264,7 +294,7 @@ def import_adapter(files: list[str | Path], name: str, base_model: str = "smollm
         shutil.copyfile(weights[0], tmp / WEIGHTS)
         shutil.copyfile(configs[0], tmp / CONFIG)
         (tmp / META).write_text(json.dumps({"name": name, "base_model": base_model, "status": "uploaded",
-                                            "dataset": "", "losses": []}, indent=1))
+                                            "dataset": "", "losses": [], "owner": owner}, indent=1))
         _build_adapted(base_model, tmp)  # raises if it does not fit the base model
         final = user_dir() / name
         os.rename(tmp, final)

@@ -197,8 +197,9 @@ class TrainingJob:
     """One fine-tuning run in a background thread. Create with `start_training`."""
 
     def __init__(self, dataset: Dataset, settings: LoraSettings, name: str, model_key: str,
-                 on_step: Callable[[JobStatus], None] | None, lock_file, threads: int = 0) -> None:
+                 on_step: Callable[[JobStatus], None] | None, lock_file, threads: int = 0, owner: str = "") -> None:
         self.job_id = uuid.uuid4().hex[:12]
+        self.owner = owner
         self.dataset, self.settings, self.name, self.model_key = dataset, settings, name, model_key
         self._on_step = on_step
         self.threads = threads or LORA_TRAIN_THREADS
@@ -294,7 +295,7 @@ class TrainingJob:
                     "steps_done": len(losses), "losses": [round(x, 4) for x in losses],
                     "settings": settings_dict(self.settings), "seconds": round(time.perf_counter() - start, 1),
                     "status": "cancelled" if cancelled else "done", "params": params,
-                    "system_prompt": DEFAULT_SYSTEM_PROMPT, "check": warning or "ok"}
+                    "system_prompt": DEFAULT_SYSTEM_PROMPT, "check": warning or "ok", "owner": self.owner}
             try:
                 saved = save_adapter(model, self.name, meta)
             except ValueError:  # the name was taken meanwhile: keep the work under a free one
@@ -315,9 +316,10 @@ class TrainingJob:
 
 def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), name: str | None = None,
                    model: str = DEFAULT_MODEL, on_step: Callable[[JobStatus], None] | None = None,
-                   threads: int = 0) -> TrainingJob:
+                   threads: int = 0, owner: str = "") -> TrainingJob:
     """Start a job and return at once. Refuses (ValueError) when another job holds the machine,
-    when the name is taken, or when the dataset is unusable: all checked before any work."""
+    when the name is taken, or when the dataset is unusable: all checked before any work.
+    `owner`: the token of the session training it (core.lora: who may see and delete it)."""
     import peft  # noqa: F401 - imported here, not first in the job thread: lazy imports race across threads
 
     from core import models
@@ -339,7 +341,7 @@ def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings
             fh.close()
             raise ValueError(_busy_message()) from None
     try:
-        job = TrainingJob(ds, settings, name, model, on_step, fh, threads)
+        job = TrainingJob(ds, settings, name, model, on_step, fh, threads, owner)
         (user_dir() / ".training.json").write_text(json.dumps({"name": name, "eta_until": time.time() + 120}))
     except Exception:
         fcntl.flock(fh, fcntl.LOCK_UN)
@@ -378,9 +380,9 @@ def get_job(job_id: str) -> TrainingJob:
 
 
 def finetune(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), name: str | None = None,
-             model: str = DEFAULT_MODEL, threads: int = 0) -> JobStatus:
+             model: str = DEFAULT_MODEL, threads: int = 0, owner: str = "") -> JobStatus:
     """Train and wait (the blocking form, for the API and scripts)."""
-    return start_training(dataset, settings, name, model, threads=threads).wait()
+    return start_training(dataset, settings, name, model, threads=threads, owner=owner).wait()
 
 
 def estimate(dataset: str | Dataset, settings: LoraSettings = LoraSettings(), model: str = DEFAULT_MODEL,

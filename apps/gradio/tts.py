@@ -6,12 +6,9 @@ Long text is spoken sentence by sentence, so the first sentence plays while the 
 """
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import gradio as gr
 
-from apps.gradio.common import code_box, friendly
+from apps.gradio.common import code_box, friendly, session_folder
 from apps.gradio.controls import render
 from apps.tabs import TABS
 from core import tts, tts_xtts
@@ -20,6 +17,7 @@ from core.audio import to_int16
 from core.controls import by_name
 from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
 from core.tts_view import DEMO_TEXT, KARAOKE_CSS, KIND_COLOURS, PHONEME_HEADERS, VOICES
+from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["tts"].heading
 
@@ -65,7 +63,7 @@ def api_speak(text: str, engine: str = "piper", voice: str = "piper-joe", rate: 
 # UI handlers
 # ------------------------------------------------------------------------------------------
 def _downloads(speech: tts.Speech) -> list[str]:
-    folder = Path(tempfile.mkdtemp(prefix="nlp-studio-tts-"))
+    folder = session_folder("tts-")  # removed when the session ends
     wav, stages = folder / "speech.wav", folder / "speech-stages.json"
     wav.write_bytes(tts.to_wav_bytes(speech))
     stages.write_text(view.stage_json(speech), encoding="utf-8")
@@ -106,12 +104,14 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, 
            previous if previous is not None else gr.skip())
 
 
+@gpu()
 def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, session, reference=None,
           language=None):
     yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, None, session,
                     reference, language)
 
 
+@gpu()
 def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, table, session, reference=None,
             language=None):
     edits = _edits_from_table(table, session, text)

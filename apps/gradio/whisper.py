@@ -2,18 +2,18 @@
 to text, with timestamps and .txt/.srt/.vtt downloads."""
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
-from apps.gradio.common import code_box, friendly
+from apps.gradio.common import code_box, friendly, session_folder
 from apps.tabs import TABS
 from core import asr, audio, config, streaming, subtitles, whisper_view
 from core.registry import available_models
 from core.whisper_view import LANGUAGES, file_code, live_code, render_policy, render_text, render_words
+from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["whisper"].heading
 
@@ -79,10 +79,11 @@ def on_clear(live: Live | None):
     return None, render_text(None), render_meters(None), render_policy(None)
 
 
+@gpu()
 def run_file(path, model: str, language: str, backend: str, task: str, words: bool, progress=gr.Progress()):
     t = whisper_view.transcribe_file(path, model, language, backend, task, bool(words),
                                      progress=lambda f, msg: progress(f, desc=msg))
-    folder = Path(tempfile.mkdtemp(prefix="whisper-"))
+    folder = session_folder("whisper-")  # removed when the session ends
     stem = Path(str(path)).stem[:60] or "transcript"
     files = subtitles.write_all(t, folder, stem)
     return (t.text, whisper_view.file_summary(t), whisper_view.segment_rows(t), render_words(t), [str(p) for p in files.values()], t.to_dict(),

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from apps.streamlit.common import code_box, guard, heading, model, run_page, show_error, state
+from apps.streamlit.common import code_box, guard, heading, model, run_page, show_error, state, visitor
 from apps.streamlit.controls import render, render_all
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, stream_reply
 from core.chat_view import (BASE_LABEL, CHAT_CONTROLS, FINETUNE_CONTROLS, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
@@ -38,7 +38,7 @@ READY = "Conversation"  # the subheader shown once the page has rendered (browse
 
 def _adapter_names(model_key: str) -> dict[str, str]:
     """Adapter name -> label for the menus ("" is the base model)."""
-    return {a.name: a.name + (" (shipped)" if a.shipped else "") for a in list_adapters(model_key)}
+    return {a.name: a.name + (" (shipped)" if a.shipped else "") for a in list_adapters(model_key, owner=visitor())}
 
 
 def _use_adapter(name: str) -> None:
@@ -248,7 +248,7 @@ def _start(ds, choice: str, s, name: str, model_key: str) -> None:
 
     if ds is None:
         dataset_source(choice, None)  # raises core's "upload a file first"
-    job = start_training(ds, s, (name or "").strip() or None, model_key)
+    job = start_training(ds, s, (name or "").strip() or None, model_key, owner=visitor())
     st.session_state["ft_job"] = job.job_id
     st.session_state.pop("ft_cancelling", None)
 
@@ -388,9 +388,10 @@ def _compare_tab(model_key: str, names: dict[str, str]) -> None:
 # --- adapters --------------------------------------------------------------------------------
 
 def _adapters_tab(model_key: str) -> None:
-    rows = [a.row() for a in list_adapters()]
+    rows = [a.row() for a in list_adapters(owner=visitor())]
     st.dataframe(pd.DataFrame(rows) if rows else pd.DataFrame(columns=["name"]), hide_index=True, width="stretch")
-    mine = [a.name for a in list_adapters() if not a.shipped]
+    me = visitor()
+    mine = [a.name for a in list_adapters(owner=me) if not a.shipped and a.meta.get("owner") == me]
     if st.session_state.get("ad_pick") not in mine:  # first run, a new adapter, or it was deleted
         st.session_state["ad_pick"] = mine[0] if mine else None
     c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
@@ -401,7 +402,7 @@ def _adapters_tab(model_key: str) -> None:
         with guard():
             if not pick:
                 raise ValueError("pick one of your adapters to delete")
-            delete_adapter(pick)
+            delete_adapter(pick, owner=visitor())
             st.session_state["ad_msg"] = f"Deleted {pick}."
             st.rerun()
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
@@ -415,7 +416,7 @@ def _adapters_tab(model_key: str) -> None:
                 path = Path(tmp) / Path(f.name).name
                 path.write_bytes(f.getvalue())
                 paths.append(path)
-            info = import_adapter(paths, name, model_key)
+            info = import_adapter(paths, name, model_key, owner=visitor())
             st.session_state["ad_msg"] = f"Added {info.name}."
             st.rerun()
     if st.session_state.get("ad_msg"):

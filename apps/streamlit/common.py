@@ -44,8 +44,19 @@ def guard() -> Iterator[None]:
 
 
 def run_page(main: Callable[[], None]) -> None:
-    """Entry point of every page file: the whole page runs inside `guard()`."""
-    with guard():
+    """Entry point of every page file: the whole page runs inside `guard()`. A model download
+    (only with NLP_STUDIO_ALLOW_DOWNLOAD=1) shows a progress bar where the action is."""
+    bar: list = []  # made on the first report only: a page without a download draws nothing extra
+
+    def report(fraction: float, message: str) -> None:
+        if not bar:
+            bar.append(st.empty())
+        if fraction >= 1:
+            bar[0].empty()
+        else:
+            bar[0].progress(fraction, text=message)
+
+    with guard(), models.download_progress(report):
         main()
 
 
@@ -74,3 +85,10 @@ def code_box(code: str) -> None:
     """The "show the code" box: the few lines of Python that reproduce the current view."""
     with st.expander("Show the code (runs on its own)", icon=":material/code:"):
         st.code(code, language="python")
+
+
+def visitor() -> str:
+    """This browser session's token: the adapters it makes are its own (core.lora, per session)."""
+    import uuid
+
+    return state("visitor", lambda: uuid.uuid4().hex)

@@ -63,9 +63,8 @@ def _form() -> dict:
             "source": ss["imgsearch_source"], "speak": bool(ss["imgsearch_speak"])}
 
 
-def _save_uploads(files) -> list[str]:
-    """Uploaded files into a private temporary folder, under their own names (zips stay zips)."""
-    folder = Path(tempfile.mkdtemp(prefix="nlp-studio-upload-"))
+def _save_uploads(files, folder: Path) -> list[str]:
+    """Uploaded files into `folder` (a temporary one), under their own names (zips stay zips)."""
     paths = []
     for f in files:
         path = folder / (Path(f.name).name or "upload")
@@ -88,7 +87,8 @@ def _own_pictures() -> None:
             with guard():
                 mine = st.session_state.get(MY_GALLERY) or None
                 if index:
-                    g = search_mod.index_upload(_save_uploads(files or []), mine, progress=progress)
+                    with tempfile.TemporaryDirectory(prefix="nlp-studio-upload-") as tmp:  # indexing copies
+                        g = search_mod.index_upload(_save_uploads(files or [], Path(tmp)), mine, progress=progress)
                     note = view.index_message(g)
                 else:
                     g = search_mod.index_folder(view.check_folder(folder), mine, progress=progress)

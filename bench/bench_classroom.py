@@ -1,0 +1,208 @@
+"""A classroom on one server: simulated students making light calls while one fine-tune runs.
+
+    .venv/bin/python -m bench.bench_classroom [--students 60] [--seconds 60] [--steps 20] [--no-streamlit]
+
+Each student is a gradio_client session that clicks, reads for 1-3 s, and clicks again, choosing
+among the light calls a lesson makes: GloVe neighbours, one attention head redrawn, a sentence
+spoken by Piper, a text image search. Meanwhile one student fine-tunes SmolLM2 with LoRA through
+/finetune. Prints p50/p95 per endpoint, the errors, and whether the fine-tune finished. Then the
+same number of clients poll the Streamlit server's health endpoint, for its side of the picture
+(Streamlit has no HTTP API for page actions; bench_streamlit measures page reruns).
+Goal (issue 16): 0 errors, light calls p95 <= 2 s on 2 cores, the fine-tune finishes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+
+from bench.bench_app import ROOT, WORDS, free_port, start_app
+from bench.common import pct, table
+
+SENTENCES = ["The cat sat on the mat.", "Attention lets every word look at every other word.",
+             "Paris is the capital of France.", "Students learn quickly when they can see the model."]
+QUERIES = ["a cat", "a cup of coffee", "a rocket", "an astronaut", "a horse", "flowers"]
+
+
+def _call(rnd: random.Random) -> tuple[str, tuple, callable]:
+    """One light call: (endpoint, arguments, a check of the answer)."""
+    pick = rnd.random()
+    if pick < 0.35:
+        return "/neighbors", (rnd.choice(WORDS), "word", 10), lambda r: r and "text" in r[0]
+    if pick < 0.6:
+        return ("/attention", (rnd.choice(SENTENCES), "minilm", rnd.randrange(6), rnd.randrange(12)),
+                lambda r: r["tokens"] and len(r["weights"]) == 1)
+    if pick < 0.8:
+        return "/search_images", (rnd.choice(QUERIES), 8, ""), lambda r: len(r["items"]) > 0
+    return "/speak", (rnd.choice(SENTENCES), "piper", "piper-joe", 1.0), lambda r: bool(r)
+
+
+def connect(url: str, errors: list, lock: threading.Lock):
+    """A student's gradio_client session (3 tries: 60 students opening the page at once on a busy
+    machine can time out the first config fetch), or None, counted as an error."""
+    from gradio_client import Client
+
+    last = None
+    for _ in range(3):
+        try:
+            return Client(url, verbose=False, httpx_kwargs={"timeout": 60}, analytics_enabled=False)
+        except Exception as exc:  # noqa: BLE001
+            last = exc
+            time.sleep(1.0)
+    with lock:
+        errors.append(f"connect: {str(last)[:160]}")
+    return None
+
+
+def classroom(url: str, students: int, seconds: float, steps: int) -> dict:
+    latencies: dict[str, list[float]] = {}
+    errors: list[str] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(students + 1)
+    stop_at = [0.0]
+    finetune: dict = {}
+
+    def student(i: int) -> None:
+        rnd = random.Random(i)
+        time.sleep(rnd.uniform(0, 5))  # students open the page over a few seconds
+        client = connect(url, errors, lock)
+        ready.wait()
+        while client is not None and time.perf_counter() < stop_at[0]:
+            api, args, ok = _call(rnd)
+            t = time.perf_counter()
+            try:
+                result = client.predict(*args, api_name=api)
+                assert ok(result), f"unexpected answer {str(result)[:80]}"
+                with lock:
+                    latencies.setdefault(api, []).append(time.perf_counter() - t)
+            except Exception as exc:  # noqa: BLE001 - count every failure
+                with lock:
+                    errors.append(f"{api}: {str(exc)[:160]}")
+            time.sleep(rnd.uniform(1.0, 3.0))  # a student reads the answer before the next click
+
+    def trainer() -> None:
+        client = connect(url, errors, lock)
+        name = f"bench-classroom-{uuid.uuid4().hex[:6]}"
+        t = time.perf_counter()
+        try:
+            assert client is not None, "the fine-tuning student could not connect"
+            out = client.predict("pirate", {"steps": steps}, name, api_name="/finetune")
+            finetune.update(out, wall_s=time.perf_counter() - t, name=name)
+        except Exception as exc:  # noqa: BLE001
+            finetune.update(error=str(exc)[:200], wall_s=time.perf_counter() - t, name=name)
+
+    threads = [threading.Thread(target=student, args=(i,)) for i in range(students)]
+    for th in threads:
+        th.start()
+    ready.wait()
+    stop_at[0] = time.perf_counter() + seconds
+    train = threading.Thread(target=trainer)
+    train.start()
+    for th in threads:
+        th.join()
+    train.join()
+    return {"latencies": latencies, "errors": errors, "finetune": finetune}
+
+
+def streamlit_health(students: int, seconds: float) -> dict:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+                             "--server.headless", "true"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    url = f"http://127.0.0.1:{port}/_stcore/health"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(url, timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.3)
+        lat, errors, lock = [], [], threading.Lock()
+        stop_at = time.perf_counter() + seconds
+
+        def poll(i: int) -> None:
+            rnd = random.Random(i)
+            while time.perf_counter() < stop_at:
+                t = time.perf_counter()
+                try:
+                    assert urllib.request.urlopen(url, timeout=10).read() == b"ok"
+                    with lock:
+                        lat.append(time.perf_counter() - t)
+                except Exception as exc:  # noqa: BLE001
+                    with lock:
+                        errors.append(str(exc)[:120])
+                time.sleep(rnd.uniform(1.0, 3.0))
+
+        threads = [threading.Thread(target=poll, args=(i,)) for i in range(students)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        return {"latencies": lat, "errors": errors}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, default=60)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--steps", type=int, default=20, help="fine-tune steps (the shipped demo is 40)")
+    parser.add_argument("--no-streamlit", action="store_true")
+    args = parser.parse_args()
+
+    port = free_port()
+    proc, cold = start_app(port)
+    url = f"http://127.0.0.1:{port}/"
+    print(f"Gradio up in {cold:.1f} s; load average before the run: {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
+    try:
+        from gradio_client import Client
+
+        from core.lora_train import wait_until_free
+
+        wait_until_free()  # another process on this machine may be training: the class gets its own run
+        warm = Client(url, verbose=False)
+        t = time.perf_counter()
+        for api, call_args in (("/neighbors", ("frog", "word", 5)), ("/attention", ("Warm up.", "minilm", 0, 0)),
+                               ("/search_images", ("a cat", 3, "")), ("/speak", ("Warm up.", "piper", "piper-joe", 1.0))):
+            warm.predict(*call_args, api_name=api)  # models load once, before the class
+        print(f"Warm-up (every light model loaded once): {time.perf_counter() - t:.1f} s")
+        res = classroom(url, args.students, args.seconds, args.steps)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    rows = [[api, len(lat), f"{pct(lat, 50) * 1000:.0f}", f"{pct(lat, 95) * 1000:.0f}",
+             "yes" if pct(lat, 95) <= 2.0 else "no"] for api, lat in sorted(res["latencies"].items())]
+    print(f"\nClassroom: {args.students} gradio_client students for {args.seconds:.0f} s (1-3 s between clicks), "
+          f"one {args.steps}-step LoRA fine-tune at the same time; load average after: {os.getloadavg()[0]:.1f}")
+    print(table(rows, ["endpoint", "answered", "p50 ms", "p95 ms", "p95 <= 2 s"]))
+    print(f"errors: {len(res['errors'])}" + (f" (first: {res['errors'][0]})" if res["errors"] else ""))
+    ft = res["finetune"]
+    if "error" in ft:
+        print(f"fine-tune: FAILED after {ft['wall_s']:.0f} s: {ft['error']}")
+    else:
+        print(f"fine-tune: {ft.get('state')} {ft.get('steps')} steps in {ft['wall_s']:.0f} s, loss "
+              f"{ft['losses'][0]:.2f} -> {ft['losses'][-1]:.2f}" if ft.get("losses") else f"fine-tune: {ft}")
+    if ft.get("name"):
+        from core.lora import delete_adapter, list_adapters
+
+        if ft["name"] in [a.name for a in list_adapters()]:
+            delete_adapter(ft["name"])  # leave the machine as it was
+    if not args.no_streamlit:
+        st = streamlit_health(args.students, min(args.seconds, 30))
+        lat = st["latencies"]
+        print(f"\nStreamlit: {args.students} clients polling /_stcore/health: {len(lat)} answered, "
+              f"p50 {pct(lat, 50) * 1000:.0f} ms, p95 {pct(lat, 95) * 1000:.0f} ms, errors {len(st['errors'])}")
+
+
+if __name__ == "__main__":
+    main()
