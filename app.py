@@ -59,7 +59,7 @@ def open_linked_tab(request: gr.Request):
 
 def build_app() -> gr.Blocks:
     with gr.Blocks(title="NLP Studio", delete_cache=DELETE_CACHE) as demo:
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:  # every tab in view on a projector, none behind a menu
             for module in tab_modules():
                 with gr.Tab(module.TITLE, id=module.__name__.split(".")[-1]):
                     module.build()
