@@ -51,6 +51,15 @@ TABS: dict[str, Tab] = {tab.id: tab for tab in (
         'Cross-modal retrieval and RAG: voice or text → images found by their pixels (ImageNet '
         'tags, captions, CLIP when downloaded) → a cited answer, spoken.',
         icon=':material/image_search:'),
+    Tab('sequence_lab', 'Sequence Lab', '2–3',
+        'RNN, LSTM and GRU trained live on Shakespeare, one character at a time: loss curves, hidden '
+        'states and gates step by step, gradients vanishing back in time; an n-gram model with add-k and '
+        'Kneser–Ney on text you edit.',
+        icon=':material/timeline:'),
+    Tab('decoding_lab', 'Decoding Lab', '3, 6',
+        'Greedy, beam search and sampling side by side on SmolLM2\'s real logits: the beam tree with '
+        'cumulative log-probabilities, the next-token distribution at each step, temperature, top-k, top-p.',
+        icon=':material/account_tree:'),
     Tab('models_panel', 'Models', 'all',
         'Every model the studio knows: loaded, available offline, or missing and how to get it.',
         icon=':material/memory:'),

@@ -22,6 +22,8 @@ PAGE_READY = {
     "tts": "each stage appears here with its time",
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
+    "sequence_lab": "Press Train to start",
+    "decoding_lab": "Set a prompt and press",
     "models_panel": "Device for new loads",
 }
 
