@@ -21,7 +21,7 @@ GRADIO_KIND = {"slider": "Slider", "int": "Number", "number": "Number", "choice"
 def test_ngram_endpoint(client):
     corpus = sv.NGRAM_CONTROLS[0].default
     r = client.predict(corpus, 3, "kneser-ney", 0.1, 0.75, "To be, or not to be.", "", 1, 2, api_name="/ngram")
-    assert r["order"] == 3 and len(r["scores"]) == 8  # to be , or not to be . + </s> = 9? see below
+    assert r["order"] == 3 and len(r["scores"]) == 9  # to be , or not to be . and </s>
     tokens = [s["token"] for s in r["scores"]]
     assert tokens[-1] == "</s>" and tokens[:2] == ["to", "be"]
     assert all(0 < s["prob"] <= 1 for s in r["scores"]) and len(r["samples"]) == 2
@@ -141,15 +141,15 @@ def test_decoding_lab_in_gradio(browser, app_url, screenshot_dir):
     assert not page_errors(browser)
 
 
-def _st_click(driver, text: str) -> None:
+def _st_click(driver, text: str, selector: str = "button") -> None:
     from selenium.webdriver.common.by import By
 
-    for b in driver.find_elements(By.CSS_SELECTOR, "button"):
+    for b in driver.find_elements(By.CSS_SELECTOR, selector):
         if b.is_displayed() and b.text.strip() == text:
             driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", b)
             b.click()
             return
-    raise AssertionError(f"no visible button {text!r}")
+    raise AssertionError(f"no visible {selector} {text!r}")
 
 
 def _st_wait(driver, text: str, timeout: float) -> None:
@@ -172,10 +172,18 @@ def test_labs_in_streamlit(browser, streamlit_url, screenshot_dir):
     from tests.browser import st_open_page
 
     st_open_page(browser, streamlit_url, "sequence_lab", expect="Press Train to start")
-    _st_click(browser, "n-gram language model")
+    browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-sequence-lab.png"))
+    _st_click(browser, "n-gram language model", "[role='tab']")
     _st_wait(browser, "Held-out perplexity", 60)
     browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-sequence-lab-ngram.png"))
     st_open_page(browser, streamlit_url, "decoding_lab", expect="Set a prompt and press")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    tokens = browser.find_elements(By.CSS_SELECTOR, "[role='slider']")[0]  # Max new tokens, the first slider
+    tokens.click()
+    tokens.send_keys(Keys.HOME, *[Keys.ARROW_RIGHT] * 5)  # 1 + 5 = 6 tokens: a quick run
+    time.sleep(0.5)
     _st_click(browser, "Decode three ways")
     _st_wait(browser, "Beam search tree (label", 180)
     time.sleep(1)

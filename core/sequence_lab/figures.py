@@ -64,10 +64,16 @@ def step_figure(step, units: int = 24):
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
                         subplot_titles=[p[0] for p in panels])
     x = [f"{i}:{_label(c)}" for i, c in enumerate(step.chars)]
+    first_of_scale = {}
+    for row, (_, _, scale, _, _) in enumerate(panels, start=1):
+        first_of_scale.setdefault(scale, row)
     for row, (name, values, scale, lo, hi) in enumerate(panels, start=1):
         z = values[:, :units].T  # [units, T]
+        domain = fig.layout[f"yaxis{'' if row == 1 else row}"].domain  # this panel's vertical extent
         fig.add_trace(go.Heatmap(z=z, x=x, y=[f"u{u}" for u in range(z.shape[0])], colorscale=scale, zmin=lo, zmax=hi,
-                                 showscale=row <= 2, colorbar=dict(len=0.3, y=1 - (row - 0.5) / len(panels)),
+                                 showscale=first_of_scale[scale] == row,
+                                 colorbar=dict(len=domain[1] - domain[0], y=(domain[0] + domain[1]) / 2,
+                                               yanchor="middle", thickness=14),
                                  hovertemplate=f"{name}<br>%{{x}}<br>%{{y}}: %{{z:.3f}}<extra></extra>"),
                       row=row, col=1)
     fig.update_xaxes(tickangle=0, tickfont=dict(size=10), row=len(panels), col=1)

@@ -33,7 +33,9 @@ def _default_ngram_corpus() -> str:
 
 def _default_held_out() -> str:
     try:
-        return play("hamlet_gut.txt")[60_000:63_000]
+        text = play("hamlet_gut.txt")
+        start = text.index("\n\n", 60_000) + 2  # a whole speech, not the middle of a word
+        return text[start:text.index("\n\n", start + 3_000)]
     except ValueError:
         return ""
 
@@ -42,7 +44,7 @@ TRAIN_CONTROLS = (
     Control("hidden", "Hidden units", "slider", 128, "Size of each model's hidden state", 16, min(256, SEQ_MAX_HIDDEN), 16),
     Control("seq_len", "Sequence length (characters)", "slider", 64, "Characters per training window "
             "(truncated backpropagation through time)", 16, 128, 8),
-    Control("learning_rate", "Learning rate (Adam)", "number", 0.005, "", 0.0005, 0.05, 0.0005),
+    Control("learning_rate", "Learning rate (Adam)", "choice", 0.005, "", choices=(0.001, 0.002, 0.005, 0.01, 0.02)),
     Control("steps", "Steps (of each model)", "slider", 500, "", 20, min(2000, SEQ_MAX_STEPS), 10),
     Control("seconds", "Time budget (s)", "slider", 100, "The run stops here even if steps remain",
             10, min(300, SEQ_MAX_TRAIN_SECONDS), 5),
@@ -61,7 +63,8 @@ NGRAM_CONTROLS = (
             "Default: the first 40,000 characters of Hamlet (Project Gutenberg, public domain)", lines=8),
     Control("order", "n (order)", "slider", 3, "1 = unigram … 5 = 5-gram", 1, 5, 1),
     Control("smoothing", "Smoothing", "radio", "kneser-ney", "", choices=ngram.SMOOTHINGS),
-    Control("k", "k (add-k)", "number", 0.1, "Pseudo-count added to every word", 0.001, 10.0, 0.001),
+    Control("k", "k (add-k)", "choice", 0.1, "Pseudo-count added to every word",
+            choices=(0.001, 0.01, 0.05, 0.1, 0.5, 1.0, 2.0)),
     Control("discount", "Discount d (Kneser–Ney)", "number", 0.75, "Subtracted from every seen count", 0.05, 1.0, 0.05),
     Control("test_sentence", "Test sentence", "text", "To be, or not to be, that is the question.", ""),
     Control("held_out", "Held-out text (perplexity)", "textarea", _default_held_out(),
