@@ -96,6 +96,19 @@ def test_streamlit_widgets_match_the_declarations():
     _check_streamlit(dec, dv.DECODE_CONTROLS, "dec")
 
 
+def test_streamlit_decoding_page_runs_all_three():
+    """The Decoding Lab page's main action, headless (AppTest, in this process: SmolLM2 is shared)."""
+    from tests.streamlit_pages import errors, run_page
+
+    at = run_page("decoding_lab")
+    at.slider(key="dec_max_new_tokens").set_value(4)
+    at.button(key="dec_go").click().run()
+    assert not at.exception and not errors(at), errors(at)
+    rows = at.dataframe[0].value.values.tolist()
+    assert [r[0] for r in rows] == ["greedy", "beam", "sample"]
+    assert all(r[2] < 0 and 1 <= r[3] <= 4 for r in rows)  # sequence log-prob, token count
+
+
 # ---- browsers -----------------------------------------------------------------------------------
 
 @pytest.mark.browser
@@ -152,7 +165,7 @@ def _st_click(driver, text: str, selector: str = "button") -> None:
     raise AssertionError(f"no visible {selector} {text!r}")
 
 
-def _st_wait(driver, text: str, timeout: float) -> None:
+def _st_wait(driver, text: str, timeout: float, shot: str = "") -> None:
     from selenium.webdriver.common.by import By
 
     from tests.browser import st_page_errors
@@ -164,6 +177,8 @@ def _st_wait(driver, text: str, timeout: float) -> None:
         if text in driver.find_element(By.TAG_NAME, "body").text:
             return
         time.sleep(0.5)
+    if shot:
+        driver.save_screenshot(shot)
     raise AssertionError(f"{text!r} did not appear within {timeout} s")
 
 
@@ -177,14 +192,8 @@ def test_labs_in_streamlit(browser, streamlit_url, screenshot_dir):
     _st_wait(browser, "Held-out perplexity", 60)
     browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-sequence-lab-ngram.png"))
     st_open_page(browser, streamlit_url, "decoding_lab", expect="Set a prompt and press")
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
-
-    tokens = browser.find_elements(By.CSS_SELECTOR, "[role='slider']")[0]  # Max new tokens, the first slider
-    tokens.click()
-    tokens.send_keys(Keys.HOME, *[Keys.ARROW_RIGHT] * 5)  # 1 + 5 = 6 tokens: a quick run
-    time.sleep(0.5)
     _st_click(browser, "Decode three ways")
-    _st_wait(browser, "Beam search tree (label", 180)
+    _st_wait(browser, "Beam search tree (label", 300,  # three strategies × 16 tokens on a CPU
+             os.path.join(screenshot_dir, "streamlit-decoding-lab-timeout.png"))
     time.sleep(1)
     browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-decoding-lab.png"))

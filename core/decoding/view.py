@@ -18,7 +18,7 @@ EXPLAINER = (
 
 DECODE_CONTROLS = (
     Control("prompt", "Prompt", "textarea", "The best thing about learning a new language is", lines=2),
-    Control("max_new_tokens", "Max new tokens", "slider", 20, "", 1, DECODE_MAX_NEW_TOKENS, 1),
+    Control("max_new_tokens", "Max new tokens", "slider", 16, "", 1, DECODE_MAX_NEW_TOKENS, 1),
     Control("num_beams", "Beams (num_beams)", "slider", 3, "Beam search only", 1, DECODE_MAX_BEAMS, 1),
     Control("length_penalty", "Length penalty", "slider", 1.0,
             "Finished beams are ranked by log-prob / length^penalty: > 0 favours longer ones", -2.0, 2.0, 0.1),
