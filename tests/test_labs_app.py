@@ -193,7 +193,13 @@ def test_labs_in_streamlit(browser, streamlit_url, screenshot_dir):
     browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-sequence-lab-ngram.png"))
     st_open_page(browser, streamlit_url, "decoding_lab", expect="Set a prompt and press")
     _st_click(browser, "Decode three ways")
-    _st_wait(browser, "Beam search tree (label", 300,  # three strategies × 16 tokens on a CPU
+    # The results table is drawn on a canvas (no DOM text); the code box appears with the results.
+    _st_wait(browser, "Show the code (runs on its own)", 300,  # three strategies × 16 tokens on a CPU
              os.path.join(screenshot_dir, "streamlit-decoding-lab-timeout.png"))
+    from selenium.webdriver.common.by import By
+
+    deadline = time.time() + 30  # give the browser time to draw the four Plotly charts
+    while time.time() < deadline and len(browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")) < 2:
+        time.sleep(0.5)
     time.sleep(1)
     browser.save_screenshot(os.path.join(screenshot_dir, "streamlit-decoding-lab.png"))

@@ -19,7 +19,7 @@ gives the same text. Temperature 0 is refused with a message (greedy search is t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from core.config import DECODE_MAX_BEAMS, DECODE_MAX_NEW_TOKENS, DECODE_MAX_PROMPT_CHARS, DECODE_MAX_PROMPT_TOKENS, \
     DECODE_TOP_TOKENS
@@ -205,7 +205,6 @@ def beam_search(model, tokenizer, ids, settings: Settings) -> tuple[list[int], l
     nb, lp = int(settings.num_beams), float(settings.length_penalty)
     eos = tokenizer.eos_token_id
     keep = 2 * nb
-    prompt_len = ids.shape[1]
     max_new = int(settings.max_new_tokens)
     nodes: list[BeamNode] = []
     # Running beams: their node id (−1 = the prompt), score; only beam 0 is live at first.
@@ -235,19 +234,16 @@ def beam_search(model, tokenizer, ids, settings: Settings) -> tuple[list[int], l
         cont = [c for c in cand if not c[2]][:nb]
         # File ended candidates ranked in the top nb, if improvement is still possible.
         if improvement_possible:
-            for node, _, ends in cand[:nb]:
+            for i, (node, b, ends) in enumerate(cand[:nb]):
                 if ends:
                     penal = node.score / ((step + 1) ** lp)
                     finished.append((penal, node.id))
-                    cand[node.id - len(nodes)] = (BeamNode(**{**node.__dict__, "finished": True, "final_score": penal}),
-                                                  _, ends)
+                    cand[i] = (replace(node, finished=True, final_score=penal), b, ends)
             finished.sort(key=lambda x: -x[0])
             finished = finished[:nb]
         kept_ids = {c[0].id for c in cont}
         for node, b, _ in cand:
-            if node.id in kept_ids:
-                node = BeamNode(**{**node.__dict__, "kept": True})
-            nodes.append(node)
+            nodes.append(replace(node, kept=True) if node.id in kept_ids else node)
         # Top tokens per running beam at this step, for the step table of the best path.
         probs = logp.exp()
         for node, b, _ in cand:
@@ -278,7 +274,7 @@ def beam_search(model, tokenizer, ids, settings: Settings) -> tuple[list[int], l
         node_id = by_id[node_id].parent
     path.reverse()
     on_path = set(path)
-    nodes = [BeamNode(**{**n.__dict__, "best": n.id in on_path}) for n in nodes]
+    nodes = [replace(n, best=n.id in on_path) for n in nodes]
     by_id = {n.id: n for n in nodes}
     tokens = [by_id[i].token_id for i in path]
     steps = [StepInfo(by_id[i].step, by_id[i].token, by_id[i].token_id, math.exp(by_id[i].logprob), dists[i])
