@@ -245,6 +245,8 @@ class TrainingJob:
                 for kind in s.kinds:
                     loss = train_step(self.models[kind], optims[kind], inputs, targets, s.clip)
                     losses[kind].append(loss)
+                    # After each model's step, not each round: progress shows even when a round is slow.
+                    self._set(seconds=time.perf_counter() - start, reports=self._reports(losses, samples, params))
                 step += 1
                 if time.perf_counter() - last_sample > SAMPLE_EVERY_S:
                     samples = {k: sample(m, self.data, 160, seed=s.seed) for k, m in self.models.items()}
