@@ -96,7 +96,7 @@ def train_tab(job_id: gr.State) -> None:
 
 def step_tab(job_id: gr.State) -> None:
     gr.Markdown("Run one sequence through a trained model, one character at a time. Red/blue: the hidden "
-                "state (and the LSTM's cell state, squashed by tanh); yellow-green: each gate, from 0 (closed) "
+                "state (and the LSTM's cell state, squashed by tanh); purple to yellow: each gate, from 0 (closed) "
                 "to 1 (open).")
     with gr.Row():
         ctl = render_all(sv.STEP_CONTROLS)

@@ -88,7 +88,7 @@ def train_section() -> None:
 
 def step_section() -> None:
     st.markdown("Run one sequence through a trained model, one character at a time. Red/blue: the hidden state "
-                "(and the LSTM's cell state, squashed by tanh); yellow-green: each gate, from 0 (closed) to 1 (open).")
+                "(and the LSTM's cell state, squashed by tanh); purple to yellow: each gate, from 0 (closed) to 1 (open).")
     with st.form("seq_step_form"):
         cols = st.columns([1, 3, 1])
         values = {}

@@ -55,7 +55,7 @@ def tree_figure(nodes):
     fig.update_layout(title="Beam search tree (label: token (cumulative log-prob))",
                       xaxis=dict(title="step", dtick=1, range=[-1.8, steps]), yaxis=dict(visible=False),
                       height=max(320, 46 * per_step + 120),
-                      legend=dict(orientation="h", y=-0.08), **_LAYOUT)
+                      legend=dict(orientation="h", y=-0.2), **_LAYOUT)
     del by_id
     return fig
 
