@@ -8,6 +8,12 @@ def _show(token: str) -> str:
     return token.replace("\n", "⏎").replace(" ", "␣") if token.strip() == "" else token.replace("\n", "⏎")
 
 
+def _label(node, crowded: bool) -> str:
+    if crowded:
+        return _show(node.token) if node.best else ""
+    return f"{_show(node.token)} ({node.score:.1f})" if node.kept or node.finished else _show(node.token)
+
+
 def tree_figure(nodes):
     """The beam-search tree: x = step, one row per candidate; each candidate is joined to the beam it
     extends and labelled with its token and cumulative log-probability. Kept beams are solid, pruned
@@ -24,6 +30,8 @@ def tree_figure(nodes):
         rank[n.id] = sum(1 for m in nodes if m.step == n.step and m.id < n.id)
     y = {n.id: -rank[n.id] for n in nodes}
     y[-1] = 0
+    # Past 10 steps the labels would overlap: then only the returned path is labelled (hover shows all).
+    crowded = max(n.step for n in nodes) >= 10
     xs, ys, xs_best, ys_best = [], [], [], []
     for n in nodes:
         px, py = (n.step - 1, y[n.parent]) if n.parent != -1 else (-1, 0)
@@ -43,17 +51,18 @@ def tree_figure(nodes):
         fig.add_trace(go.Scatter(
             x=[n.step for n in chosen], y=[y[n.id] for n in chosen], mode="markers+text", name=label,
             marker=dict(symbol=symbol, size=9, color=colour),
-            text=[f"{_show(n.token)} ({n.score:.1f})" if n.kept or n.finished else _show(n.token) for n in chosen],
+            text=[_label(n, crowded) for n in chosen],
             textposition="top center", textfont=dict(size=10, color="#333" if label != "pruned" else "#aaa"),
             customdata=[[n.logprob, n.score, "" if n.final_score is None else f"{n.final_score:.3f}"] for n in chosen],
-            hovertemplate="step %{x}: %{text}<br>log p(token) %{customdata[0]:.3f}<br>cumulative %{customdata[1]:.3f}"
+            hovertext=[_show(n.token) for n in chosen],
+            hovertemplate="step %{x}: %{hovertext}<br>log p(token) %{customdata[0]:.3f}<br>cumulative %{customdata[1]:.3f}"
                           "<br>final (length-penalised) %{customdata[2]}<extra></extra>"))
     fig.add_trace(go.Scatter(x=[-1], y=[0], mode="markers+text", text=["prompt"], textposition="middle left",
                              marker=dict(size=10, color="black"), showlegend=False, hoverinfo="skip"))
     steps = max(n.step for n in nodes) + 1
     per_step = max(rank.values()) + 1
     fig.update_layout(title="Beam search tree (label: token (cumulative log-prob))",
-                      xaxis=dict(title="step", dtick=1, range=[-1.8, steps]), yaxis=dict(visible=False),
+                      xaxis=dict(title="step", dtick=1, range=[-2.6, steps]), yaxis=dict(visible=False),
                       height=max(320, 46 * per_step + 120),
                       legend=dict(orientation="h", y=-0.2), **_LAYOUT)
     del by_id
