@@ -63,6 +63,15 @@ TABS: dict[str, Tab] = {tab.id: tab for tab in (
         'BLEU with and without smoothing, chrF, ROUGE, WER with its alignment, and perplexity with '
         'per-token surprisal, on your text and on the studio\'s own outputs.',
         icon=':material/fact_check:'),
+    Tab('sequence_lab', 'Sequence Lab', '2–3',
+        'RNN, LSTM and GRU trained live on Shakespeare, one character at a time: loss curves, hidden '
+        'states and gates step by step, gradients vanishing back in time; an n-gram model with add-k and '
+        'Kneser–Ney on text you edit.',
+        icon=':material/timeline:'),
+    Tab('decoding_lab', 'Decoding Lab', '3, 6',
+        'Greedy, beam search and sampling side by side on SmolLM2\'s real logits: the beam tree with '
+        'cumulative log-probabilities, the next-token distribution at each step, temperature, top-k, top-p.',
+        icon=':material/account_tree:'),
     Tab('models_panel', 'Models', 'all',
         'Every model the studio knows: loaded, available offline, or missing and how to get it.',
         icon=':material/memory:'),

@@ -25,6 +25,8 @@ PAGE_READY = {
     "text_lab": "Porter vs Snowball",
     "tokenizer_lab": "Press Train and replay",
     "evaluation_lab": "Corpus scores",
+    "sequence_lab": "Press Train to start",
+    "decoding_lab": "Set a prompt and press",
     "models_panel": "Device for new loads",
 }
 
