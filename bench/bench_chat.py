@@ -84,13 +84,13 @@ def bench_training(steps: int, threads: int) -> None:
 
     from core.lora import LoraSettings, delete_adapter, unique_name
     from core.lora_data import load_dataset
-    from core.lora_train import _batches, encode_dataset, finetune, prepare, response_loss
+    from core.lora_train import training_batches, encode_dataset, finetune, prepare, response_loss
 
     # Per-step cost: our response-only loss vs peft's labels= loss over every position.
     s = LoraSettings()
     model, tok = prepare("smollm2-135m", s)
     feats = encode_dataset(tok, load_dataset("pirate"))
-    batches = list(_batches(feats, s.batch_size, 6, 0, tok.pad_token_id))
+    batches = list(training_batches(feats, s.batch_size, 6, 0, tok.pad_token_id))
     times = {"ours (response-only logits)": [], "peft labels= loss": []}
     for ids, labels, mask in batches:
         t0 = time.perf_counter()

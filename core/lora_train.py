@@ -78,7 +78,7 @@ def _busy_message() -> str:
         return "training in progress by another user; try again in a minute"
 
 
-def _batches(features: list[tuple[list[int], list[int]]], batch_size: int, steps: int, seed: int, pad_id: int):
+def training_batches(features: list[tuple[list[int], list[int]]], batch_size: int, steps: int, seed: int, pad_id: int):
     """`steps` padded batches drawn from shuffled passes over the examples."""
     import torch
 
@@ -257,7 +257,7 @@ class TrainingJob:
             losses: list[float] = []
             step_times: list[float] = []
             first_batch = None
-            for ids, labels, mask in _batches(features, self.settings.batch_size, self.settings.steps,
+            for ids, labels, mask in training_batches(features, self.settings.batch_size, self.settings.steps,
                                               self.settings.seed, tokenizer.pad_token_id):
                 if self._cancel.is_set():
                     break
@@ -412,7 +412,7 @@ def _probe(ds: Dataset, settings: LoraSettings, model: str, probe_steps: int) ->
     optim = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=settings.learning_rate)
     times = []
     device = next(peft_model.parameters()).device
-    for ids, labels, mask in _batches(features, settings.batch_size, probe_steps, settings.seed,
+    for ids, labels, mask in training_batches(features, settings.batch_size, probe_steps, settings.seed,
                                       tokenizer.pad_token_id):
         ids, labels, mask = (t.to(device) for t in (ids, labels, mask))
         t0 = time.perf_counter()
