@@ -42,7 +42,8 @@ from core.audio import SAMPLE_RATE, rms_db
 PAUSE_SECONDS = 0.5  # silence after speech that ends an utterance
 VAD_LOOKBACK_SECONDS = 1.0  # earlier audio Silero VAD hears again with each new chunk (its edges are unsure)
 PREROLL_SECONDS = 0.5  # audio kept before new speech while nothing is pending (a word's soft start)
-PAUSE_TAIL_SECONDS = 0.3  # audio after VAD's speech end given to the utterance's final decode
+PAUSE_TAIL_SECONDS = 0.1  # audio after VAD's (padded) speech end given to the utterance's final decode;
+# more trailing silence makes Whisper invent a closing word ("Please.", "Thanks.")
 MIN_WINDOW_SECONDS = 2.0  # a trim leaves at least this much audio (Whisper loops on tiny windows)
 LONG_SILENCE_SECONDS = 2.0  # silence after which the old context is dropped from the window
 DUPLICATE_GAP_SECONDS = 0.5  # a repeat of the committed tail starting this close to the barrier is one
@@ -282,7 +283,7 @@ class StreamingTranscriber:
         more decode of the window. Then restart the window in the silence after it."""
         compute, decoded = 0.0, False
         speech_end = min(self._received, self._last_speech_end + PAUSE_TAIL_SECONDS)
-        if kind == "finish" or self._last_decode_end < speech_end:
+        if kind == "finish" or self._last_decode_end < self._last_speech_end - PAUSE_TAIL_SECONDS:
             t0 = time.perf_counter()
             words = self._decode(self._received if kind == "finish" else speech_end)
             compute, decoded = time.perf_counter() - t0, True
