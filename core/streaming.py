@@ -44,9 +44,9 @@ VAD_LOOKBACK_SECONDS = 1.0  # earlier audio Silero VAD hears again with each new
 PREROLL_SECONDS = 0.5  # audio kept before new speech while nothing is pending (a word's soft start)
 PAUSE_TAIL_SECONDS = 0.1  # audio after VAD's (padded) speech end given to the utterance's final decode;
 # more trailing silence makes Whisper invent a closing word ("Please.", "Thanks.")
-MIN_WINDOW_SECONDS = 2.0  # a trim leaves at least this much audio (Whisper loops on tiny windows)
+MIN_WINDOW_SECONDS = 4.0  # a trim leaves this much audio: context (Whisper loops and mishears on tiny windows)
 LONG_SILENCE_SECONDS = 2.0  # silence after which the old context is dropped from the window
-DUPLICATE_GAP_SECONDS = 0.5  # a repeat of the committed tail starting this close to the barrier is one
+DUPLICATE_GAP_SECONDS = 1.0  # a repeat of the committed tail starting this close to the barrier is one
 SPEECH_PAD_SECONDS = 0.1  # a word within this of a VAD speech span belongs to it
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
 TOKENS_PER_SECOND = 8  # decode budget per second of window (speech needs about half)
