@@ -17,6 +17,7 @@ Wall-clock compute depends on what else runs on the machine; CPU seconds per aud
 (process time, all threads) is the load-independent figure of how much work each system does.
 
 Run from the repo root:  .venv/bin/python -m bench.bench_streaming  [--steps 0.3,0.5,1.0] [--kinds read,phrases]
+"""
 from __future__ import annotations
 
 import argparse
