@@ -282,10 +282,11 @@ class StreamingTranscriber:
         yet committed, from the newest hypothesis if it already saw all the speech, else from one
         more decode of the window. Then restart the window in the silence after it."""
         compute, decoded = 0.0, False
+        # Decode up to VAD's speech end only: trailing silence makes Whisper add a word ("Okay.").
         speech_end = min(self._received, self._last_speech_end + PAUSE_TAIL_SECONDS)
-        if kind == "finish" or self._last_decode_end < self._last_speech_end - PAUSE_TAIL_SECONDS:
+        if self._last_decode_end < min(self._received, self._last_speech_end) - 0.01:
             t0 = time.perf_counter()
-            words = self._decode(self._received if kind == "finish" else speech_end)
+            words = self._decode(speech_end)
             compute, decoded = time.perf_counter() - t0, True
             if words is None:  # the final decode looped: the newest sane hypothesis is all there is
                 words = self._tentative
