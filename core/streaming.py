@@ -340,7 +340,8 @@ class StreamingTranscriber:
         prompt = "".join(w.text for w in self._committed if w.end <= self._offset + 0.01)[-PROMPT_CHARS:].strip()
         seconds = audio.size / SAMPLE_RATE
         # Speech runs at about 3-4 tokens a second: a cap stops a greedy repetition loop early.
-        cap = {"max_new_tokens": int(TOKENS_PER_SECOND * seconds) + 10} if self.backend == "faster-whisper" else {}
+        budget = int(TOKENS_PER_SECOND * seconds) + 10
+        cap = {"max_new_tokens": budget} if self.backend == "faster-whisper" else {"sample_len": budget}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
                              condition_on_previous_text=False, initial_prompt=prompt or None,
                              short_window=self.backend == "faster-whisper", extra=cap)
