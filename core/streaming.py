@@ -48,6 +48,7 @@ MIN_WINDOW_SECONDS = 4.0  # a trim leaves this much audio: context (Whisper loop
 LONG_SILENCE_SECONDS = 2.0  # silence after which the old context is dropped from the window
 DUPLICATE_GAP_SECONDS = 1.0  # a repeat of the committed tail starting this close to the barrier is one
 SPEECH_PAD_SECONDS = 0.1  # a word within this of a VAD speech span belongs to it
+CLOSING_WORD_PROBABILITY = 0.3  # below this, a word ending an utterance is taken as invented
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
 TOKENS_PER_SECOND = 8  # decode budget per second of window (speech needs about half)
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
@@ -58,6 +59,7 @@ class StreamWord:
     start: float  # seconds since the stream began
     end: float
     text: str  # with Whisper's leading space
+    probability: float = 1.0  # Whisper's confidence in the word
 
     @property
     def middle(self) -> float:
@@ -292,6 +294,9 @@ class StreamingTranscriber:
                 words = self._tentative
         else:
             words = self._tentative
+        # A doubtful last word of an utterance is usually one Whisper adds to close it ("Okay.").
+        while words and words[-1].probability < CLOSING_WORD_PROBABILITY and words[-1] is not words[0]:
+            words = words[:-1]
         if kind == "pause":
             why = f"pause: {self._received - self._last_speech_end:.1f} s of silence ended the utterance"
         else:
@@ -351,8 +356,8 @@ class StreamingTranscriber:
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _cut_loop([StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word)
-                           for w in result.words if w.start < seconds and _key(w.word)])
+        words = _cut_loop([StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word,
+                                      w.probability) for w in result.words if w.start < seconds and _key(w.word)])
         if _looks_looped(_text(words)):
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
             return None
@@ -405,11 +410,10 @@ class StreamingTranscriber:
             last = self._committed[-1].end
             nxt = self._tentative[0].start if self._tentative else last
             cut = (last + max(nxt, last)) / 2
-        elif not self._tentative:
-            cut = target  # nothing is pending in the oldest audio (mumbling, music): drop it
         else:
-            return
-        self._cut(cut)
+            cut = target  # nothing committed in the window (mumbling, music, a stalled machine)
+        # Whatever happens the window must fit the model's input; every word before this is committed.
+        self._cut(max(cut, self._received - self.max_buffer_seconds))
         self._barrier = max(self._barrier, self._offset)
         self._event("trim", f"window at its maximum; cut after the last committed word: "
                             f"window {before:.1f} s -> {self._received - self._offset:.1f} s")
