@@ -250,10 +250,12 @@ class StreamingTranscriber:
             return self._state("", 0.0, decoded=False)
         if self._received - self._decoded_until >= 0.01:
             self._listen()
-        st = self._close("finish") if self._pending else self._state("", 0.0, decoded=False)
-        self._finished = True
-        if not st.decoded:
+        if self._pending:
+            st = self._close("finish")
+        else:
+            st = self._state("", 0.0, decoded=False)
             self._event("finish", "end of stream: nothing left to commit")
+        self._finished = True
         return self._state(st.new_committed, st.step_compute, decoded=st.decoded)
 
     # --- policy pieces -----------------------------------------------------------------------
@@ -310,7 +312,8 @@ class StreamingTranscriber:
         if self.use_vad:
             # Everything heard up to the silence is committed. The window keeps that audio as context
             # for the next utterance (a short window alone makes Whisper loop and invent words).
-            self._barrier = min(max(self._barrier, self._last_speech_end), self._received - PREROLL_SECONDS)
+            # The barrier never moves back: a word once committed stays behind it.
+            self._barrier = max(self._barrier, min(self._last_speech_end, self._received - PREROLL_SECONDS))
             self._trim()
         return self._state(_text(new), compute, decoded=decoded)
 
