@@ -8,11 +8,11 @@ exactly once, in order; the tentative tail may change, committed text never does
 - **agreement**: a word is committed once two successive hypotheses agree on it (LocalAgreement-2);
   the rest of the newest hypothesis is the tentative tail, shown greyed and free to change;
 - **pause**: when Silero VAD hears the speaker stop (PAUSE_SECONDS of silence after speech), the
-  finished utterance is decoded once (or the last decode is used, if it already saw all of it)
-  and every word of it not yet committed is committed; the window then restarts in the silence;
+  finished utterance is decoded once more, up to the end of the speech, and every word of it not
+  yet committed is committed; the window keeps it as context for the next utterance;
 - **silence**: a window with no speech in it is never decoded (no invented words, no compute);
-- **trim**: past STREAM_TRIM_SECONDS the window is cut in the gap after a committed word (a sentence
-  end if there is one), so each decode costs about the same however long the class talks; past
+- **trim**: past STREAM_TRIM_SECONDS the window is cut in the gap after a committed sentence end
+  or pause (keeping MIN_WINDOW_SECONDS), so each decode costs about the same however long the class talks; past
   STREAM_MAX_BUFFER_SECONDS the oldest tentative words are committed first, so trimming never
   drops a word. Committed words before the window are passed to Whisper as a prompt, for context.
 
@@ -48,7 +48,6 @@ MIN_WINDOW_SECONDS = 4.0  # a trim leaves this much audio: context (Whisper loop
 LONG_SILENCE_SECONDS = 2.0  # silence after which the old context is dropped from the window
 DUPLICATE_GAP_SECONDS = 1.0  # a repeat of the committed tail starting this close to the barrier is one
 SPEECH_PAD_SECONDS = 0.1  # a word within this of a VAD speech span belongs to it
-CLOSING_WORD_PROBABILITY = 0.3  # below this, a word ending an utterance is taken as invented
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
 TOKENS_PER_SECOND = 8  # decode budget per second of window (speech needs about half)
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
@@ -282,13 +281,14 @@ class StreamingTranscriber:
             self._pending = True
 
     def _close(self, kind: str) -> StreamState:
-        """The utterance is over (a pause, or the end of the stream): commit every word of it not
-        yet committed, from the newest hypothesis if it already saw all the speech, else from one
-        more decode of the window. Then restart the window in the silence after it."""
+        """The utterance is over (a pause, or the end of the stream): decode the window once more, up
+        to the end of the speech, and commit every word of it not yet committed."""
         compute, decoded = 0.0, False
         # Decode up to VAD's speech end only: trailing silence makes Whisper add a word ("Okay.").
         speech_end = min(self._received, self._last_speech_end + PAUSE_TAIL_SECONDS)
-        if self._last_decode_end < min(self._received, self._last_speech_end) - 0.01:
+        # Always one fresh decode that ends with the speech: a hypothesis decoded while the silence
+        # began often closes with an invented word ("And.").
+        if self.use_vad or self._last_decode_end < self._received - 0.01:
             t0 = time.perf_counter()
             words = self._decode(speech_end)
             compute, decoded = time.perf_counter() - t0, True
@@ -296,9 +296,6 @@ class StreamingTranscriber:
                 words = self._tentative
         else:
             words = self._tentative
-        # A doubtful last word of an utterance is usually one Whisper adds to close it ("Okay.").
-        while words and words[-1].probability < CLOSING_WORD_PROBABILITY and words[-1] is not words[0]:
-            words = words[:-1]
         if kind == "pause":
             why = f"pause: {self._received - self._last_speech_end:.1f} s of silence ended the utterance"
         else:
