@@ -12,15 +12,15 @@ exactly once, in order; the tentative tail may change, committed text never does
   yet committed is committed; the window keeps it as context for the next utterance;
 - **silence**: a window with no speech in it is never decoded (no invented words, no compute);
 - **trim**: past STREAM_TRIM_SECONDS the window is cut in the gap after a committed sentence end
-  or pause (keeping MIN_WINDOW_SECONDS), so each decode costs about the same however long the class talks; past
-  STREAM_MAX_BUFFER_SECONDS the oldest tentative words are committed first, so trimming never
+  or pause (keeping MIN_WINDOW_SECONDS of context), so each decode costs about the same however
+  long the class talks; past STREAM_MAX_BUFFER_SECONDS the oldest tentative words are committed first, so trimming never
   drops a word. Committed words before the window are passed to Whisper as a prompt, for context.
 
 What is already committed is decided by time, not by text: a hypothesis word whose middle lies
 before the end of the committed words (the "barrier") was committed already. Only right at the
 barrier, where word timestamps jitter by a few tens of milliseconds, is a repeat of the committed
-tail also recognised by its words. After a pause the window holds only new audio, so a phrase
-said twice is written twice.
+tail also recognised by its words, and only within the current utterance: after a pause, a
+phrase said twice is written twice.
 
 Decoding is greedy with no temperature fallback: a fallback re-decodes the window up to five
 times and is the slow tail of other streaming systems. `NaiveStream` is the usual demo (re-decode
