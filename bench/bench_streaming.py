@@ -1,18 +1,22 @@
-"""Streaming ASR benchmark: our policy vs naive re-transcription, side by side, in one run.
+"""Streaming ASR benchmark: our policy vs naive re-transcription vs offline, side by side, in one run.
 
-The five LibriVox clips are joined (0.5 s of silence after each, 27.2 s) and streamed in 0.5 s
-chunks with a computation-aware clock: a step starts when its chunk has arrived and the previous
-step has finished, and takes all audio that arrived meanwhile; the clock then advances by the
-real compute time. So a slow system falls behind exactly as it would live.
+Every audio kind of core.speech_sets (continuous read speech; the same clips cut at their own gaps
+with 0.3-1.5 s pauses; Piper reading commands, numbers and card names with pauses; speech, 10 s
+of silence, speech; audio ending mid-word; a 48 kHz microphone rate) is streamed at each step size
+with a computation-aware clock: a step starts when its chunk has arrived and the previous step has
+finished, and takes all audio that arrived meanwhile; the clock then advances by the real compute
+time. So a slow system falls behind exactly as it would live.
 
 Latency of a word = the clock when it becomes final - when it was spoken (its end time).
 "Final" is a commit for our policy; for the naive demo, which never commits, it is the first
 update from which that word stays unchanged to the end (generous to the naive demo).
+"Repeats" counts the 3-grams a system's text repeats more often than offline Whisper's does (a
+phrase committed twice); "offline" is the same model on the whole audio in one go (beam 5).
 
 Wall-clock compute depends on what else runs on the machine; CPU seconds per audio second
 (process time, all threads) is the load-independent figure of how much work each system does.
 
-Run from the repo root:  .venv/bin/python -m bench.bench_streaming  [--step 0.5] [--repeat 1]
+Run from the repo root:  .venv/bin/python -m bench.bench_streaming  [--steps 0.3,0.5,1.0] [--kinds read,phrases]
 """
 from __future__ import annotations
 
@@ -26,7 +30,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from core import asr, streaming  # noqa: E402
+from bench.common import table  # noqa: E402
+from core import asr, speech_sets, streaming  # noqa: E402
 from core.audio import SAMPLE_RATE  # noqa: E402
 
 
@@ -94,42 +99,67 @@ def _naive_finals(history: list[tuple[float, list]]) -> list[tuple[float, float,
     return out
 
 
+def repeats(text: str, offline: str, n: int = 3) -> int:
+    """How many n-grams `text` repeats more often than the offline transcript does."""
+    from collections import Counter
+
+    def grams(t: str) -> Counter:
+        w = asr.normalize(t).split()
+        return Counter(tuple(w[i:i + n]) for i in range(len(w) - n + 1))
+
+    s, o = grams(text), grams(offline)
+    return sum(c - max(1, o.get(g, 0)) for g, c in s.items() if c > 1 and c > o.get(g, 0))
+
+
+def run_case(case, steps: list[float], model: str, backend: str) -> list[list]:
+    audio = case.at_16k()
+    seconds = audio.size / SAMPLE_RATE
+    t0 = time.perf_counter()
+    offline = asr.transcribe(audio, model, backend).text
+    offline_compute = time.perf_counter() - t0
+    offline_wer = asr.word_error_rate(case.reference, offline)
+    rows = [[case.kind, "-", "offline (whole audio, beam 5)", f"{100 * offline_wer:.1f}", "", "", "", "0",
+             f"{offline_compute / seconds:.2f}", ""]]
+    systems = {"ours": lambda: streaming.StreamingTranscriber(model, backend),
+               "naive": lambda: streaming.NaiveStream(model, backend)}
+    for step in steps:
+        # The resampled kind goes through the same per-chunk resampling as the front ends.
+        fed = audio if case.sample_rate == SAMPLE_RATE else np.concatenate(speech_sets.chunked(case, step))
+        for name, make in systems.items():
+            r = simulate(make, fed, step)
+            rows.append([case.kind, f"{step:g}", name, f"{100 * asr.word_error_rate(case.reference, r['text']):.1f}",
+                         f"{r['median']:.2f}", f"{r['p90']:.2f}", f"{r['overruns']}/{r['updates']}",
+                         str(repeats(r["text"], offline)), f"{r['compute'] / seconds:.2f}", f"{r['finished_after']:.1f}"])
+            if name == "ours":
+                print(f"  [{case.kind} @ {step:g} s] ours: {r['text']}", flush=True)
+    print(f"  [{case.kind}] offline: {offline}", flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--step", type=float, default=0.5, help="chunk / step length in seconds")
+    parser.add_argument("--steps", default="0.3,0.5,1.0", help="step lengths in seconds, comma-separated")
+    parser.add_argument("--kinds", default=",".join(speech_sets.KINDS), help="audio kinds (core.speech_sets.KINDS)")
     parser.add_argument("--model", default=asr.DEFAULT_MODEL)
+    parser.add_argument("--backend", default="faster-whisper", choices=asr.BACKENDS)
     args = parser.parse_args(argv)
-    audio, ref = asr.librivox_joined()
-    seconds = audio.size / SAMPLE_RATE
-    print(f"audio: 5 LibriVox clips joined, {seconds:.1f} s; step {args.step} s; model {args.model}; "
-          f"CPU threads visible: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
-    # Warm both model instances (standard and short-window) so load time is not counted.
-    asr.transcribe(audio[: 3 * SAMPLE_RATE], args.model)
-    streaming.transcribe_chunks([audio[: SAMPLE_RATE * 2]], args.model)
-    t0 = time.perf_counter()
-    offline = [asr.transcribe(p, args.model).text for p, _ in asr.librivox_clips()]
-    offline_compute = time.perf_counter() - t0
-    offline_wer = asr.word_error_rate(ref, " ".join(offline))
-    systems = {
-        "ours (agreement + pause + trim, VAD)": lambda: streaming.StreamingTranscriber(args.model),
-        "naive (re-decode whole buffer)": lambda: streaming.NaiveStream(args.model),
-    }
-    rows = {}
-    for name, make in systems.items():
-        r = simulate(make, audio, args.step)
-        r["wer"] = asr.word_error_rate(ref, r["text"])
-        rows[name] = r
-    header = f"{'system':40s} {'median s':>9s} {'p90 s':>7s} {'max s':>7s} {'WER %':>6s} {'compute/audio s':>16s} " \
-             f"{'CPU s/audio s':>13s} {'overran':>9s} {'done after':>10s}"
-    print(header)
-    print("-" * len(header))
-    for name, r in rows.items():
-        print(f"{name:40s} {r['median']:9.2f} {r['p90']:7.2f} {r['max']:7.2f} {100 * r['wer']:6.1f} "
-              f"{r['compute'] / seconds:16.2f} {r['cpu'] / seconds:13.2f} {r['overruns']:>4d}/{r['updates']:<4d} {r['finished_after']:9.1f}s")
-    print(f"{'offline (per clip, beam 5)':40s} {'':9s} {'':7s} {'':7s} {100 * offline_wer:6.1f} "
-          f"{offline_compute / seconds:16.2f}")
-    for name, r in rows.items():
-        print(f"\n{name}:\n  {r['text']}")
+    steps = [float(x) for x in args.steps.split(",")]
+    cases = [speech_sets.build(k) for k in args.kinds.split(",")]
+    print(f"model {args.model} ({args.backend}); steps {steps}; CPU threads visible: {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f} (wall-clock figures depend on it)")
+    for c in cases:
+        print(f"  {c.kind}: {c.seconds:.1f} s, {c.note}")
+    # Warm both model instances (standard and short-window) and VAD so load time is not counted.
+    warm = cases[0].at_16k()[: 3 * SAMPLE_RATE]
+    asr.transcribe(warm, args.model, args.backend)
+    streaming.transcribe_chunks([warm], args.model, args.backend)
+    rows = []
+    for case in cases:
+        rows += run_case(case, steps, args.model, args.backend)
+    print()
+    print(table(rows, ["audio", "step s", "system", "WER %", "median s", "p90 s", "overran", "repeats",
+                       "compute/audio s", "done after s"]))
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

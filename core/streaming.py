@@ -1,18 +1,26 @@
 """Live transcription: one `StreamingTranscriber` per browser session.
 
 Life cycle: `insert_audio(chunk)` as the microphone delivers it, `process()` every step (0.5 s),
-`finish()` when the speaker stops. Each step decodes a sliding window of recent audio and the
-policy decides what is safe to show as final:
+`finish()` when the speaker stops. Each step decodes the window of audio not yet safely committed
+and the policy decides what is final. Its one promise: every word Whisper hears is committed
+exactly once, in order; the tentative tail may change, committed text never does.
 
 - **agreement**: a word is committed once two successive hypotheses agree on it (LocalAgreement-2);
   the rest of the newest hypothesis is the tentative tail, shown greyed and free to change;
 - **pause**: when Silero VAD hears the speaker stop (PAUSE_SECONDS of silence after speech), the
-  whole hypothesis is committed at once instead of waiting for another decode;
+  finished utterance is decoded once more, up to the end of the speech, and every word of it not
+  yet committed is committed; the window keeps it as context for the next utterance;
 - **silence**: a window with no speech in it is never decoded (no invented words, no compute);
-- **trim**: once the window is longer than STREAM_TRIM_SECONDS it is cut at the end of the last
-  committed sentence (or, past STREAM_MAX_BUFFER_SECONDS, of the last committed word), so each
-  decode costs about the same however long the class talks. Committed words before the window
-  are passed to Whisper as a prompt, for context.
+- **trim**: past STREAM_TRIM_SECONDS the window is cut in the gap after a committed sentence end
+  or pause (keeping MIN_WINDOW_SECONDS of context), so each decode costs about the same however
+  long the class talks; past STREAM_MAX_BUFFER_SECONDS the oldest tentative words are committed first, so trimming never
+  drops a word. Committed words before the window are passed to Whisper as a prompt, for context.
+
+What is already committed is decided by time, not by text: a hypothesis word whose middle lies
+before the end of the committed words (the "barrier") was committed already. Only right at the
+barrier, where word timestamps jitter by a few tens of milliseconds, is a repeat of the committed
+tail also recognised by its words, and only within the current utterance: after a pause, a
+phrase said twice is written twice.
 
 Decoding is greedy with no temperature fallback: a fallback re-decodes the window up to five
 times and is the slow tail of other streaming systems. `NaiveStream` is the usual demo (re-decode
@@ -32,7 +40,14 @@ from core.asr import DEFAULT_MODEL, DecodeOptions, _check, transcribe
 from core.audio import SAMPLE_RATE, rms_db
 
 PAUSE_SECONDS = 0.5  # silence after speech that ends an utterance
-VAD_CONTEXT_SECONDS = 0.3  # earlier audio looked at together with each new chunk
+VAD_LOOKBACK_SECONDS = 1.0  # earlier audio Silero VAD hears again with each new chunk (its edges are unsure)
+PREROLL_SECONDS = 0.5  # audio kept before new speech while nothing is pending (a word's soft start)
+PAUSE_TAIL_SECONDS = 0.1  # audio after VAD's (padded) speech end given to the utterance's final decode;
+# more trailing silence makes Whisper invent a closing word ("Please.", "Thanks.")
+MIN_WINDOW_SECONDS = 4.0  # a trim leaves this much audio: context (Whisper loops and mishears on tiny windows)
+LONG_SILENCE_SECONDS = 2.0  # silence after which the old context is dropped from the window
+DUPLICATE_GAP_SECONDS = 1.0  # a repeat of the committed tail starting this close to the barrier is one
+SPEECH_PAD_SECONDS = 0.1  # a word within this of a VAD speech span belongs to it
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
 TOKENS_PER_SECOND = 8  # decode budget per second of window (speech needs about half)
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
@@ -43,6 +58,11 @@ class StreamWord:
     start: float  # seconds since the stream began
     end: float
     text: str  # with Whisper's leading space
+    probability: float = 1.0  # Whisper's confidence in the word
+
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,10 @@ def _key(word: str) -> str:
     return re.sub(r"[^\w']+", "", word.lower())
 
 
+def _text(words: list[StreamWord]) -> str:
+    return "".join(w.text for w in words).strip()
+
+
 def _looks_looped(text: str) -> bool:
     """Whisper's own test for a degenerate decode: text that compresses too well repeats itself."""
     import zlib
@@ -94,13 +118,50 @@ def _looks_looped(text: str) -> bool:
 
 
 def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
-    """Keep one copy of an n-gram (n <= 4) that repeats three times in a row, and drop the rest."""
+    """Cut a greedy decoding loop: keep one copy of a phrase of 3-8 words said twice in a row, or
+    of 1-2 words said three times in a row ("no, no" and "very, very" are speech), drop the rest."""
     keys = [_key(w.text) for w in words]
     for i in range(len(keys)):
-        for n in range(1, 5):
-            if i + 3 * n <= len(keys) and keys[i:i + n] == keys[i + n:i + 2 * n] == keys[i + 2 * n:i + 3 * n]:
+        for n in range(1, 9):
+            copies = 2 if n >= 3 else 3
+            if i + copies * n <= len(keys) and all(keys[i:i + n] == keys[i + k * n:i + (k + 1) * n]
+                                                   for k in range(1, copies)):
                 return words[:i + n]
     return words
+
+
+def agreed_prefix(previous: list[StreamWord], new: list[StreamWord]) -> int:
+    """LocalAgreement-2: how many leading words two successive hypotheses share."""
+    n = 0
+    for a, b in zip(previous, new):
+        if _key(a.text) != _key(b.text):
+            break
+        n += 1
+    return n
+
+
+def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
+                committed: list[StreamWord] = ()) -> list[StreamWord]:
+    """The part of a hypothesis not yet committed.
+
+    `barrier`: stream time up to which everything heard is committed; a word whose middle lies
+    before it is an old word heard again. Word times jitter (Whisper often stretches the last word
+    before a pause into the silence), so a leading word that overlaps in time a committed word with
+    the same spelling is old too. `tail`: the committed words of the current utterance; a repeat of
+    them that starts just after the barrier is recognised by its words, but only there: the same
+    words later in time, or after a pause, are new speech. `committed`: the committed words that
+    the decoded window covers.
+    """
+    rest = [w for w in words if w.middle >= barrier]
+    while rest and rest[0].start < barrier and any(
+            _key(c.text) == _key(rest[0].text) and c.start < rest[0].end and rest[0].start < c.end for c in committed):
+        rest = rest[1:]
+    keys = [_key(w.text) for w in rest]
+    old = [_key(w.text) for w in tail[-5:]]
+    for n in range(min(len(old), len(rest)), 0, -1):
+        if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS:
+            return rest[n:]
+    return rest
 
 
 def _speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -132,11 +193,15 @@ class StreamingTranscriber:
         self._buffer = np.zeros(0, np.float32)
         self._offset = 0.0  # stream time of _buffer[0]
         self._received = 0.0
-        self._decoded_until = 0.0
+        self._decoded_until = 0.0  # audio the VAD (and the step) has looked at
+        self._last_decode_end = 0.0  # audio the newest hypothesis saw
         self._committed: list[StreamWord] = []
         self._tentative: list[StreamWord] = []
+        self._barrier = 0.0  # everything heard before this stream time is committed
         self._last_speech_end = -1.0  # stream time VAD last heard speech end
-        self._speech_in_window = False
+        self._spans: list[tuple[float, float]] = []  # VAD speech spans inside the window, stream times
+        self._pending = False  # speech heard after the barrier (an utterance not yet closed)
+        self._utterance_from = 0  # index of the current utterance's first committed word
         self._hypotheses: deque[tuple[float, str]] = deque(maxlen=4)
         self._events: deque[PolicyEvent] = deque(maxlen=keep_events)
         self._total_compute = 0.0
@@ -159,65 +224,102 @@ class StreamingTranscriber:
         self._last_level = rms_db(chunk[-SAMPLE_RATE // 2:])
 
     def process(self) -> StreamState:
-        """One step: look for speech in the new audio, decode the window, apply the policy."""
+        """One step: listen for speech in the new audio, decode the window, apply the policy."""
         if self._received - self._decoded_until < 0.05:
             return self._state("", 0.0, decoded=False)
-        new_from = self._decoded_until
-        self._decoded_until = self._received
-        paused = False
-        if self.use_vad:
-            start = max(self._offset, new_from - VAD_CONTEXT_SECONDS)
-            region = self._slice(start, self._received)
-            spans = _speech_spans(region)
-            self._last_speech = bool(spans)
-            if spans:
-                self._last_speech_end = max(self._last_speech_end, start + spans[-1][1])
-                self._speech_in_window = True
-            if not self._speech_in_window:
-                return self._skip()
-            paused = self._received - self._last_speech_end >= self.pause_seconds
-        else:
-            self._last_speech = True
+        self._listen()
+        if not self._pending:
+            return self._skip()
+        if self.use_vad and self._received - self._last_speech_end >= self.pause_seconds:
+            return self._close("pause")
         t0 = time.perf_counter()
-        words = self._decode()
+        words = self._decode(self._received)
         compute = time.perf_counter() - t0
-        self._total_compute += compute
-        self._hypotheses.append((self._received, "".join(w.text for w in words).strip()))
-        if paused:
-            new = words
-            reason = f"pause: {self._received - self._last_speech_end:.1f} s of silence ended the utterance"
-        else:
-            agreed = 0
-            for a, b in zip(self._tentative, words):
-                if _key(a.text) != _key(b.text):
-                    break
-                agreed += 1
-            new = words[:agreed]
-            reason = "agreement: the last two hypotheses start with the same words"
-        self._committed.extend(new)
-        self._tentative = words[len(new):]
-        if new:
-            self._event("pause" if paused else "commit", f"{reason} -> \"{''.join(w.text for w in new).strip()}\"")
-        self._trim(paused)
-        return self._state("".join(w.text for w in new), compute, decoded=True)
+        if words is None:  # a decoding loop: nothing to agree with, wait for more audio
+            return self._state("", compute, decoded=True)
+        agreed = agreed_prefix(self._tentative, words)
+        new = self._commit(words[:agreed], "commit", "agreement: the last two hypotheses start with the same words")
+        self._tentative = words[agreed:]
+        self._trim()
+        return self._state(_text(new), compute, decoded=True)
 
     def finish(self) -> StreamState:
-        """The speaker stopped: decode what is left and commit all of it."""
-        words: list[StreamWord] = []
-        compute = 0.0
-        if self._speech_in_window or not self.use_vad:
-            t0 = time.perf_counter()
-            words = self._decode()
-            compute = time.perf_counter() - t0
-            self._total_compute += compute
-        self._committed.extend(words)
-        self._tentative = []
-        self._decoded_until = self._received
+        """The speaker stopped: decode what is left once and commit the words not yet committed."""
+        if self._finished:
+            return self._state("", 0.0, decoded=False)
+        if self._received - self._decoded_until >= 0.01:
+            self._listen()
+        if self._pending:
+            st = self._close("finish")
+        else:
+            st = self._state("", 0.0, decoded=False)
+            self._event("finish", "end of stream: nothing left to commit")
         self._finished = True
-        self._event("finish", f"end of stream: committed the last {len(words)} word(s)")
-        return self._state("".join(w.text for w in words), compute, decoded=bool(words))
+        return self._state(st.new_committed, st.step_compute, decoded=st.decoded)
 
     # --- policy pieces -----------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        """Run Silero VAD over the new audio (and a little before it: its edges are unsure)."""
+        new_from = self._decoded_until
+        self._decoded_until = self._received
+        if not self.use_vad:
+            self._pending = self._last_speech = True
+            self._last_speech_end = self._received
+            return
+        start = max(self._offset, new_from - VAD_LOOKBACK_SECONDS)
+        spans = [(start + a, start + b) for a, b in _speech_spans(self._slice(start, self._received))]
+        # The newest look at the lookback region replaces the older one (VAD is surer with more audio).
+        self._spans = [(a, min(b, start)) for a, b in self._spans if a < start and b > self._offset - 1.0] + spans
+        spans = [(a, b) for a, b in spans if b > self._barrier]
+        self._last_speech = any(b > new_from for _, b in spans)
+        if spans:
+            end = spans[-1][1]
+            # Speech running into the end of the audio has not ended yet.
+            self._last_speech_end = max(self._last_speech_end,
+                                        self._received if self._received - end < 0.05 else end)
+            self._pending = True
+
+    def _close(self, kind: str) -> StreamState:
+        """The utterance is over (a pause, or the end of the stream): decode the window once more, up
+        to the end of the speech, and commit every word of it not yet committed."""
+        compute, decoded = 0.0, False
+        # Decode up to VAD's speech end only: trailing silence makes Whisper add a word ("Okay.").
+        speech_end = min(self._received, self._last_speech_end + PAUSE_TAIL_SECONDS)
+        # Always one fresh decode that ends with the speech: a hypothesis decoded while the silence
+        # began often closes with an invented word ("And.").
+        if self.use_vad or self._last_decode_end < self._received - 0.01:
+            t0 = time.perf_counter()
+            words = self._decode(speech_end)
+            compute, decoded = time.perf_counter() - t0, True
+            if words is None:  # the final decode looped: the newest sane hypothesis is all there is
+                words = self._tentative
+        else:
+            words = self._tentative
+        if kind == "pause":
+            why = f"pause: {self._received - self._last_speech_end:.1f} s of silence ended the utterance"
+        else:
+            why = "end of stream: the rest of the utterance"
+        new = self._commit(words, kind, why)
+        if not new:
+            self._event(kind, f"{why}; every word of it was already committed")
+        self._tentative = []
+        self._pending = False
+        self._utterance_from = len(self._committed)  # a phrase said again after a pause is new speech
+        if self.use_vad:
+            # Everything heard up to the silence is committed. The window keeps that audio as context
+            # for the next utterance (a short window alone makes Whisper loop and invent words).
+            # The barrier never moves back: a word once committed stays behind it.
+            self._barrier = max(self._barrier, min(self._last_speech_end, self._received - PREROLL_SECONDS))
+            self._trim()
+        return self._state(_text(new), compute, decoded=decoded)
+
+    def _commit(self, words: list[StreamWord], kind: str, why: str) -> list[StreamWord]:
+        if words:
+            self._committed.extend(words)
+            self._barrier = max(self._barrier, words[-1].end)
+            self._event(kind, f"{why} -> \"{_text(words)}\"")
+        return words
 
     def _slice(self, start: float, end: float) -> np.ndarray:
         a = int(round((start - self._offset) * SAMPLE_RATE))
@@ -225,75 +327,102 @@ class StreamingTranscriber:
         return self._buffer[max(a, 0):max(b, 0)]
 
     def _skip(self) -> StreamState:
-        # Keep a little audio so a word starting right at the chunk boundary isn't cut.
-        keep = VAD_CONTEXT_SECONDS
-        if self._received - self._offset > keep:
-            self._cut(self._received - keep)
+        # Nothing is pending. After a long silence the old context goes; keep a little audio so a word
+        # starting right at the chunk edge isn't cut.
+        if self._received - max(self._last_speech_end, self._offset) > LONG_SILENCE_SECONDS:
+            self._cut(self._received - PREROLL_SECONDS)
+            self._barrier = max(self._barrier, self._offset)
         self._event("skip", "silence: no speech in the window, nothing decoded", dedupe=True)
         return self._state("", 0.0, decoded=False)
 
-    def _decode(self) -> list[StreamWord]:
+    def _decode(self, until: float) -> list[StreamWord] | None:
+        """Decode the window up to `until` (stream seconds); returns the words not yet committed, or
+        None when the decode looped (a degenerate hypothesis is not evidence of anything)."""
         if self._received - self._offset > self.max_buffer_seconds + 0.5:
             # Only after a long stall (a slow machine): the window must fit the model's input.
-            self._cut(self._received - self.max_buffer_seconds)
-            self._event("trim", "window over its maximum before decoding: dropped the oldest audio")
-        committed_end = self._committed[-1].end if self._committed else 0.0
-        prompt_words = [w.text for w in self._committed if w.end <= self._offset + 0.01]
-        prompt = "".join(prompt_words)[-PROMPT_CHARS:].strip() or None
-        seconds = self._buffer.size / SAMPLE_RATE
+            self._force_trim(self._received - self.max_buffer_seconds)
+        audio = self._slice(self._offset, until)
+        prompt = "".join(w.text for w in self._committed if w.end <= self._offset + 0.01)[-PROMPT_CHARS:].strip()
+        seconds = audio.size / SAMPLE_RATE
         # Speech runs at about 3-4 tokens a second: a cap stops a greedy repetition loop early.
-        cap = {"max_new_tokens": int(TOKENS_PER_SECOND * seconds) + 10} if self.backend == "faster-whisper" else {}
+        budget = int(TOKENS_PER_SECOND * seconds) + 10
+        cap = {"max_new_tokens": budget} if self.backend == "faster-whisper" else {"sample_len": budget}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
-                             condition_on_previous_text=False, initial_prompt=prompt,
+                             condition_on_previous_text=False, initial_prompt=prompt or None,
                              short_window=self.backend == "faster-whisper", extra=cap)
-        result = transcribe(self._buffer, self.model, self.backend, self.language, word_timestamps=True,
-                            options=opts)
-        if _looks_looped(result.text):
+        t0 = time.perf_counter()
+        result = transcribe(audio, self.model, self.backend, self.language, word_timestamps=True, options=opts)
+        self._total_compute += time.perf_counter() - t0
+        self._hypotheses.append((self._received, result.text.strip()))
+        # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
+        # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
+        words = _cut_loop([StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word,
+                                      w.probability) for w in result.words if w.start < seconds and _key(w.word)])
+        if _looks_looped(_text(words)):
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
-            return list(self._tentative)
-        # Bare punctuation "words" and anything timed past the audio are decoding artefacts.
-        words = _cut_loop([StreamWord(self._offset + w.start, self._offset + w.end, w.word) for w in result.words
-                           if w.start < seconds and _key(w.word)])
-        # Words that end before the last committed word are already on screen.
-        words = [w for w in words if w.end > committed_end + 0.05]
-        # Whisper may repeat the committed tail at the window's start: drop an n-gram overlap.
-        tail = [_key(w.text) for w in self._committed[-5:]]
-        for n in range(min(5, len(tail), len(words)), 0, -1):
-            if tail[-n:] == [_key(w.text) for w in words[:n]]:
-                words = words[n:]
-                break
-        return words
+            return None
+        self._last_decode_end = until
+        if self.use_vad:
+            # Words Whisper puts wholly in silence (after the speech, or in a pause before the next
+            # utterance) are invented: "Thank you.", "you", "Please.".
+            words = [w for w in words if self._in_speech(w)]
+        inside = [w for w in self._committed if w.end > self._offset]
+        tail = [w for w in self._committed[self._utterance_from:] if w.end > self._offset]
+        return uncommitted(words, self._barrier, tail, inside)
 
-    def _trim(self, paused: bool) -> None:
+    def _in_speech(self, w: StreamWord) -> bool:
+        pad = SPEECH_PAD_SECONDS
+        return w.start < self._last_speech_end and any(w.start < b + pad and w.end > a - pad for a, b in self._spans)
+
+    def _trim(self) -> None:
+        """Keep each decode's cost bounded: past the trim length, cut the window in the gap after a
+        committed sentence end or pause, keeping at least MIN_WINDOW_SECONDS of audio as context."""
         length = self._received - self._offset
-        committed_in_window = [w for w in self._committed if w.end > self._offset]
-        if paused and not self._tentative:
-            # Everything heard is committed (or was not words): restart the window after the speech.
-            ends = [w.end for w in committed_in_window] + [self._last_speech_end]
-            cut, why = max(ends), "utterance committed at a pause"
-        elif length > self.trim_seconds and committed_in_window:
-            ends = [w.end for w in committed_in_window if w.text.rstrip().endswith((".", "?", "!"))]
-            if ends:
-                cut, why = ends[-1], "window passed the trim length; cut at the last committed sentence end"
-            elif length > self.max_buffer_seconds:
-                cut, why = committed_in_window[-1].end, "window at its maximum; cut at the last committed word"
-            else:
-                return
-        elif length > self.max_buffer_seconds:
-            # Nothing committed for a whole window (mumbling, music): drop the oldest audio.
-            cut, why = self._received - self.trim_seconds, "window at its maximum with nothing committed"
-        else:
+        if length > self.max_buffer_seconds:
+            self._force_trim(self._received - self.trim_seconds)
             return
-        before = length
-        self._cut(cut)
-        self._event("trim", f"{why}: window {before:.1f} s -> {self._received - self._offset:.1f} s")
+        if length <= self.trim_seconds:
+            return
+        best = None
+        for i, w in enumerate(self._committed):
+            if w.end <= self._offset:
+                continue
+            nxt = self._committed[i + 1] if i + 1 < len(self._committed) else (self._tentative or [None])[0]
+            gap_to = max(nxt.start, w.end) if nxt is not None else min(self._received, w.end + 0.3)
+            boundary = w.text.rstrip().endswith((".", "?", "!")) or gap_to - w.end >= 0.3
+            cut = (w.end + gap_to) / 2
+            if boundary and self._received - cut >= MIN_WINDOW_SECONDS:
+                best = cut
+        if best is None:
+            return
+        self._cut(best)
+        self._event("trim", f"window passed {self.trim_seconds:.0f} s; cut after the last committed sentence "
+                            f"or pause: window {length:.1f} s -> {self._received - self._offset:.1f} s")
+
+    def _force_trim(self, target: float) -> None:
+        """The window is at its maximum: commit the tentative words that end before `target` (they
+        have waited a whole window) and cut after the last committed word, so nothing is dropped."""
+        old = [w for w in self._tentative if w.end <= target]
+        self._commit(old, "commit", "window at its maximum: committed the oldest tentative words")
+        self._tentative = self._tentative[len(old):]
+        before = self._received - self._offset
+        if self._committed and self._committed[-1].end > self._offset:
+            last = self._committed[-1].end
+            nxt = self._tentative[0].start if self._tentative else last
+            cut = (last + max(nxt, last)) / 2
+        else:
+            cut = target  # nothing committed in the window (mumbling, music, a stalled machine)
+        # Whatever happens the window must fit the model's input; every word before this is committed.
+        self._cut(max(cut, self._received - self.max_buffer_seconds))
+        self._barrier = max(self._barrier, self._offset)
+        self._event("trim", f"window at its maximum; cut after the last committed word: "
+                            f"window {before:.1f} s -> {self._received - self._offset:.1f} s")
 
     def _cut(self, at: float) -> None:
         at = min(max(at, self._offset), self._received)
         drop = int(round((at - self._offset) * SAMPLE_RATE))
         self._buffer = self._buffer[drop:]
         self._offset += drop / SAMPLE_RATE
-        self._speech_in_window = self._last_speech_end > self._offset
         self._tentative = [w for w in self._tentative if w.end > self._offset]
 
     def _event(self, kind: str, detail: str, dedupe: bool = False) -> None:
@@ -302,8 +431,8 @@ class StreamingTranscriber:
         self._events.append(PolicyEvent(self._received, kind, detail))
 
     def _state(self, new: str, compute: float, decoded: bool) -> StreamState:
-        committed = "".join(w.text for w in self._committed).strip()
-        tentative = "".join(w.text for w in self._tentative).strip()
+        committed = _text(self._committed)
+        tentative = _text(self._tentative)
         if self._tentative:
             lag = self._received - (self._committed[-1].end if self._committed else self._tentative[0].start)
         else:

@@ -62,3 +62,78 @@ def test_fake_microphone_words_appear(app_url, mic_browser, screenshot_dir):
         stop.click()
         time.sleep(2)
     assert not _visible_errors(d), _visible_errors(d)
+
+
+# --- a pause-heavy recording: short commands read by Piper, 0.3-1.5 s apart ---------------------
+
+COMMANDS = ("Turn left.", "Queen of hearts.", "Stop the music.", "Ace of spades.", "Open the window.",
+            "Pick up the red ball.", "Jack of clubs.")
+COMMAND_WORDS = ("left", "queen", "hearts", "music", "spades", "window", "ball", "jack", "clubs")
+
+
+def commands_wav(folder) -> str:
+    """The commands with pauses between them, then 40 s of silence (Chromium loops the file: the
+    silence keeps the second pass out of the test), at 48 kHz like a browser microphone."""
+    import numpy as np
+    import soundfile as sf
+
+    from core import audio, speech_sets
+
+    case = speech_sets.phrases(COMMANDS)
+    samples = np.concatenate([case.audio, np.zeros(40 * 16000, np.float32)])
+    path = str(folder / "commands.wav")
+    sf.write(path, audio.resample(samples, 16000, 48000), 48000, subtype="PCM_16")
+    return path
+
+
+@pytest.fixture(scope="module")
+def commands_browser(tmp_path_factory):
+    from tests.conftest import make_browser
+
+    driver = make_browser((f"--use-file-for-fake-audio-capture={commands_wav(tmp_path_factory.mktemp('mic'))}",))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def repeated_trigrams(text: str) -> list:
+    from collections import Counter
+
+    words = asr.normalize(text).split()
+    return [g for g, c in Counter(tuple(words[i:i + 3]) for i in range(len(words) - 2)).items() if c > 1]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(not CLIPS, reason="needs Debian pocketsphinx-testdata (scripts/setup.sh --test)")
+def test_fake_microphone_commands_with_pauses(app_url, commands_browser, screenshot_dir):
+    """Commands read with pauses into the fake microphone: every word comes out, once."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    d = commands_browser
+    d.get(app_url)
+    wait = WebDriverWait(d, 60)
+    wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "button[role='tab']")))
+    next(b for b in d.find_elements(By.CSS_SELECTOR, "button[role='tab']")
+         if b.is_displayed() and b.text.strip() == "Live Whisper").click()
+    mic = wait.until(EC.visibility_of_element_located((By.ID, "whisper-mic")))
+    wait.until(lambda _: next((b for b in mic.find_elements(By.TAG_NAME, "button")
+                               if b.is_displayed() and "record" in (b.text + (b.get_attribute("aria-label") or "")).lower()),
+                              None)).click()
+    text = d.find_element(By.ID, "whisper-live-text")
+    deadline = time.time() + 150  # the recording lasts ~12 s; a starved CPU decodes slower
+    while time.time() < deadline and not all(w in text.text.lower() for w in COMMAND_WORDS):
+        assert not _visible_errors(d), _visible_errors(d)
+        time.sleep(1)
+    stop = next((b for b in mic.find_elements(By.TAG_NAME, "button")
+                 if b.is_displayed() and "stop" in (b.text + (b.get_attribute("aria-label") or "")).lower()), None)
+    if stop is not None:
+        stop.click()
+        time.sleep(3)
+    d.save_screenshot(os.path.join(screenshot_dir, "whisper_live_commands.png"))
+    content = text.text.lower()
+    assert [w for w in COMMAND_WORDS if w not in content] == [], content
+    assert repeated_trigrams(content) == [], content
+    assert not _visible_errors(d), _visible_errors(d)

@@ -388,3 +388,50 @@ def test_ice_servers_come_only_from_the_environment(monkeypatch):
         monkeypatch.setenv("NLP_STUDIO_ICE_SERVERS", bad)
         with pytest.raises(ValueError, match=says):
             whisper_view.rtc_configuration()
+
+
+@pytest.fixture(scope="module")
+def commands_browser(tmp_path_factory):
+    """A Chromium whose fake microphone reads short commands with pauses (tests/test_browser_whisper.py)."""
+    import tests.test_browser_whisper as gradio_mic
+    from tests.conftest import make_browser
+
+    wav = gradio_mic.commands_wav(tmp_path_factory.mktemp("mic"))
+    driver = make_browser((f"--use-file-for-fake-audio-capture={wav}",))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _live_text(driver) -> str:
+    """The live transcript only (committed + tentative), not the policy's event log."""
+    from selenium.webdriver.common.by import By
+
+    driver.switch_to.default_content()
+    spans = driver.find_elements(By.CSS_SELECTOR, "span[title='tentative: may still change']")
+    return spans[0].find_element(By.XPATH, "..").text.lower() if spans else ""
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@needs_clips
+def test_webrtc_microphone_commands_with_pauses(streamlit_url, commands_browser, screenshot_dir):
+    """Commands read with pauses into the fake microphone over WebRTC: every word comes out, once."""
+    import tests.test_browser_whisper as gradio_mic
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import st_open_page
+
+    d = commands_browser
+    st_open_page(d, streamlit_url, "whisper", expect=READY)
+    _wait(d, lambda: d.find_elements(By.CSS_SELECTOR, "iframe[title='streamlit_webrtc.component.webrtc_streamer']"),
+          60, "the WebRTC component did not load")
+    _click(d, "START")
+    _wait(d, lambda: all(w in _live_text(d) for w in gradio_mic.COMMAND_WORDS), 180,
+          "not every command word reached the live transcript")
+    _click(d, "STOP")
+    _wait(d, lambda: "stopped" in _body(d), 180, "STOP did not finish the stream")
+    d.save_screenshot(os.path.join(screenshot_dir, "streamlit-whisper-commands.png"))
+    content = _live_text(d)
+    assert [w for w in gradio_mic.COMMAND_WORDS if w not in content] == [], content
+    assert gradio_mic.repeated_trigrams(content) == [], content

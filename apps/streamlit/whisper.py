@@ -44,7 +44,8 @@ def policy_knobs() -> dict:
         cap = c2.number_input("Window cap (s)", 2.0, 40.0, float(config.STREAM_MAX_BUFFER_SECONDS), 0.5,
                               key="whisper-cap", help="past this, cut at the last committed word (Whisper sees 30 s at most)")
         pause = c3.number_input("Pause commits after (s)", 0.2, 3.0, float(streaming.PAUSE_SECONDS), 0.1,
-                                key="whisper-pause", help="silence after speech that commits the whole hypothesis")
+                                key="whisper-pause",
+                                help="silence after speech that closes the utterance and commits its remaining words")
         vad = c4.checkbox("Silero VAD", True, key="whisper-vad", help="skip silent windows; commit at pauses")
     return {"trim_seconds": trim, "max_buffer_seconds": cap, "pause_seconds": pause, "use_vad": vad}
 
