@@ -267,7 +267,7 @@ def load_openai_whisper(path: Path, device: str) -> Any:
     return model.to(device)
 
 
-def _check(model: str, backend: str, language: str | None, task: str) -> str | None:
+def check_request(model: str, backend: str, language: str | None, task: str) -> str | None:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     if model not in available_models("asr"):
@@ -308,7 +308,7 @@ def has_speech(audio: np.ndarray, min_speech_ms: int = 150) -> bool:
 def preload(model: str = DEFAULT_MODEL, backend: str = "faster-whisper", streaming: bool = False) -> None:
     """Load a model before its first use (e.g. when Record is pressed): streaming with
     faster-whisper uses the short-window instance, and every stream needs Silero VAD."""
-    _check(model, backend, None, "transcribe")
+    check_request(model, backend, None, "transcribe")
     if backend == "openai-whisper":
         models.load(model, loader=_OPENAI_LOADER)
     else:
@@ -339,7 +339,7 @@ def transcribe(
     Silence and noise give an empty transcript (no decode), never invented words.
     """
     options = options or DecodeOptions()
-    language = _check(model, backend, language, task)
+    language = check_request(model, backend, language, task)
     samples = as_audio(audio)
     if samples.size == 0:
         raise ValueError("the audio is empty; record or upload something first")

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import config
-from core.asr import DEFAULT_MODEL, DecodeOptions, _check, transcribe
+from core.asr import DEFAULT_MODEL, DecodeOptions, check_request, transcribe
 from core.audio import SAMPLE_RATE, rms_db
 
 PAUSE_SECONDS = 0.5  # silence after speech that ends an utterance
@@ -182,7 +182,7 @@ class StreamingTranscriber:
     def __init__(self, model: str = DEFAULT_MODEL, backend: str = "faster-whisper", language: str | None = None,
                  trim_seconds: float | None = None, max_buffer_seconds: float | None = None,
                  pause_seconds: float = PAUSE_SECONDS, use_vad: bool = True, keep_events: int = 12) -> None:
-        self.language = _check(model, backend, language, "transcribe")
+        self.language = check_request(model, backend, language, "transcribe")
         self.model, self.backend = model, backend
         self.trim_seconds = trim_seconds or config.STREAM_TRIM_SECONDS
         self.max_buffer_seconds = max(max_buffer_seconds or config.STREAM_MAX_BUFFER_SECONDS, self.trim_seconds)
@@ -448,7 +448,7 @@ class NaiveStream:
     with the recording, and past 30 s Whisper would see only the first 30 s."""
 
     def __init__(self, model: str = DEFAULT_MODEL, backend: str = "faster-whisper", language: str | None = None):
-        self.language = _check(model, backend, language, "transcribe")
+        self.language = check_request(model, backend, language, "transcribe")
         self.model, self.backend = model, backend
         self._audio = np.zeros(0, np.float32)
         self.text = ""
