@@ -104,8 +104,8 @@ def sequence_logps(model, ids, attn, answer_mask):
     keep = answer_mask[:, 1:]  # position t predicts token t+1
     logits = causal.lm_head(hidden[:, :-1][keep]).float()  # [answer tokens, vocab]
     logps = torch.log_softmax(logits, -1).gather(-1, ids[:, 1:][keep].unsqueeze(-1)).squeeze(-1)
-    rows = torch.arange(ids.shape[0]).unsqueeze(1).expand_as(keep)[keep]
-    return torch.zeros(ids.shape[0], dtype=logps.dtype).index_add(0, rows, logps)
+    rows = torch.arange(ids.shape[0], device=ids.device).unsqueeze(1).expand_as(keep)[keep]
+    return torch.zeros(ids.shape[0], dtype=logps.dtype, device=ids.device).index_add(0, rows, logps)
 
 
 def greedy_reply(model, tokenizer, prompt: str, max_new_tokens: int,
@@ -115,8 +115,10 @@ def greedy_reply(model, tokenizer, prompt: str, max_new_tokens: int,
 
     ids = build_prompt_ids(tokenizer, [{"role": "system", "content": system_prompt},
                                        {"role": "user", "content": prompt}])
+    device = next(model.parameters()).device
     with torch.no_grad():
-        out = model.generate(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
+        out = model.generate(input_ids=torch.tensor([ids], device=device),
+                             attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=device),
                              max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     return tokenizer.decode(out[0, len(ids):], skip_special_tokens=True).strip()
 
@@ -223,7 +225,8 @@ class DPOJob:
         try:
             model, tokenizer = prepare(self.model_key, LoraSettings(rank=s.rank, alpha=s.alpha, seed=s.seed,
                                                                      learning_rate=s.learning_rate))
-            ids, attn, answer_mask = encode_pairs(tokenizer, self.pairs)
+            device = next(model.parameters()).device
+            ids, attn, answer_mask = (t.to(device) for t in encode_pairs(tokenizer, self.pairs))
             n = len(self.pairs)
             model.eval()  # no dropout: the same input gives the same log-probabilities
             with model.disable_adapter(), torch.no_grad():  # π_ref: the same weights, adapter off
