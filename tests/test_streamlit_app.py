@@ -23,6 +23,8 @@ PAGE_READY = {
     "whisper": "Live transcript",
     "image_search": "for a spoken answer with its sources",
     "models_panel": "Device for new loads",
+    "transformer_lab": "a 2-layer model learns",
+    "preference_lab": "Optimising a reward can be gamed",
 }
 
 

@@ -251,6 +251,10 @@ class DPOJob:
                 # Rewards of the weights this step was computed with (before its update), as TRL logs them.
                 history.append(StepStats(value, tuple(chosen.detach().tolist()), tuple(rejected.detach().tolist())))
                 self._set(step=len(history), history=tuple(history), seconds=time.perf_counter() - start)
+            if not history:  # cancelled while preparing: nothing learned, no "after" to show
+                self._set(state="cancelled", seconds=time.perf_counter() - start, learned=False,
+                          verdict="cancelled before the first step; nothing was learned")
+                return
             with torch.no_grad():
                 policy = sequence_logps(model, ids, attn, answer_mask)
                 losses, chosen, rejected = dpo_loss(policy[:n], policy[n:], ref[:n], ref[n:], s.beta)
