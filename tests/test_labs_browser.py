@@ -45,7 +45,13 @@ def test_gradio_transformer_lab_trains_and_draws(browser, app_url, screenshot_di
     wait_for_text(browser, VERDICT, timeout=180)
     assert browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot"), "no figure drawn"
     assert not page_errors(browser)
+    browser.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.5)
     browser.save_screenshot(os.path.join(screenshot_dir, "transformer-lab.png"))
+    plots = browser.find_elements(By.CSS_SELECTOR, ".js-plotly-plot")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", plots[-1])
+    time.sleep(0.5)
+    browser.save_screenshot(os.path.join(screenshot_dir, "transformer-lab-attention.png"))
 
 
 def test_gradio_preference_lab_starts_a_run(browser, app_url, screenshot_dir):
@@ -63,14 +69,21 @@ def test_gradio_preference_lab_starts_a_run(browser, app_url, screenshot_dir):
 
 
 def _st_home_slider(driver, value_now: int) -> None:
-    """Move the Streamlit slider that shows `value_now` to its minimum with the Home key."""
-    for s in driver.find_elements(By.CSS_SELECTOR, "[role='slider']"):
-        if s.get_attribute("aria-valuenow") == str(value_now):
-            driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", s)
-            s.click()
-            s.send_keys(Keys.HOME)
-            time.sleep(0.5)
-            return
+    """Move the Streamlit slider that shows `value_now` to its minimum with the Home key (widgets
+    may still be skeletons for a while after the page's text is up on a busy machine)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        # Streamlit 1.67 sliders are react-aria groups around a visually hidden <input type="range">.
+        for box in driver.find_elements(By.CSS_SELECTOR, "input[type='range']"):
+            if box.get_attribute("value") == str(value_now):
+                driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus();", box)
+                ActionChains(driver).send_keys(Keys.HOME).perform()
+                time.sleep(1.0)
+                assert box.get_attribute("value") != str(value_now), "the slider did not move"
+                return
+        time.sleep(0.5)
     raise AssertionError(f"no slider at {value_now}")
 
 

@@ -9,7 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from apps.gradio.common import code_box, friendly
-from apps.gradio.controls import render_all
+from apps.gradio.controls import render
 from apps.tabs import TABS
 from core import preference as pf
 from core.preference import figures as pfig
@@ -80,7 +80,8 @@ def rescore(job_id, kind):
 def build() -> None:
     gr.Markdown(f"### {TITLE} · roadmap week {WEEKS} (RLHF and DPO)\n" + pv.INTRO)
     job_id = gr.State("")
-    c = render_all(pv.CONTROLS)
+    with gr.Row():
+        c = {control.name: render(control) for control in pv.CONTROLS[:4]}
     pairs = gr.Dataframe(value=pv.preset_rows(pv.DEFAULT_PRESET), headers=list(pv.PAIR_COLUMNS),
                          column_count=(3, "fixed"), interactive=True, wrap=True, label="Preference pairs (edit freely)")
     with gr.Row():
@@ -96,6 +97,7 @@ def build() -> None:
                                wrap=True)
     with gr.Accordion("Reward gaming", open=True):
         gr.Markdown(pv.GAMING_HELP)
+        c["reward"] = render(pv.CONTROLS[4])
         gaming = gr.Dataframe(value=_frame(pf.gaming_rows()), interactive=False, wrap=True,
                               label="Candidate answers to 'What is the capital of France?', best reward first")
     dpo_code = code_box()

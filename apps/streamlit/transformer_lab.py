@@ -57,7 +57,8 @@ def _panel() -> None:
     (st.success if status.finished and status.learned else st.warning if status.finished else st.info)(
         tv.status_markdown(status, job.n_params))
     st.plotly_chart(tf.loss_figure(runs, status.baseline), key="tl_loss_fig")
-    st.text_area(tv.sample_label(status), status.sample, height=90, disabled=True, key=f"tl_sample_{status.step}")
+    st.caption(tv.sample_label(status))
+    st.code(status.sample or " ", language=None, wrap_lines=True)
     view = {c.name: st.session_state.get(f"{P}_{c.name}", c.default) for c in tv.VIEW_CONTROLS}
     fig = tv.attention_figure(status, **view)
     if fig is not None:

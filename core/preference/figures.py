@@ -49,5 +49,4 @@ def rewards_figure(st: DPOStatus) -> go.Figure:
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="reward β·(log π − log π_ref)")
     fig.update_layout(legend=dict(font=dict(size=11)))
-    return _layout(fig, "Rewards per pair: solid = chosen, dashed = rejected (a pair is won when solid is above dashed)",
-                   420)
+    return _layout(fig, "Rewards per pair (solid = chosen, dashed = rejected; won when solid is above)", 420)
