@@ -39,7 +39,8 @@ CONTROLS = (
             help="scales the reward; smaller β lets the model drift further from the reference"),
     Control("steps", "Steps", "slider", 20, minimum=1, maximum=min(100, DPO_MAX_STEPS), step=1,
             help="each step scores every pair with the adapter on; π_ref is scored once, before the first"),
-    Control("learning_rate", "Learning rate", "number", 5e-3, minimum=1e-6, maximum=0.1, step=1e-3),
+    Control("learning_rate", "Learning rate", "choice", 5e-3, choices=(1e-4, 5e-4, 1e-3, 5e-3, 1e-2),
+            help="AdamW on the LoRA weights; 5e-3 separates the pirate pairs within a few steps"),
     Control("reward", "Reward to inspect", "radio", "lexicon", choices=REWARDS,
             help="lexicon: sum of cheerful-word weights · length: number of words"),
 )

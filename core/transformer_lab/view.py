@@ -39,8 +39,8 @@ CONTROLS = (
     Control("d_model", "Width (d_model)", "radio", 64, choices=(32, 64, 128)),
     Control("context", "Context (characters)", "slider", 32, minimum=16, maximum=64, step=8),
     Control("steps", "Training steps", "slider", 300, minimum=20, maximum=min(2000, LAB_MAX_STEPS), step=10),
-    Control("learning_rate", "Learning rate", "number", 3e-3, minimum=1e-5, maximum=0.1, step=1e-3,
-            help="AdamW; around 3e-3 learns in a few hundred steps; 1e-5 learns almost nothing (try it)"),
+    Control("learning_rate", "Learning rate", "choice", 3e-3, choices=(1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2),
+            help="AdamW; 3e-3 learns in a few hundred steps; 1e-5 learns almost nothing (try it: the run says so)"),
 )
 SAMPLE_CONTROLS = (
     Control("prompt", "Start of the text (causal)", "text", "Beautiful is"),
