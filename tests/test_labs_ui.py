@@ -89,3 +89,12 @@ def test_transformer_lab_shows_the_whole_model_source():
     src = tv.model_source()
     assert "class TinyTransformer" in src and "class Attention" in src and "torch.triu" in src
     assert len(src.splitlines()) < 110  # "one page"
+
+
+def test_dpo_endpoint_refuses_bad_input_before_any_work():
+    with pytest.raises(ValueError, match="no preference pairs"):
+        g_pl.dpo_api([], 0.1, 5)
+    with pytest.raises(ValueError, match="beta must be greater than 0"):
+        g_pl.dpo_api([{"prompt": "Hi?", "chosen": "Ahoy!", "rejected": "Hello."}], 0.0, 5)
+    with pytest.raises(ValueError, match="same chosen and rejected"):
+        g_pl.dpo_api([{"prompt": "Hi?", "chosen": "Hello.", "rejected": "Hello."}], 0.1, 5)
