@@ -31,8 +31,9 @@ LAB_MAX_STEPS = env_int("NLP_STUDIO_LAB_MAX_STEPS", 3000)
 LAB_MAX_JOBS = env_int("NLP_STUDIO_LAB_MAX_JOBS", 2)  # runs at once per process: each takes a CPU core
 LAB_THREADS = env_int("NLP_STUDIO_LAB_THREADS", 1)  # a model this small runs best on one thread
 SNAPSHOT_S = 1.0  # attention maps and the sample are refreshed at most this often (losses: every step)
+SAMPLE_CHARS = 40  # written at each snapshot: one forward per character, kept short (it pauses training)
 BLANK = "_"  # in fill_in's input, each "_" is a position to predict
-FALL_RATIO = 0.9  # the run "learned" when its last losses average below 90% of its first ones
+FALL_RATIO = 0.9  # the run "learned" when its last losses average below 90% of its start
 
 
 @dataclass(frozen=True)
@@ -109,12 +110,13 @@ def display_char(c: str) -> str:
 
 
 def judge(losses: tuple[float, ...] | list[float], baseline: float) -> tuple[bool, str]:
-    """Did the run learn? Compares the mean of its last tenth of steps with its first tenth."""
+    """Did the run learn? Compares the mean loss of its last tenth of steps with its start (the
+    mean of its first 3 steps, about ln V for a fresh model)."""
     if len(losses) < 4:
         return False, (f"only {len(losses)} steps ran: too few to tell whether the model learned; "
                        "train for more steps")
     k = max(2, len(losses) // 10)
-    first, last = float(np.mean(losses[:k])), float(np.mean(losses[-k:]))
+    first, last = float(np.mean(losses[:3])), float(np.mean(losses[-k:]))
     if last < FALL_RATIO * first:
         return True, (f"the loss fell from {first:.2f} to {last:.2f} nats per character "
                       f"(a uniform guess is {baseline:.2f}): the model learned")
@@ -190,7 +192,7 @@ class LabJob:
         am = AttentionMaps(MODEL_KEY, "decoder" if self.settings.causal else "encoder", tokens, tokens,
                            (False,) * T, (0,) * T, weights)
         if self.settings.causal:
-            sample = generate(self, self.vocab.decode(self.probe[: min(12, T)]), 60, temperature=0.0)
+            sample = generate(self, self.vocab.decode(self.probe[: min(12, T)]), SAMPLE_CHARS, temperature=0.0)
         else:
             filled = logits[0].argmax(-1)
             hidden = self.probe == self.vocab.mask_id
