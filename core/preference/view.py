@@ -72,7 +72,7 @@ def status_markdown(st: DPOStatus) -> str:
     head = f"Step {st.step}/{st.total} · {st.seconds:.0f} s{per}{nums}"
     if not st.finished:
         return head
-    mark = "✅" if st.learned else "⚠️"
+    mark = "**Learned:**" if st.learned else "**Check:**"  # words, not emoji: not every font has them
     return f"{head}\n\n{mark} {st.verdict}" + (" (cancelled early)" if st.state == "cancelled" else "")
 
 

@@ -77,7 +77,7 @@ def status_markdown(st: LabStatus, n_params: int | None = None) -> str:
             f"{st.steps_per_s:.1f} steps/s{loss}{size}")
     if not st.finished:
         return head
-    mark = "✅" if st.learned else "⚠️"
+    mark = "**Learned:**" if st.learned else "**Check:**"  # words, not emoji: not every font has them
     return f"{head}\n\n{mark} {st.verdict}" + (" (cancelled early)" if st.state == "cancelled" else "")
 
 
