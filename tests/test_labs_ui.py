@@ -98,3 +98,12 @@ def test_dpo_endpoint_refuses_bad_input_before_any_work():
         g_pl.dpo_api([{"prompt": "Hi?", "chosen": "Ahoy!", "rejected": "Hello."}], 0.0, 5)
     with pytest.raises(ValueError, match="same chosen and rejected"):
         g_pl.dpo_api([{"prompt": "Hi?", "chosen": "Hello.", "rejected": "Hello."}], 0.1, 5)
+
+
+def test_endpoints_through_the_client(client):
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {"/dpo", "/transformer_lab_train"} <= names
+    out = client.predict("causal", "zen", "", 1, 1, 16, 8, 8, 3e-3, api_name="/transformer_lab_train")
+    assert out["steps"] == 8 and len(out["losses"]) == 8
+    with pytest.raises(Exception, match="beta must be greater than 0"):
+        client.predict([{"prompt": "Hi?", "chosen": "Ahoy!", "rejected": "Hello."}], 0, 5, 5e-3, api_name="/dpo")
