@@ -102,7 +102,7 @@ def build() -> None:
                               label="Candidate answers to 'What is the capital of France?', best reward first")
     dpo_code = code_box()
 
-    c["preset"].change(lambda p: pv.preset_rows(p), c["preset"], pairs, api_visibility="private")
+    c["preset"].change(friendly(pv.preset_rows), c["preset"], pairs, api_visibility="private")
     train_btn.click(do_train, [pairs, c["beta"], c["steps"], c["learning_rate"], c["reward"]],
                     [job_id, status, loss_plot, reward_plot, pair_table, reply_table, dpo_code],
                     api_visibility="private", concurrency_limit=8)
