@@ -1,6 +1,6 @@
 """Preference Lab core: the DPO loss against a hand computation of its formula, the pairs' checks,
 the reward that can be gamed, and one short real DPO run on SmolLM2-135M (2 short pairs, 20 steps,
-8-token replies) that must widen the reward margin and change a greedy reply."""
+8-token replies, learning rate 5e-3) that must widen the reward margin and change a greedy reply."""
 from __future__ import annotations
 
 import math
@@ -93,7 +93,7 @@ def dpo_run(smollm2):
     deadline = time.time() + 600
     while True:
         try:
-            return run_dpo(PAIRS, DPOSettings(steps=20, reply_tokens=8))
+            return run_dpo(PAIRS, DPOSettings(steps=20, learning_rate=5e-3, reply_tokens=8))
         except ValueError as exc:
             if "already going" not in str(exc) or time.time() > deadline:
                 raise

@@ -21,7 +21,7 @@ POLL_S = 1.0
 
 # --- API (plain JSON in and out) ---------------------------------------------------------------
 
-def dpo_api(pairs: list[dict], beta: float = 0.1, steps: int = 20, learning_rate: float = 5e-3) -> dict:
+def dpo_api(pairs: list[dict], beta: float = 0.1, steps: int = 20, learning_rate: float = 1e-3) -> dict:
     """DPO with LoRA on SmolLM2-135M and wait. pairs: [{"prompt", "chosen", "rejected"}]. Returns per
     step the loss, per-pair chosen/rejected rewards β·(log π − log π_ref) and accuracy; the greedy
     replies before and after; the verdict (did the margin grow)."""
