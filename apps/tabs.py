@@ -72,6 +72,14 @@ TABS: dict[str, Tab] = {tab.id: tab for tab in (
         'Greedy, beam search and sampling side by side on SmolLM2\'s real logits: the beam tree with '
         'cumulative log-probabilities, the next-token distribution at each step, temperature, top-k, top-p.',
         icon=':material/account_tree:'),
+    Tab('transformer_lab', 'Transformer Lab', '5',
+        'Build a 1–4 layer transformer on one page of PyTorch and train it live on a CPU: causal '
+        'next-character vs masked fill-in, its attention maps while it learns, samples, its code.',
+        icon=':material/model_training:'),
+    Tab('preference_lab', 'Preference Lab', '7',
+        'DPO with LoRA on SmolLM2 from pairs you edit: the loss, each pair\'s chosen and rejected '
+        'rewards and margins, replies before and after, and a reward that can be gamed.',
+        icon=':material/thumbs_up_down:'),
     Tab('models_panel', 'Models', 'all',
         'Every model the studio knows: loaded, available offline, or missing and how to get it.',
         icon=':material/memory:'),

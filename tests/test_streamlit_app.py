@@ -28,6 +28,8 @@ PAGE_READY = {
     "sequence_lab": "Press Train to start",
     "decoding_lab": "Set a prompt and press",
     "models_panel": "Device for new loads",
+    "transformer_lab": "a 2-layer model learns",
+    "preference_lab": "Optimising a reward can be gamed",
 }
 
 
