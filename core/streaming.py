@@ -50,6 +50,13 @@ DUPLICATE_GAP_SECONDS = 1.0  # a repeat of the committed tail starting this clos
 SPEECH_PAD_SECONDS = 0.1  # a word within this of a VAD speech span belongs to it
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
 TOKENS_PER_SECOND = 8  # decode budget per second of window (speech needs about half)
+# Agreement never commits a word ending this close to the newest audio: the chunk edge may have cut
+# it ("amiable" heard as "am you" twice in a row when the edge fell inside the word).
+EDGE_SECONDS = 0.3
+# ... nor a word Whisper itself doubts in either hypothesis: a word cut by the window edge is often
+# misheard the same way twice (p 0.2 for "am" of "am you"); it waits for surer audio or the
+# utterance's final decode, which hears the whole word.
+MIN_AGREED_PROBABILITY = 0.3
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
 
@@ -237,7 +244,14 @@ class StreamingTranscriber:
         compute = time.perf_counter() - t0
         if words is None:  # a decoding loop: nothing to agree with, wait for more audio
             return self._state("", compute, decoded=True)
-        agreed = agreed_prefix(self._tentative, words)
+        settled = len(words)
+        while settled and words[settled - 1].end > self._received - EDGE_SECONDS:
+            settled -= 1
+        agreed = min(agreed_prefix(self._tentative, words), settled)
+        for i in range(agreed):
+            if min(words[i].probability, self._tentative[i].probability) < MIN_AGREED_PROBABILITY:
+                agreed = i
+                break
         new = self._commit(words[:agreed], "commit", "agreement: the last two hypotheses start with the same words")
         self._tentative = words[agreed:]
         self._trim()
