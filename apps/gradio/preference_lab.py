@@ -87,7 +87,7 @@ def build() -> None:
     with gr.Row():
         train_btn = gr.Button("Run DPO", variant="primary")
         cancel_btn = gr.Button("Cancel", size="sm")
-    status = gr.Markdown("Press **Run DPO**: 20 steps take a minute or two on a CPU.")
+    status = gr.Markdown(pv.IDLE_MESSAGE)
     with gr.Row():
         loss_plot = gr.Plot(label="Loss")
         reward_plot = gr.Plot(label="Rewards")

@@ -44,7 +44,7 @@ def _table(rows: list[dict]) -> None:
 def _panel() -> None:
     job = _job()
     if job is None:
-        st.info("Press **Run DPO**: 20 steps take a minute or two on a CPU.")
+        st.info(pv.IDLE_MESSAGE)
         return
     status = job.status()
     if status.state == "failed":
