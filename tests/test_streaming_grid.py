@@ -4,7 +4,8 @@ For every cell: the streamed text is as right as offline Whisper on the same aud
 backend, the whole audio in one go), nothing is committed twice, committed text only ever grows
 (finish() adds only the tail), and silence decodes nothing. The audio is built at test time by
 core.speech_sets (LibriVox clips from pocketsphinx-testdata, Piper phrases); short versions keep
-the grid to a few minutes. Step 0.3 s cells are marked slow (they decode most often).
+the grid to a few minutes. Step 0.3 s and openai-whisper cells are marked slow (they decode most
+often, or in fp32); openai-whisper at 0.3 s runs on the pause-heavy phrases only (see grid_cells).
 """
 from __future__ import annotations
 
@@ -27,7 +28,22 @@ BACKENDS = ("faster-whisper", "openai-whisper")
 WER_GOAL = 0.03
 WER_BOUND = 0.20
 DROPPED_RUN = 3  # this many offline words in a row missing from the stream = a dropped phrase
-STEPS = [pytest.param(0.3, marks=pytest.mark.slow), 0.5, 1.0]
+STEPS = (0.3, 0.5, 1.0)
+
+
+def grid_cells() -> list:
+    """Every kind x step x backend, except openai-whisper at 0.3 s on all but the pause-heavy
+    phrases: fp32 openai-whisper re-decoding every 0.3 s costs minutes a cell on 2 cores, and CI
+    must stay well under its time limit. Live microphones use faster-whisper by default."""
+    cells = []
+    for kind in speech_sets.KINDS:
+        for step in STEPS:
+            for backend in BACKENDS:
+                if backend == "openai-whisper" and step == 0.3 and kind != "phrases":
+                    continue
+                marks = (pytest.mark.slow,) if step == 0.3 or backend == "openai-whisper" else ()
+                cells.append(pytest.param(kind, step, backend, marks=marks, id=f"{kind}-{step}-{backend}"))
+    return cells
 
 
 def ngram_counts(text: str, n: int = 3) -> Counter:
@@ -78,9 +94,7 @@ def stream_case(case: speech_sets.AudioCase, step: float, backend: str) -> tuple
     return s.finish(), history
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("step", STEPS)
-@pytest.mark.parametrize("kind", speech_sets.KINDS)
+@pytest.mark.parametrize("kind, step, backend", grid_cells())
 def test_streamed_text_matches_offline(kind, step, backend, cases, offline):
     case = cases[kind]
     final, history = stream_case(case, step, backend)
