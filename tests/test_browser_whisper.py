@@ -72,15 +72,16 @@ COMMAND_WORDS = ("left", "queen", "hearts", "music", "spades", "window", "ball",
 
 
 def commands_wav(folder) -> str:
-    """The commands with pauses between them, then 40 s of silence (Chromium loops the file: the
-    silence keeps the second pass out of the test), at 48 kHz like a browser microphone."""
+    """3 s of silence (the microphone connection may start late: a first command cut by it would be
+    the harness's loss, not the policy's), the commands with pauses between them, then 40 s of
+    silence, at 48 kHz like a browser microphone. The fixtures play it once (%noloop)."""
     import numpy as np
     import soundfile as sf
 
     from core import audio, speech_sets
 
     case = speech_sets.phrases(COMMANDS)
-    samples = np.concatenate([case.audio, np.zeros(40 * 16000, np.float32)])
+    samples = np.concatenate([np.zeros(3 * 16000, np.float32), case.audio, np.zeros(40 * 16000, np.float32)])
     path = str(folder / "commands.wav")
     sf.write(path, audio.resample(samples, 16000, 48000), 48000, subtype="PCM_16")
     return path
@@ -90,7 +91,8 @@ def commands_wav(folder) -> str:
 def commands_browser(tmp_path_factory):
     from tests.conftest import make_browser
 
-    driver = make_browser((f"--use-file-for-fake-audio-capture={commands_wav(tmp_path_factory.mktemp('mic'))}",))
+    # %noloop: played once (Chromium loops the file by default: the commands again would look repeated).
+    driver = make_browser((f"--use-file-for-fake-audio-capture={commands_wav(tmp_path_factory.mktemp('mic'))}%noloop",))
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()

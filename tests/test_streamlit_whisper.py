@@ -397,7 +397,9 @@ def commands_browser(tmp_path_factory):
     from tests.conftest import make_browser
 
     wav = gradio_mic.commands_wav(tmp_path_factory.mktemp("mic"))
-    driver = make_browser((f"--use-file-for-fake-audio-capture={wav}",))
+    # %noloop: Chromium plays the file once; by default it loops, and the commands heard a second
+    # time would look like a repeat.
+    driver = make_browser((f"--use-file-for-fake-audio-capture={wav}%noloop",))
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -407,9 +409,16 @@ def _live_text(driver) -> str:
     """The live transcript only (committed + tentative), not the policy's event log."""
     from selenium.webdriver.common.by import By
 
+    from selenium.common.exceptions import StaleElementReferenceException
+
     driver.switch_to.default_content()
-    spans = driver.find_elements(By.CSS_SELECTOR, "span[title='tentative: may still change']")
-    return spans[0].find_element(By.XPATH, "..").text.lower() if spans else ""
+    for _ in range(5):  # Streamlit reruns replace the element while we read it: read again
+        try:
+            spans = driver.find_elements(By.CSS_SELECTOR, "span[title='tentative: may still change']")
+            return spans[0].find_element(By.XPATH, "..").text.lower() if spans else ""
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    return ""
 
 
 @pytest.mark.browser
