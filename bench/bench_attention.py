@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
+
+from bench.common import timed
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -24,16 +25,6 @@ PASSAGE = ("Attention lets every token look at every other token and decide how 
            "Teachers like to show the maps, but a map is where a head looked, not why the model answered. ") * 6
 
 
-def _time(fn, runs: int) -> tuple[float, float, float]:
-    """(median wall s, best wall s, median CPU s of this process). On a shared, busy machine the
-    CPU seconds divided by the torch threads estimate the wall time the same work takes on idle cores."""
-    times, cpu = [], []
-    for _ in range(runs):
-        start, c0 = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(times), min(times), statistics.median(cpu)
 
 
 def bench(key: str, tokens: int, runs: int) -> dict[str, tuple[float, float, float]]:
@@ -72,12 +63,12 @@ def bench(key: str, tokens: int, runs: int) -> dict[str, tuple[float, float, flo
 
     baseline()  # warm-up: first calls allocate
     rows = {"load (first use, s)": (load, load, float("nan")),
-            "baseline: bare eager forward": _time(baseline, runs),
-            "ours: all layers+heads extracted": _time(ours, runs),
-            "ours: + figures ready (JSON)": _time(figures, runs),
-            "saliency: gradient x input": _time(lambda: saliency(PASSAGE, key, integrated=False, max_tokens=tokens),
+            "baseline: bare eager forward": timed(baseline, runs),
+            "ours: all layers+heads extracted": timed(ours, runs),
+            "ours: + figures ready (JSON)": timed(figures, runs),
+            "saliency: gradient x input": timed(lambda: saliency(PASSAGE, key, integrated=False, max_tokens=tokens),
                                                 runs),
-            f"saliency: + integrated gradients ({config.IG_STEPS} steps)": _time(ig, max(1, runs // 2))}
+            f"saliency: + integrated gradients ({config.IG_STEPS} steps)": timed(ig, max(1, runs // 2))}
     return rows
 
 

@@ -15,23 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from bench.common import table  # noqa: E402
+from bench.common import table, timed  # noqa: E402
 
 
-def _time(fn, runs: int) -> tuple[float, float, float]:
-    times, cpu = [], []
-    for _ in range(runs):
-        start, c0 = time.perf_counter(), time.process_time()
-        fn()
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - c0)
-    return statistics.median(times), min(times), statistics.median(cpu)
 
 
 def _row(name: str, t: tuple[float, float, float], goal: str = "") -> list:
@@ -86,46 +76,46 @@ def main() -> None:
     # The reference has ~4,900 distinct words: BPE can reach ~7,500 tokens on it, Unigram ~3,100.
     for algo, size in (("BPE", 5_000), ("WordPiece", 5_000), ("Unigram", 2_500)):
         s = TrainSettings(algo, size, "whitespace")
-        rows.append(_row(f"train {algo} {size:,} on 1 MB (lab)", _time(lambda: train(text, s), args.runs)))
+        rows.append(_row(f"train {algo} {size:,} on 1 MB (lab)", timed(lambda: train(text, s), args.runs)))
         rows.append(_row(f"train {algo} {size:,} on 1 MB (tokenizers alone)",
-                         _time(lambda: library_tokenizer(text, s), args.runs)))
+                         timed(lambda: library_tokenizer(text, s), args.runs)))
 
     d = defaults(tv.TRAIN_CONTROLS)
     tv.train_corpus.cache_clear()
-    rows.append(_row("train + replay, shipped corpus, first time", _time(lambda: (tv.train_corpus.cache_clear(),
+    rows.append(_row("train + replay, shipped corpus, first time", timed(lambda: (tv.train_corpus.cache_clear(),
                                                                                   tv.train_view(**d)), args.runs), "≤ 1 s"))
-    rows.append(_row("replay again (trained tokenizer cached)", _time(lambda: tv.train_view(**d), args.runs), "≤ 1 s"))
+    rows.append(_row("replay again (trained tokenizer cached)", timed(lambda: tv.train_view(**d), args.runs), "≤ 1 s"))
     tv.compare_view(**defaults(tv.COMPARE_CONTROLS))  # loads the three tokenizers once
-    rows.append(_row("compare 3 studio tokenizers", _time(lambda: tv.compare_view(**defaults(tv.COMPARE_CONTROLS)),
+    rows.append(_row("compare 3 studio tokenizers", timed(lambda: tv.compare_view(**defaults(tv.COMPARE_CONTROLS)),
                                                           args.runs), "≤ 1 s"))
     ev.scores_view(**defaults(ev.SCORE_CONTROLS))  # imports sacrebleu, rouge-score, jiwer once
     rows.append(_row("score 3 sentences (all metrics + views)",
-                     _time(lambda: ev.scores_view(**defaults(ev.SCORE_CONTROLS)), args.runs), "≤ 1 s"))
+                     timed(lambda: ev.scores_view(**defaults(ev.SCORE_CONTROLS)), args.runs), "≤ 1 s"))
     ppl_text = "The capital of France is Paris. It is known for the Eiffel Tower, museums and its cafés by the river."
     ev.perplexity_view(ppl_text)  # loads SmolLM2 once
-    rows.append(_row("perplexity, 26 tokens, SmolLM2-135M", _time(lambda: ev.perplexity_view(ppl_text), args.runs),
+    rows.append(_row("perplexity, 26 tokens, SmolLM2-135M", timed(lambda: ev.perplexity_view(ppl_text), args.runs),
                      "≤ 1 s"))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # on an oversubscribed CPU, spinning threads cost more than they give
-    rows.append(_row("  the same on 1 torch thread", _time(lambda: ev.perplexity_view(ppl_text), args.runs), "≤ 1 s"))
+    rows.append(_row("  the same on 1 torch thread", timed(lambda: ev.perplexity_view(ppl_text), args.runs), "≤ 1 s"))
     torch.set_num_threads(threads)
 
     hyps, refs = pairs()
     assert len(hyps) == 1_000, len(hyps)
     rows.append(_row("evaluate 1,000 pairs (ours: all metrics + per sentence)",
-                     _time(lambda: evaluate(hyps, [refs]), args.runs)))
+                     timed(lambda: evaluate(hyps, [refs]), args.runs)))
     rows.append(_row("evaluate 1,000 pairs (ours: corpus only)",
-                     _time(lambda: evaluate(hyps, [refs], per_sentence=False), args.runs)))
+                     timed(lambda: evaluate(hyps, [refs], per_sentence=False), args.runs)))
     import jiwer
     import sacrebleu
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
     rows.append(_row("  sacrebleu corpus BLEU + chrF alone",
-                     _time(lambda: (sacrebleu.corpus_bleu(hyps, [refs]), sacrebleu.corpus_chrf(hyps, [refs])),
+                     timed(lambda: (sacrebleu.corpus_bleu(hyps, [refs]), sacrebleu.corpus_chrf(hyps, [refs])),
                            args.runs)))
-    rows.append(_row("  rouge-score alone", _time(lambda: [scorer.score(r, h) for h, r in zip(hyps, refs)], args.runs)))
-    rows.append(_row("  jiwer alone (no normalization)", _time(lambda: jiwer.process_words(refs, hyps), args.runs)))
+    rows.append(_row("  rouge-score alone", timed(lambda: [scorer.score(r, h) for h, r in zip(hyps, refs)], args.runs)))
+    rows.append(_row("  jiwer alone (no normalization)", timed(lambda: jiwer.process_words(refs, hyps), args.runs)))
     print(table(rows, ["what", "median s", "best s", "CPU s", "goal"]))
 
 
