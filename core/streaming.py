@@ -240,6 +240,7 @@ class StreamingTranscriber:
         if self.use_vad and self._received - self._last_speech_end >= self.pause_seconds:
             return self._close("pause")
         t0 = time.perf_counter()
+        self._catch_up(self._received)
         words = self._decode(self._received)
         compute = time.perf_counter() - t0
         if words is None:  # a decoding loop: nothing to agree with, wait for more audio
@@ -304,6 +305,7 @@ class StreamingTranscriber:
         # began often closes with an invented word ("And.").
         if self.use_vad or self._last_decode_end < self._received - 0.01:
             t0 = time.perf_counter()
+            self._catch_up(speech_end)
             words = self._decode(speech_end)
             compute, decoded = time.perf_counter() - t0, True
             if words is None:  # the final decode looped: the newest sane hypothesis is all there is
@@ -352,9 +354,6 @@ class StreamingTranscriber:
     def _decode(self, until: float) -> list[StreamWord] | None:
         """Decode the window up to `until` (stream seconds); returns the words not yet committed, or
         None when the decode looped (a degenerate hypothesis is not evidence of anything)."""
-        if self._received - self._offset > self.max_buffer_seconds + 0.5:
-            # Only after a long stall (a slow machine): the window must fit the model's input.
-            self._force_trim(self._received - self.max_buffer_seconds)
         audio = self._slice(self._offset, until)
         prompt = "".join(w.text for w in self._committed if w.end <= self._offset + 0.01)[-PROMPT_CHARS:].strip()
         seconds = audio.size / SAMPLE_RATE
@@ -383,6 +382,37 @@ class StreamingTranscriber:
         inside = [w for w in self._committed if w.end > self._offset]
         tail = [w for w in self._committed[self._utterance_from:] if w.end > self._offset]
         return uncommitted(words, self._barrier, tail, inside)
+
+    def _catch_up(self, until: float) -> None:
+        """After a stall (a slow machine, a long decode) more audio waits than one window holds.
+        None of it is dropped: it is decoded a window at a time, each piece ending at a pause VAD
+        heard (or, in unbroken speech, after the last whole word), and every word of a piece is
+        committed before the next."""
+        while until - self._offset > self.max_buffer_seconds + 0.5:
+            limit = self._offset + self.max_buffer_seconds
+            spans = [(a, b) for a, b in self._spans if b > self._offset]
+            pauses = [b for (_, b), (a2, _) in zip(spans, spans[1:] + [(until, until)])
+                      if self._offset + MIN_WINDOW_SECONDS <= b <= limit - PAUSE_TAIL_SECONDS and a2 > b]
+            at_pause = bool(pauses)
+            end = pauses[-1] + PAUSE_TAIL_SECONDS if at_pause else limit
+            words = self._decode(end) or []
+            if not at_pause:  # a word running into the piece's edge waits for the next piece
+                words = [w for w in words if w.end <= end - EDGE_SECONDS]
+            before = self._received - self._offset
+            new = self._commit(words, "catch-up", f"behind by {until - self._offset:.1f} s: decoded "
+                                                  f"{self._offset:.1f}-{end:.1f} s on its own")
+            if at_pause:
+                cut = end
+                self._utterance_from = len(self._committed)
+            elif new:
+                cut = new[-1].end
+            else:
+                cut = end - EDGE_SECONDS  # nothing said there that Whisper could make out
+            self._tentative = []
+            self._cut(max(cut, self._offset + 1.0))  # always moves on
+            self._barrier = max(self._barrier, self._offset)
+            self._event("trim", f"caught up to {self._offset:.1f} s: window {before:.1f} s -> "
+                                f"{self._received - self._offset:.1f} s, nothing dropped")
 
     def _in_speech(self, w: StreamWord) -> bool:
         pad = SPEECH_PAD_SECONDS

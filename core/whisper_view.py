@@ -86,7 +86,8 @@ def render_policy(st: streaming.StreamState | None) -> str:
            f"at a sentence end, capped at {config.STREAM_MAX_BUFFER_SECONDS:.0f} s)</div>")
     hyps = "".join(f"<li><code>{t:5.1f} s</code> {html.escape(h) or '<i>(nothing)</i>'}</li>"
                    for t, h in reversed(st.hypotheses))
-    colours = {"commit": "#16a34a", "pause": "#0891b2", "trim": "#9333ea", "skip": "#6b7280", "finish": "#ea580c"}
+    colours = {"commit": "#16a34a", "pause": "#0891b2", "trim": "#9333ea", "skip": "#6b7280", "finish": "#ea580c",
+               "catch-up": "#b45309"}
     events = "".join(f"<li><code>{e.at:5.1f} s</code> <b style='color:{colours.get(e.kind, '#444')}'>{e.kind}</b> "
                      f"{html.escape(e.detail)}</li>" for e in reversed(st.events))
     return (win + "<div style='display:grid;grid-template-columns:1fr 1fr;gap:1em;margin-top:.6em'>"
@@ -192,18 +193,44 @@ def frame_samples(frame: Any) -> tuple[np.ndarray, int, int]:
     return a, int(frame.sample_rate), channels
 
 
+# A jump in the frames' timestamps longer than this is audio lost on the way (packets dropped by the
+# network, or by a server too busy to read its socket): two 20 ms frames of slack for jitter.
+LOST_AUDIO_MIN_SECONDS = 0.04
+LOST_AUDIO_FILL_SECONDS = 10.0  # a longer jump is a restarted clock, not a gap to fill
+
+
 class FrameBatcher:
     """Collects WebRTC audio frames and hands on float32 mono 16 kHz chunks of about `step` seconds
-    (resampled per chunk with core.audio, as the Gradio tab's 0.5 s microphone chunks are)."""
+    (resampled per chunk with core.audio, as the Gradio tab's 0.5 s microphone chunks are).
+
+    Audio lost in transit shows as a jump in the frames' timestamps (`pts`): it is counted in
+    `lost_seconds` (the page says so: words spoken then cannot be transcribed) and replaced by as
+    much silence, so stream times stay the speaker's times and the policy sees a pause there
+    rather than two phrases glued together."""
 
     def __init__(self, step_seconds: float | None = None) -> None:
         self.step = step_seconds or config.STREAM_STEP_SECONDS
         self._pending: list[np.ndarray] = []
         self._pending_n = 0
         self._rate: int | None = None
+        self._next_time: float | None = None  # where the next frame should start, by the sender's clock
         self.frames = 0
         self.seconds = 0.0  # audio received, at the source rate
+        self.lost_seconds = 0.0  # audio that never arrived (filled with silence)
+        self.gaps = 0
         self.source = ""  # e.g. "48000 Hz, 2 channels, s16"
+
+    def _lost(self, frame: Any, n: int, rate: int) -> float:
+        """Seconds missing before this frame, judged by its timestamp (0 when it has none)."""
+        if frame.pts is None:
+            return 0.0
+        base = frame.time_base if frame.time_base is not None else 1 / rate
+        start = float(frame.pts * base)
+        expected, self._next_time = self._next_time, start + n / rate
+        if expected is None:
+            return 0.0
+        gap = start - expected
+        return gap if LOST_AUDIO_MIN_SECONDS < gap <= LOST_AUDIO_FILL_SECONDS else 0.0
 
     def add(self, frames: list) -> list[np.ndarray]:
         """Frames in; the chunks now complete out (may be empty)."""
@@ -212,7 +239,14 @@ class FrameBatcher:
             samples, rate, channels = frame_samples(frame)
             if self._rate is not None and rate != self._rate:
                 out += self.flush()  # the browser changed rate: resample what it sent before
+                self._next_time = None
             self._rate = rate
+            lost = self._lost(frame, samples.shape[0], rate)
+            if lost:
+                self.lost_seconds += lost
+                self.gaps += 1
+                self._pending.append(np.zeros((int(round(lost * rate)), channels), samples.dtype))
+                self._pending_n += self._pending[-1].shape[0]
             self.source = f"{rate} Hz, {channels} channel{'s' if channels > 1 else ''}, {frame.format.name}"
             self._pending.append(samples)
             self._pending_n += samples.shape[0]
@@ -318,5 +352,15 @@ class MicFeed:
         if self.batcher.frames == 0:
             return "Connected; waiting for audio from the microphone…"
         state = "Receiving audio" if self.receiving else "No audio arriving"
-        return (f"{state}: {self.batcher.seconds:.1f} s from the microphone ({self.batcher.frames} frames, "
+        line = (f"{state}: {self.batcher.seconds:.1f} s from the microphone ({self.batcher.frames} frames, "
                 f"{self.batcher.source} → 16000 Hz mono)")
+        return line + (f"; {self.lost_message()}" if self.batcher.lost_seconds else "")
+
+    def lost_message(self) -> str:
+        """What the page says when audio went missing on the way (empty when none did)."""
+        b = self.batcher
+        if not b.lost_seconds:
+            return ""
+        return (f"{b.lost_seconds:.1f} s of audio never arrived ({b.gaps} gap{'s' if b.gaps != 1 else ''}, "
+                "heard as silence): the network dropped packets or this server is too busy to read them. "
+                "Words spoken then are missing; a wired connection or a less loaded server helps")

@@ -131,3 +131,46 @@ def streamlit_url():
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+# Background workers the app starts (thread names in core/); one still running while a timing-
+# sensitive browser test runs takes the CPU that test needs.
+WORKER_THREADS = ("lora-train", "seq-train", "transformer-lab", "dpo-", "chat-generate", "whisper-stream", "whisper-mic")
+
+
+def machine_report() -> str:
+    """What was using the machine when a browser test failed: load, this process's worker threads,
+    and the CPU share of this process and its children (the Streamlit server, Chromium)."""
+    import threading
+    import time
+
+    lines = ["load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()),
+             "app worker threads alive in the test process: "
+             + (", ".join(t.name for t in threading.enumerate() if t.name.startswith(WORKER_THREADS)) or "none")]
+    try:
+        import psutil
+    except ImportError:
+        return "\n".join(lines)
+    me = psutil.Process()
+    procs = [me] + me.children(recursive=True)
+    for p in procs:
+        try:
+            p.cpu_percent(None)
+        except psutil.Error:
+            pass
+    time.sleep(1.0)
+    for p in procs:
+        try:
+            lines.append(f"pid {p.pid} {' '.join(p.cmdline()[:4])[:90]}: {p.cpu_percent(None):.0f}% CPU, "
+                         f"{p.num_threads()} threads")
+        except psutil.Error:
+            pass
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed and item.get_closest_marker("browser"):
+        report.sections.append(("machine when the browser test failed", machine_report()))

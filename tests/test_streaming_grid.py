@@ -115,6 +115,30 @@ def test_streamed_text_matches_offline(kind, step, backend, cases, offline):
         pytest.xfail(f"issue #14 goal (offline + 3 points) not met: WER {wer:.3f} vs offline {off_wer:.3f}")
 
 
+@pytest.mark.parametrize("kind", ["read-pauses", "phrases", "read"])
+def test_a_stalled_worker_drops_nothing(kind, cases, offline):
+    """A slow machine: audio piles up while a decode runs (here: 1 s heard, then the rest arrives
+    with no step in between, longer than the window cap). The backlog is decoded a window at a
+    time; nothing in it is dropped or repeated."""
+    case = cases[kind]
+    s = streaming.StreamingTranscriber(max_buffer_seconds=8.0, trim_seconds=6.0)
+    chunks = speech_sets.chunked(case, 0.5)
+    for chunk in chunks[:2]:
+        s.insert_audio(chunk)
+        s.process()
+    for chunk in chunks[2:]:
+        s.insert_audio(chunk)
+    assert s.process().received - 1.0 > 8.0 + 0.5  # the backlog really is longer than the cap
+    final = s.finish()
+    off = offline[kind, "faster-whisper"]
+    detail = f"\nstreamed: {final.committed}\noffline:  {off}"
+    assert not dropped_runs(final.committed, off), f"dropped: {dropped_runs(final.committed, off)}" + detail
+    assert not new_repeats(final.committed, off), f"repeated: {new_repeats(final.committed, off)}" + detail
+    assert any(e.kind == "catch-up" for e in final.events) or "caught up" in " ".join(e.detail for e in final.events)
+    wer, off_wer = asr.word_error_rate(case.reference, final.committed), asr.word_error_rate(case.reference, off)
+    assert wer <= off_wer + WER_BOUND + 1e-9, f"WER {wer:.3f} vs offline {off_wer:.3f}" + detail
+
+
 def test_long_silence_decodes_nothing_and_commits_no_word_in_it(cases):
     """Speech, 10 s of near silence, speech: no decode runs inside the silence, and no word is timed in it."""
     case = cases["long-silence"]

@@ -199,6 +199,28 @@ def test_frames_are_resampled_to_the_clip():
 
 
 @needs_clips
+def test_audio_lost_in_transit_is_counted_and_heard_as_silence():
+    """Frames whose timestamps jump (packets that never arrived) keep the speaker's time line: the
+    gap is counted, said on the page, and filled with as much silence."""
+    samples = audio.load_audio(CLIPS[0][0])[:3 * 16000]
+    frames = _webrtc_frames(samples)
+    dropped = frames[50:75]  # 25 frames of 20 ms: 0.5 s lost after the first second
+    kept = frames[:50] + frames[75:]
+    batcher = whisper_view.FrameBatcher()
+    out = np.concatenate(batcher.add(kept) + batcher.flush())
+    assert batcher.gaps == 1
+    assert abs(batcher.lost_seconds - 0.02 * len(dropped)) < 1e-6  # exact: pts are sample counts
+    assert abs(out.size - samples.size) < 320  # the gap's length came back, as silence
+    assert np.abs(out[int(1.05 * 16000):int(1.45 * 16000)]).max() < 1e-3  # resampler ringing only at the edges
+    feed = whisper_view.MicFeed(FakeReceiver([]), streaming.StreamingTranscriber())
+    feed.batcher = batcher
+    assert "0.5 s of audio never arrived (1 gap" in feed.status()
+    clean = whisper_view.FrameBatcher()
+    clean.add(frames)
+    assert clean.lost_seconds == 0 and clean.gaps == 0
+
+
+@needs_clips
 def test_webrtc_frames_commit_what_the_transcriber_commits():
     """Frames through the page's adapter, one stream step per 0.5 s chunk, commit the same words
     as the StreamingTranscriber fed the clip directly."""

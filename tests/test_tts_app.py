@@ -10,6 +10,7 @@ from gradio_client.exceptions import AppError
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.browser import click_tab, open_app, page_errors, wait_for_text
 
@@ -65,9 +66,13 @@ def test_tts_tab_in_the_browser(browser, app_url, screenshot_dir):
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "five dollars and fifty cents" in body and "smˈɪθ" in body
     # karaoke: seeking into the audio lights up the word spoken there
+    # A seek before the audio's metadata has loaded is only remembered (no 'seeked' event), and on a
+    # busy machine the take's audio can still be loading here: wait for it, then poll for the light.
+    WebDriverWait(browser, 60).until(lambda d: d.execute_script(
+        "const a = document.querySelector('#tts-karaoke audio'); return !!a && a.readyState >= 1"))
     browser.execute_script("const a = document.querySelector('#tts-karaoke audio'); a.currentTime = 0.5;")
-    time.sleep(1.0)
-    lit = browser.execute_script("return [...document.querySelectorAll('#tts-karaoke .kw.on .kt')].map(e => e.textContent)")
+    lit_js = "return [...document.querySelectorAll('#tts-karaoke .kw.on .kt')].map(e => e.textContent)"
+    lit = WebDriverWait(browser, 20).until(lambda d: d.execute_script(lit_js))
     assert lit == ["Smith"] or lit == ["Doctor"], lit
     phone = browser.execute_script("return [...document.querySelectorAll('#tts-karaoke .kp.on')].map(e => e.textContent)")
     assert len(phone) == 1, phone

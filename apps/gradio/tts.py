@@ -35,6 +35,7 @@ const tick = () => {
 };
 element.addEventListener('play', () => requestAnimationFrame(tick), true);
 element.addEventListener('seeked', tick, true);
+element.addEventListener('timeupdate', tick, true);
 element.addEventListener('ended', tick, true);
 """
 

@@ -93,6 +93,8 @@ def live_panel(ctx) -> None:
     latest = feed.latest() if feed else None
     if feed is not None and (feed.error or feed.runner.error):
         show_error(feed.error or feed.runner.error)
+    if feed is not None and feed.lost_message():
+        st.warning(feed.lost_message(), icon=":material/wifi_off:")
     if playing and feed is not None:
         st.markdown(f":green-badge[:material/graphic_eq: live] {feed.status()}")
     elif playing:
