@@ -30,8 +30,9 @@ PASSAGE = ("Attention lets every token look at every other token and decide how 
 def bench(key: str, tokens: int, runs: int) -> dict[str, tuple[float, float, float]]:
     import torch
 
-    from core import attention, config, figures_attention as fa
-    from core.saliency import saliency
+    from core import attention, config
+    from core.attention import figures as fa
+    from core.attention.saliency import saliency
 
     start = time.perf_counter()
     am = attention.get_model(key)

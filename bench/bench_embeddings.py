@@ -15,8 +15,8 @@ import numpy as np  # noqa: E402
 
 from bench.common import pct, table  # noqa: E402
 from core import explorer  # noqa: E402
-from core.embedding_sets import frequent_words  # noqa: E402
-from core.projection import project  # noqa: E402
+from core.embeddings.sets import frequent_words  # noqa: E402
+from core.embeddings.projection import project  # noqa: E402
 
 
 def bench_neighbours(n_queries: int, k: int = 10) -> list[list]:

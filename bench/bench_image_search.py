@@ -140,7 +140,7 @@ def bench_indexing(n_images: int) -> None:
 
 def bench_voice(repeats: int) -> None:
     from core import rag
-    from core.tts import synthesize
+    from core.tts.pipeline import synthesize
 
     speech = synthesize("Which picture shows an animal?")
     audio = (speech.sample_rate, speech.audio)

@@ -1,6 +1,6 @@
 """Streaming ASR benchmark: our policy vs naive re-transcription vs offline, side by side, in one run.
 
-Every audio kind of core.speech_sets (continuous read speech; the same clips cut at their own gaps
+Every audio kind of core.asr.speech_sets (continuous read speech; the same clips cut at their own gaps
 with 0.3-1.5 s pauses; Piper reading commands, numbers and card names with pauses; speech, 10 s
 of silence, speech; audio ending mid-word; a 48 kHz microphone rate) is streamed at each step size
 with a computation-aware clock: a step starts when its chunk has arrived and the previous step has
@@ -31,7 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from bench.common import table  # noqa: E402
-from core import asr, speech_sets, streaming  # noqa: E402
+from core import asr, streaming  # noqa: E402
+from core.asr import speech_sets
 from core.audio import SAMPLE_RATE  # noqa: E402
 
 
@@ -139,7 +140,7 @@ def run_case(case, steps: list[float], model: str, backend: str) -> list[list]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="0.3,0.5,1.0", help="step lengths in seconds, comma-separated")
-    parser.add_argument("--kinds", default=",".join(speech_sets.KINDS), help="audio kinds (core.speech_sets.KINDS)")
+    parser.add_argument("--kinds", default=",".join(speech_sets.KINDS), help="audio kinds (core.asr.speech_sets.KINDS)")
     parser.add_argument("--model", default=asr.DEFAULT_MODEL)
     parser.add_argument("--backend", default="faster-whisper", choices=asr.BACKENDS)
     args = parser.parse_args(argv)

@@ -81,7 +81,7 @@ def _embeddings_do(at):
 
 
 def _embeddings_core():
-    from core import explorer
+    from core.embeddings import explorer
 
     return explorer.neighbours("frog", "word", 10)
 
@@ -98,9 +98,8 @@ def _attention_core():
     """What the page asks of core for one sentence: the model's attention and saliency, then the
     views core builds from them (summary, head view, saliency, model view with tile targets, rollout)."""
     from core import attention
-    from core import attention_view as av
-    from core import figures_attention as fa
-    from core.saliency import saliency
+    from core.attention import view as av, figures as fa
+    from core.attention.saliency import saliency
 
     maps = attention.attention_maps(ATTENTION_TEXT, attention.DEFAULT_MODEL, "")
     sal = saliency(ATTENTION_TEXT, attention.DEFAULT_MODEL, "", integrated=True)
@@ -122,8 +121,8 @@ def _tts_core():
     """Core's part of one Speak: the streamed synthesis, then the stage data core derives from it
     (figures, karaoke, tables, wav and json)."""
     from core import tts
-    from core import tts_view as view
-    from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
+    from core.tts import view
+    from core.tts.figures import karaoke_html, mel_figure, stage_rows, timeline_figure
 
     speech = tts.join(list(tts.stream(TTS_TEXT)))
     for build in (timeline_figure, mel_figure, karaoke_html, stage_rows, tts.to_wav_bytes, view.stage_json,

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.bench_tts [--runs 7] [--no-wer]
 
 Plain Piper: `PiperVoice.synthesize(normalized_text)` (Piper's own API, model without the duration
-output), consumed as a stream. Ours: `core.tts.stream(raw_text)`: our normalization, per-word G2P,
+output), consumed as a stream. Ours: `core.tts.pipeline.stream(raw_text)`: our normalization, per-word G2P,
 the duration-patched model and word/phoneme timings. Both load before timing; runs alternate so
 both see the same machine load. Real-time factor = compute seconds / audio seconds (lower is
 better). Then the TTS -> Whisper tiny.en round trip WER on the test sentences.
@@ -49,9 +49,9 @@ def ours(text: str, fast_start: bool = False) -> tuple[float, float, float]:
 
 def round_trip_wer() -> tuple[float, list[tuple[str, str]]]:
     from core import tts
-    from core.asr import transcribe, word_error_rate
+    from core.asr.whisper import transcribe, word_error_rate
     from core.audio import resample
-    from core.textnorm import normalize
+    from core.tts.textnorm import normalize
     from tests.test_tts import ROUND_TRIP
 
     refs, hyps = [], []
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from piper import PiperVoice
 
     from core import models, tts
-    from core.textnorm import normalize
+    from core.tts.textnorm import normalize
 
     import json
 
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     speech = tts.synthesize(PARAGRAPH)
-    from core.figures_tts import karaoke_html, mel_figure, timeline_figure
+    from core.tts.figures import karaoke_html, mel_figure, timeline_figure
 
     t1 = time.perf_counter()
     timeline_figure(speech), mel_figure(speech), karaoke_html(speech)

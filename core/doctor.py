@@ -35,7 +35,7 @@ class Check:
 # --- one real action per tab -------------------------------------------------------------------
 
 def _embeddings() -> str:
-    from core import explorer
+    from core.embeddings import explorer
 
     found = explorer.neighbours("frog", "word", 3)
     sentences = explorer.neighbours("My phone battery dies too fast", "sentence", 1)

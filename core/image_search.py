@@ -44,8 +44,8 @@ _CAMERA_WORDS = {"img", "dsc", "dscn", "dscf", "pxl", "image", "photo", "pic", "
 # --- encoders --------------------------------------------------------------------------------
 
 def encode_text(texts: list[str]) -> np.ndarray:
-    """MiniLM sentence vectors, float32 [N, 384], unit length (the lead's core.sentences)."""
-    from core.sentences import encode
+    """MiniLM sentence vectors, float32 [N, 384], unit length (the lead's core.embeddings.sentences)."""
+    from core.embeddings.sentences import encode
 
     return encode(list(texts))
 

@@ -1,7 +1,7 @@
 """Cross-modal RAG: a (spoken) question -> image search -> a grounded answer -> speech.
 
-The pipeline reuses the studio's cores: `core.asr` (Whisper), `core.image_search`, `core.chat`
-(SmolLM2) and `core.tts` (Piper). A 135M chat model cannot be trusted to cite, so the answer
+The pipeline reuses the studio's cores: `core.asr.whisper` (Whisper), `core.image_search`, `core.chat`
+(SmolLM2) and `core.tts.pipeline` (Piper). A 135M chat model cannot be trusted to cite, so the answer
 has two parts kept apart everywhere they are shown:
   - `citations` / `sources_text`: built deterministically from the retrieval (which items, with
     their captions and tags). Always correct about what was found.
@@ -190,7 +190,7 @@ def ask_steps(question: str = "", audio=None, gallery: str = "", k: int = 4, wei
     answer = Answer(question, result.query, "", citations, sources_sentence(citations),
                     spoken_sources(citations), messages, result.hits, timings, notes=notes)
     if speak:
-        from core.tts import synthesize
+        from core.tts.pipeline import synthesize
 
         start = time.perf_counter()
         speech = synthesize(answer.spoken_text, engine="piper", voice=voice)

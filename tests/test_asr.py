@@ -1,4 +1,4 @@
-"""core.audio and core.asr on real speech (LibriVox clips), with the offline tiny.en weights."""
+"""core.audio and core.asr.whisper on real speech (LibriVox clips), with the offline tiny.en weights."""
 from __future__ import annotations
 
 import subprocess
@@ -6,7 +6,8 @@ import subprocess
 import numpy as np
 import pytest
 
-from core import asr, audio, config, subtitles
+from core import asr, audio, config
+from core.asr import subtitles
 
 CLIPS = asr.librivox_clips()
 pytestmark = pytest.mark.skipif(not CLIPS, reason="needs Debian pocketsphinx-testdata (scripts/setup.sh --test)")

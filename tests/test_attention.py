@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import attention, figures_attention as fa
-from core.saliency import saliency
-from core.scaled_dot_product import head_math
+from core import attention
+from core.attention import figures as fa
+from core.attention.saliency import saliency
+from core.attention.scaled_dot_product import head_math
 
 SENTENCE = "The animal didn't cross the street because it was too tired."
 

@@ -78,7 +78,8 @@ def commands_wav(folder) -> str:
     import numpy as np
     import soundfile as sf
 
-    from core import audio, speech_sets
+    from core import audio
+    from core.asr import speech_sets
 
     case = speech_sets.phrases(COMMANDS)
     samples = np.concatenate([np.zeros(3 * 16000, np.float32), case.audio, np.zeros(40 * 16000, np.float32)])

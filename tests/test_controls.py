@@ -84,7 +84,7 @@ def test_gradio_chat_and_tts_tabs_draw_their_declarations():
     from apps.gradio import chat, tts
     from core.chat_view import CHAT_CONTROLS, FINETUNE_CONTROLS
     from core.config import LORA_MAX_STEPS, TTS_MAX_RATE
-    from core.tts_view import VOICE_CONTROLS
+    from core.tts.view import VOICE_CONTROLS
 
     widgets = {}
     for module in (chat, tts):  # one tab at a time: another tab may use the same label (a lab's "Learning rate")
@@ -103,7 +103,7 @@ def test_streamlit_chat_and_tts_pages_draw_their_declarations():
 
     from apps.streamlit import page_file
     from core.chat_view import CHAT_CONTROLS, FINETUNE_CONTROLS
-    from core.tts_view import VOICE_CONTROLS
+    from core.tts.view import VOICE_CONTROLS
 
     chat = AppTest.from_file(page_file("chat"), default_timeout=120).run()
     assert not chat.exception

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import config, corpus, explorer, sentences
-from core.embedding_sets import WORD_SETS, frequent_words, from_word_set
-from core.projection import project
+from core import config
+from core.embeddings import corpus, explorer, sentences
+from core.embeddings.sets import WORD_SETS, frequent_words, from_word_set
+from core.embeddings.projection import project
 
 
 @pytest.fixture(scope="session")
@@ -198,7 +199,7 @@ def test_show_the_code_runs(wv, tmp_path):
     import subprocess
     import sys
 
-    from core.snippets_embeddings import analogy_code
+    from core.embeddings.snippets import analogy_code
 
     out = subprocess.run([sys.executable, "-c", analogy_code("king", "man", "woman", 3)],
                          capture_output=True, text=True, check=True, timeout=120).stdout

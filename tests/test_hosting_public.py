@@ -91,7 +91,7 @@ def test_a_path_outside_the_allowed_folders_is_refused(monkeypatch, tmp_path):
 
 
 def test_a_coqui_voice_folder_outside_the_allowed_folders_is_refused(monkeypatch, tmp_path):
-    from core import coqui
+    from core.tts import coqui
 
     monkeypatch.delenv("NLP_STUDIO_FILE_ROOTS", raising=False)
     (tmp_path / "acoustic").mkdir()

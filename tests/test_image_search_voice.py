@@ -13,7 +13,7 @@ def voice_browser(tmp_path_factory):
     import soundfile as sf
 
     from core.audio import resample
-    from core.tts import synthesize
+    from core.tts.pipeline import synthesize
     from tests.conftest import make_browser
 
     speech = synthesize("Which picture shows an animal?")

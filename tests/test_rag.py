@@ -9,7 +9,7 @@ from core import rag
 
 @pytest.fixture(scope="session")
 def spoken_rocket():
-    from core.tts import synthesize
+    from core.tts.pipeline import synthesize
 
     speech = synthesize("Show me the rocket.")
     return speech.sample_rate, speech.audio

@@ -1,4 +1,4 @@
-"""core.streaming on real speech: the LibriVox clips fed in 0.5 s chunks."""
+"""core.asr.streaming on real speech: the LibriVox clips fed in 0.5 s chunks."""
 from __future__ import annotations
 
 import threading
@@ -6,7 +6,8 @@ import threading
 import numpy as np
 import pytest
 
-from core import asr, config, streaming
+from core import asr, config
+from core.asr import streaming
 
 CLIPS = asr.librivox_clips()
 pytestmark = pytest.mark.skipif(not CLIPS, reason="needs Debian pocketsphinx-testdata (scripts/setup.sh --test)")

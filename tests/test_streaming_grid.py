@@ -3,7 +3,7 @@
 For every cell: the streamed text is as right as offline Whisper on the same audio (the same
 backend, the whole audio in one go), nothing is committed twice, committed text only ever grows
 (finish() adds only the tail), and silence decodes nothing. The audio is built at test time by
-core.speech_sets (LibriVox clips from pocketsphinx-testdata, Piper phrases); short versions keep
+core.asr.speech_sets (LibriVox clips from pocketsphinx-testdata, Piper phrases); short versions keep
 the grid to a few minutes. Step 0.3 s and openai-whisper cells are marked slow (they decode most
 often, or in fp32); openai-whisper at 0.3 s runs on the pause-heavy phrases only (see grid_cells).
 """
@@ -14,7 +14,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from core import asr, speech_sets, streaming
+from core import asr
+from core.asr import speech_sets, streaming
 
 pytestmark = pytest.mark.skipif(not asr.librivox_clips(),
                                 reason="needs Debian pocketsphinx-testdata (scripts/setup.sh --test)")

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from core import attention, config
-from core import attention_view as av
-from core import figures_attention as fa
-from core.scaled_dot_product import head_math
+from core.attention import view as av, figures as fa
+from core.attention.scaled_dot_product import head_math
 from tests.streamlit_pages import errors, run_page, text_of
 
 TEXT = av.EXAMPLES[0][0]

@@ -8,9 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from core import corpus as corpus_mod
-from core import embeddings_view as ev
-from core import explorer
+from core.embeddings import corpus as corpus_mod, view as ev, explorer
 from tests.streamlit_pages import errors, run_page, text_of
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import soundfile as sf
 
-from core import tts, tts_xtts
-from core import tts_view as view
+from core import tts
+from core.tts import xtts as tts_xtts, view
 from core.models import ModelMissingError
 from tests.streamlit_pages import errors, run_page, text_of
 from tests.xtts_fixture import random_xtts, speech_clip  # noqa: F401  (RANDOM-WEIGHT XTTS, tests only)
@@ -146,7 +146,7 @@ def test_espeak_baseline_and_coqui_note(page):
     assert "does not expose durations" in result(page)["karaoke"]
     page.radio(key="tts_engine").set_value("coqui").run()
     assert view.engine_note("coqui") in text_of(page)
-    from core.coqui import is_available
+    from core.tts.coqui import is_available
 
     if not is_available("coqui-glow-tts"):
         assert "⚠️" in view.engine_note("coqui")  # says plainly it needs a download, and how
@@ -178,7 +178,7 @@ def test_xtts_controls_and_the_missing_weights_message(page, monkeypatch):
     shown = text_of(page)
     assert tts_xtts.NOTE in shown and tts_xtts.HOW_TO_GET in shown
     assert view.engine_note("coqui", tts_xtts.XTTS_KEY) in shown  # the two-stage download is not XTTS'
-    assert "core.coqui download" not in view.engine_note("coqui", tts_xtts.XTTS_KEY)
+    assert "core.tts.coqui download" not in view.engine_note("coqui", tts_xtts.XTTS_KEY)
     assert page.selectbox(key="tts_language").options == [f"{name} ({code})" for name, code in tts_xtts.LANGUAGES]
     assert page.selectbox(key="tts_language").value == "en"
     assert page.audio_input(key="tts_ref_record") is not None and page.file_uploader(key="tts_ref_upload") is not None

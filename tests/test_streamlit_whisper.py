@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from core import asr, audio, config, streaming, whisper_view
+from core import asr, audio, config
+from core.asr import streaming, view as whisper_view
 from tests.streamlit_pages import errors, run_page, text_of
 
 CLIPS = asr.librivox_clips()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.textnorm import normalize
+from core.tts.textnorm import normalize
 
 
 @pytest.mark.parametrize("raw,spoken", [

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core import figures_attention as fa
+from core.attention import figures as fa
 from core.transformer_lab import (BLANK, LabSettings, Vocab, fill_in, generate, judge, resolve_text, source_text,
                                   train)
 from core.transformer_lab.data import causal_batch, masked_batch

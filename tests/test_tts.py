@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from core import tts
-from core.figures_tts import karaoke_html, mel_figure, mel_from_audio, stage_rows, timeline_figure
+from core.tts.figures import karaoke_html, mel_figure, mel_from_audio, stage_rows, timeline_figure
 
 DEMO = "Dr. Smith paid $5.50 on May 3rd."
 
@@ -163,12 +163,12 @@ def test_espeak_baseline():
 
 
 def test_coqui_without_weights_says_how_to_get_them():
-    from core.coqui import is_available
+    from core.tts.coqui import is_available
     from core.models import ModelMissingError
 
     if is_available("coqui-glow-tts"):
         pytest.skip("Coqui weights are on this machine")
-    with pytest.raises(ModelMissingError, match="python -m core.coqui download coqui-glow-tts"):
+    with pytest.raises(ModelMissingError, match="python -m core.tts.coqui download coqui-glow-tts"):
         tts.synthesize("Hello.", engine="coqui", voice="coqui-glow-tts")
 
 
@@ -185,9 +185,9 @@ ROUND_TRIP_MAX_WER = 0.15  # measured 0.069 here (seashells, $5 for five fifty):
 
 @pytest.mark.slow
 def test_round_trip_through_whisper():
-    from core.asr import transcribe, word_error_rate
+    from core.asr.whisper import transcribe, word_error_rate
     from core.audio import resample
-    from core.textnorm import normalize
+    from core.tts.textnorm import normalize
 
     hyps = []
     for sentence in ROUND_TRIP:

@@ -157,11 +157,11 @@ def test_xtts_voice_shows_cloning_controls_and_the_download(browser, app_url, sc
 
 
 def test_coqui_speakers_are_read_only_from_a_loaded_voice(monkeypatch):
-    """core.coqui.loaded_speakers (the speaker picker's source) never loads a model."""
+    """core.tts.coqui.loaded_speakers (the speaker picker's source) never loads a model."""
     import types
 
     from apps.gradio.tts import voice_speakers
-    from core import coqui
+    from core.tts import coqui
 
     assert coqui.loaded_speakers("coqui-tacotron2") == []  # not loaded: empty, and nothing is loaded
     assert "coqui-tacotron2" not in coqui._engines

@@ -17,7 +17,7 @@ def random_coqui():
     from TTS.vocoder.configs.hifigan_config import HifiganConfig
     from TTS.vocoder.models import setup_model as setup_vocoder
 
-    from core.coqui import CoquiEngine
+    from core.tts.coqui import CoquiEngine
 
     torch.manual_seed(0)
     cfg = GlowTTSConfig(use_phonemes=True, phonemizer="espeak", phoneme_language="en-us",
@@ -58,7 +58,7 @@ def test_two_stage_edit_and_rate(random_coqui):
 
 
 def test_mel_figure_uses_the_models_own_mel(random_coqui):
-    from core.figures_tts import mel_figure
+    from core.tts.figures import mel_figure
 
     s = tts.synthesize("Hello.", engine=random_coqui)
     fig = mel_figure(s)
@@ -74,7 +74,7 @@ def test_multi_speaker_two_stage():
     from TTS.vocoder.configs.hifigan_config import HifiganConfig
     from TTS.vocoder.models import setup_model as setup_vocoder
 
-    from core.coqui import CoquiEngine
+    from core.tts.coqui import CoquiEngine
 
     torch.manual_seed(1)
     cfg = GlowTTSConfig(use_phonemes=True, phonemizer="espeak", phoneme_language="en-us",

@@ -1,4 +1,4 @@
-"""XTTS v2 voice cloning through core.tts, on a small RANDOM-WEIGHT XTTS.
+"""XTTS v2 voice cloning through core.tts.pipeline, on a small RANDOM-WEIGHT XTTS.
 
 RANDOM WEIGHTS: no XTTS weights exist offline here (coqui/XTTS-v2 is a 1.8 GB download), so
 these tests build coqui-tts' own `Xtts` class from an `XttsConfig` with tiny dimensions (a
@@ -20,7 +20,7 @@ import soundfile as sf
 
 from core import tts
 from core.models import ModelMissingError
-from core.tts_xtts import STAGES, XttsEngine, load_reference
+from core.tts.xtts import STAGES, XttsEngine, load_reference
 from tests.xtts_fixture import LANGS, tiny_config, tiny_vocab, random_xtts, speech_clip  # noqa: F401
 
 
@@ -45,7 +45,7 @@ def test_clone_end_to_end_on_random_weights(random_xtts, speech_clip):
 
 
 def test_reference_reaches_the_model(random_xtts, speech_clip):
-    from core.tts_engine import SynthesisOptions
+    from core.tts.engine import SynthesisOptions
 
     a = load_reference(speech_clip)
     sr, audio = speech_clip
@@ -134,7 +134,7 @@ def test_missing_xtts_weights_say_how_to_get_them(monkeypatch):
 
 
 def test_xtts_figures_say_what_is_missing(random_xtts, speech_clip):
-    from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
+    from core.tts.figures import karaoke_html, mel_figure, stage_rows, timeline_figure
 
     s = tts.synthesize("Hello.", engine=random_xtts, reference=load_reference(speech_clip), noise=0.0)
     assert "XTTS has no mel stage" in mel_figure(s).layout.title.text
@@ -156,9 +156,9 @@ def test_gradio_tab_clones_through_its_handler(random_xtts, speech_clip, tmp_pat
     with pytest.raises(ModelMissingError, match="1.8 GB"):  # no weights here: Speak says how to get them
         list(tab.speak("Hello.", "coqui", "xtts-v2", 1.0, 0.0, 0.8, 50, False, None, None, None, "en"))
 
-    import core.tts_xtts
+    import core.tts.xtts
 
-    monkeypatch.setattr(core.tts_xtts, "get_xtts_engine", lambda voice=None: random_xtts)
+    monkeypatch.setattr(core.tts.xtts, "get_xtts_engine", lambda voice=None: random_xtts)
     wav = tmp_path / "me.wav"
     sf.write(wav, speech_clip[1], speech_clip[0])
     with pytest.raises(ValueError, match="upload or record 3 to 30 s of reference audio"):
@@ -176,7 +176,7 @@ def test_gradio_tab_clones_through_its_handler(random_xtts, speech_clip, tmp_pat
 
 
 def test_registry_loader_reads_an_xtts_folder(tmp_path, speech_clip):
-    """core.tts_xtts.load_xtts (the registry's loader for xtts-v2) on a folder laid out like
+    """core.tts.xtts.load_xtts (the registry's loader for xtts-v2) on a folder laid out like
     coqui/XTTS-v2 (config.json, model.pth, vocab.json) holding a RANDOM-WEIGHT tiny model: the
     real loading code (XttsConfig.load_json, Xtts.init_from_config, load_checkpoint) runs."""
     import torch
@@ -185,7 +185,7 @@ def test_registry_loader_reads_an_xtts_folder(tmp_path, speech_clip):
 
     from core import models
     from core.registry import MODELS
-    from core.tts_xtts import load_xtts
+    from core.tts.xtts import load_xtts
 
     assert models._import_loader(MODELS["xtts-v2"].loader) is load_xtts
     cfg = tiny_config()

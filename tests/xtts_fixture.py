@@ -17,7 +17,7 @@ from __future__ import annotations
 import pytest
 
 from core import tts
-from core.tts_xtts import XttsEngine
+from core.tts.xtts import XttsEngine
 
 LANGS = ("en", "de", "fr", "es")
 

@@ -7,10 +7,10 @@ import numpy as np
 
 from apps.gradio.common import code_box, friendly, session_folder
 from apps.tabs import TABS
-from core import attention, figures_attention as fa
-from core import attention_view as av
-from core.attention_view import ALL, EXAMPLES, EXPORTS, render_views
-from core.saliency import Saliency, saliency
+from core import attention
+from core.attention import figures as fa, view as av
+from core.attention.view import ALL, EXAMPLES, EXPORTS, render_views
+from core.attention.saliency import Saliency, saliency
 from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["attention"].heading

@@ -6,11 +6,9 @@ import gradio as gr
 
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
-from core import corpus as corpus_mod
-from core import embeddings_view as ev
-from core import explorer
-from core.embedding_sets import WORD_SETS
-from core.embeddings_view import ANALOGY_EXAMPLES, NEIGHBOUR_EXAMPLES
+from core.embeddings import corpus as corpus_mod, view as ev, explorer
+from core.embeddings.sets import WORD_SETS
+from core.embeddings.view import ANALOGY_EXAMPLES, NEIGHBOUR_EXAMPLES
 
 TITLE, WEEKS, SUMMARY = TABS["embeddings"].heading
 

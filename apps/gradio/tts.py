@@ -11,12 +11,12 @@ import gradio as gr
 from apps.gradio.common import code_box, friendly, session_folder
 from apps.gradio.controls import render
 from apps.tabs import TABS
-from core import tts, tts_xtts
-from core import tts_view as view
+from core import tts
+from core.tts import xtts as tts_xtts, view
 from core.audio import to_int16
 from core.controls import by_name
-from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
-from core.tts_view import DEMO_TEXT, KARAOKE_CSS, KIND_COLOURS, PHONEME_HEADERS, VOICES
+from core.tts.figures import karaoke_html, mel_figure, stage_rows, timeline_figure
+from core.tts.view import DEMO_TEXT, KARAOKE_CSS, KIND_COLOURS, PHONEME_HEADERS, VOICES
 from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["tts"].heading

@@ -10,9 +10,10 @@ import numpy as np
 
 from apps.gradio.common import code_box, friendly, session_folder
 from apps.tabs import TABS
-from core import asr, audio, config, streaming, subtitles, whisper_view
+from core import asr, audio, config
+from core.asr import streaming, subtitles, view as whisper_view
 from core.registry import available_models
-from core.whisper_view import LANGUAGES, file_code, live_code, render_policy, render_text, render_words
+from core.asr.view import LANGUAGES, file_code, live_code, render_policy, render_text, render_words
 from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["whisper"].heading
@@ -31,7 +32,7 @@ class Live:
         return self.runner.latest()
 
 
-# --- rendering (the HTML and snippets live in core/whisper_view.py, shared with the Streamlit page) --------
+# --- rendering (the HTML and snippets live in core/asr/view.py, shared with the Streamlit page) --------
 
 def render_meters(live: Live | None) -> str:
     if live is None:

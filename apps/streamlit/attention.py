@@ -4,7 +4,7 @@ drove the output (saliency), with rollout, the scaled dot-product in real number
 "Show attention" runs the model once and keeps the result (AttentionMaps, Saliency) in
 st.session_state; the layer / head / focus / view controls then only redraw, and each drawn figure is
 kept until one of those choices changes. A click on a model-view tile opens that layer and head
-(st.plotly_chart's selection event, mapped to a tile by core.attention_view.tile_at).
+(st.plotly_chart's selection event, mapped to a tile by core.attention.view.tile_at).
 """
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import html
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page
-from core import attention, figures_attention as fa
-from core import attention_view as av
-from core.saliency import saliency
+from core import attention
+from core.attention import figures as fa, view as av
+from core.attention.saliency import saliency
 
 READY = "Tokens as the tokenizer split them"  # shows once a result is on the page
 MODEL_CHART = "attn_model_chart"

@@ -2,17 +2,15 @@
 projections (PCA / t-SNE / UMAP), semantic axes and the user's own corpus. Roadmap weeks 1 and 5.
 
 Every action runs on a form submit and keeps its result in st.session_state; later reruns only
-redraw it. The figures, tables, code and messages come from core.embeddings_view (shared with Gradio).
+redraw it. The figures, tables, code and messages come from core.embeddings.view (shared with Gradio).
 """
 from __future__ import annotations
 
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page
-from core import corpus as corpus_mod
-from core import embeddings_view as ev
-from core import explorer
-from core.embedding_sets import WORD_SETS
+from core.embeddings import corpus as corpus_mod, view as ev, explorer
+from core.embeddings.sets import WORD_SETS
 
 METHODS = ["PCA", "t-SNE", "UMAP"]
 READY = "Ranked by cosine similarity in the original space"  # shows once the first result is drawn

@@ -12,11 +12,11 @@ import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, run_page, state
 from apps.streamlit.controls import render
-from core import config, tts, tts_xtts
-from core import tts_view as view
+from core import config, tts
+from core.tts import xtts as tts_xtts, view
 from core.audio import to_int16
 from core.controls import by_name
-from core.figures_tts import karaoke_html, mel_figure, stage_rows, timeline_figure
+from core.tts.figures import karaoke_html, mel_figure, stage_rows, timeline_figure
 
 RESULT = "tts_result"  # this session's last take: speech, figures, downloads (see _speak)
 BASELINE = "tts_baseline"  # the last un-edited take's {text, phonemes}: edits are measured against it

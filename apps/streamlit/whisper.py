@@ -14,7 +14,8 @@ from pathlib import Path
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, run_page, show_error, state
-from core import asr, config, streaming, subtitles, whisper_view
+from core import asr, config
+from core.asr import streaming, subtitles, view as whisper_view
 from core.registry import available_models
 
 AUDIO_RECEIVER_FRAMES = 1500  # 30 s of 20 ms frames (about 6 MB) queued before WebRTC drops any, for a starved CPU

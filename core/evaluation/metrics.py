@@ -251,7 +251,7 @@ def _basic(text: str) -> str:
 
 
 def _whisper_normalize(text: str) -> str:
-    """Whisper's English normalizer, as `core.asr.normalize` uses it, built once (building it reads
+    """Whisper's English normalizer, as `core.asr.whisper.normalize` uses it, built once (building it reads
     a spelling table: 2 ms a call, which dominated a 1,000-sentence evaluation)."""
     global _normalizer
     if _normalizer is None:

@@ -63,7 +63,7 @@ def tts_asr_pair(text: str) -> StudioPair:
 def stream_pair(clip: int = 0) -> StudioPair:
     from core import asr
     from core.audio import load_audio
-    from core.streaming import transcribe_chunks
+    from core.asr.streaming import transcribe_chunks
 
     clips = asr.librivox_clips()
     if not clips:

@@ -115,7 +115,7 @@ _minilm_lock = threading.Lock()
 
 def minilm_features(texts: list[str]) -> np.ndarray:
     """Unit MiniLM sentence vectors, float32 [N, 384]."""
-    from core.sentences import encode
+    from core.embeddings.sentences import encode
 
     return encode(list(texts))
 

@@ -1,5 +1,5 @@
 """Plotly figures of the Transformer Lab: loss curves of both objectives side by side and the
-fill-in predictions. Attention maps are drawn by core.figures_attention, the Attention tab's own
+fill-in predictions. Attention maps are drawn by core.attention.figures, the Attention tab's own
 figures, from the AttentionMaps a run hands back."""
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from core.attention import AttentionMaps
+from core.attention.maps import AttentionMaps
 from core.config import env_int
 from core.transformer_lab.data import MASK, SOURCES, Vocab, causal_batch, check_text, masked_batch, source_text
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 
 from core import config
-from core import figures_attention as fa
+from core.attention import figures as fa
 from core.controls import Control
 from core.transformer_lab.data import SOURCES
 from core.transformer_lab.train import BLANK, LAB_MAX_STEPS, OBJECTIVES, LabSettings, LabStatus

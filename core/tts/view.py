@@ -1,5 +1,5 @@
 """The TTS page's glue, shared by both front ends: texts, the controls per engine, the tables and
-notes built from a `core.tts.Speech`, the phoneme-edit check and the "show the code" snippet.
+notes built from a `core.tts.pipeline.Speech`, the phoneme-edit check and the "show the code" snippet.
 
 UI-neutral: plain strings, lists and bytes in and out (no gradio, no streamlit).
 """
@@ -9,7 +9,8 @@ import html
 import json
 from pathlib import Path
 
-from core import tts, tts_xtts
+from core import tts
+from core.tts import xtts as tts_xtts
 from core.config import TTS_MAX_RATE, TTS_MIN_RATE
 from core.controls import Control
 
@@ -88,7 +89,7 @@ def engine_note(engine: str, voice: str | None = None) -> str:
         raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(VOICES)}")
     note = ENGINE_NOTES[engine]
     if engine == "coqui" and not is_xtts(engine, voice):
-        from core.coqui import how_to_get, is_available
+        from core.tts.coqui import how_to_get, is_available
 
         if not is_available("coqui-glow-tts"):
             note += "\n\n⚠️ " + how_to_get("coqui-glow-tts")
@@ -140,7 +141,7 @@ def voice_speakers(engine: str, voice: str) -> list[str]:
 
             return list(models.get(tts_xtts.XTTS_KEY).speakers()) if models.is_loaded(tts_xtts.XTTS_KEY) else []
         elif engine == "coqui":
-            from core.coqui import loaded_speakers
+            from core.tts.coqui import loaded_speakers
 
             return loaded_speakers(voice)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError):
@@ -221,7 +222,7 @@ def code_snippet(text: str, engine: str, voice: str, rate: float, edits: dict | 
     extra = f", edits={edits!r}" if edits else ""
     if language:
         extra += f", reference=\"my_voice.wav\", language={language!r}"
-    return f'''from core.tts import synthesize
+    return f'''from core.tts.pipeline import synthesize
 import soundfile as sf
 
 speech = synthesize({text!r}, engine={engine!r}, voice={voice!r}, rate={rate}{extra})

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from core import attention, config, figures_attention as fa
-from core.saliency import Saliency
-from core.scaled_dot_product import HeadMath, head_math
+from core import attention, config
+from core.attention import figures as fa
+from core.attention.saliency import Saliency
+from core.attention.scaled_dot_product import HeadMath, head_math
 
 EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", "", "minilm"],
@@ -69,7 +70,7 @@ def code(text: str, pair: str, model: str, layer: int, head: int | None, focus: 
     draw = (f"fa.lines(maps, layer={layer}, heads={heads}, focus={focus}, show_special={special})" if view == "lines"
             else f"fa.heatmap(maps, layer={layer}, head={head}, focus={focus}, show_special={special})")
     return f"""from core import attention, figures_attention as fa
-from core.saliency import saliency
+from core.attention.saliency import saliency
 
 maps = attention.attention_maps({text!r}, {model!r}{pair_arg})
 print(maps.tokens, maps.weights.shape)  # weights: [layers, heads, T, T]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.tts_engine import WORD_RE, Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
+from core.tts.engine import WORD_RE, Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
 
 
 class EspeakEngine:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import config
-from core.wordvectors import WordVectors
+from core.embeddings.wordvectors import WordVectors
 
 # Curated sets whose structure shows up in a projection; the label colours each group.
 WORD_SETS: dict[str, dict[str, list[str]]] = {

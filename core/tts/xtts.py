@@ -1,7 +1,7 @@
 """Coqui XTTS v2: speak in a voice cloned from a few seconds of reference audio, in 17 languages.
 
     ref = load_reference("me.wav")                        # 3 to 30 s of one person speaking
-    speech = core.tts.synthesize("Hello.", engine="coqui", voice="xtts-v2", reference=ref, language="en")
+    speech = core.tts.pipeline.synthesize("Hello.", engine="coqui", voice="xtts-v2", reference=ref, language="en")
 
 XTTS is not a phoneme pipeline. Its stages:
 1. speaker conditioning: the reference (22,050 Hz) -> a mel-spectrogram -> the GPT's
@@ -34,7 +34,7 @@ import numpy as np
 
 from core import config
 from core.models import ModelMissingError
-from core.tts_engine import WORD_RE, Reference, Rendered, SynthesisOptions, Word, pick_speaker
+from core.tts.engine import WORD_RE, Reference, Rendered, SynthesisOptions, Word, pick_speaker
 
 XTTS_KEY = "xtts-v2"
 CONDITIONING_RATE = 22_050  # XTTS computes its conditioning from 22,050 Hz audio
@@ -101,7 +101,7 @@ def load_reference(source, name: str | None = None) -> Reference:
 # The engine
 # --------------------------------------------------------------------------------------------
 class XttsEngine:
-    """An XTTS model (coqui `Xtts`, eval mode, tokenizer loaded) behind the `core.tts` engine
+    """An XTTS model (coqui `Xtts`, eval mode, tokenizer loaded) behind the `core.tts.pipeline` engine
     interface. `language` is per call (`SynthesisOptions.language`); the voice is a `reference`
     to clone or one of the model's built-in speakers."""
 

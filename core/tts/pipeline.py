@@ -7,13 +7,13 @@
 
 This module is the one interface: `Speech`, `synthesize`, `stream`, `phonemize`, the engines by
 name (`get_engine`) and the stage logic they share (sentences, input checks, phoneme edits,
-timings). Engines share one small interface (`Engine`, in `core.tts_engine`):
+timings). Engines share one small interface (`Engine`, in `core.tts.engine`):
 `analyze(sentence) -> [Word]` and `render(words, options) -> Rendered`.
-- "piper" (`core.tts_piper`): VITS exported to ONNX. End to end, so it has no mel stage; it
+- "piper" (`core.tts.piper`): VITS exported to ONNX. End to end, so it has no mel stage; it
   does expose how many samples each phoneme lasts, which gives word and phoneme timings.
-- "espeak" (`core.tts_espeak`): espeak-ng, the classic rule-based formant synthesizer.
-- "coqui" (`core.coqui`): an acoustic model (Tacotron2 / Glow-TTS -> mel) plus a HiFi-GAN
-  vocoder; and voice "xtts-v2" (`core.tts_xtts`): XTTS v2, which clones the voice of a
+- "espeak" (`core.tts.espeak`): espeak-ng, the classic rule-based formant synthesizer.
+- "coqui" (`core.tts.coqui`): an acoustic model (Tacotron2 / Glow-TTS -> mel) plus a HiFi-GAN
+  vocoder; and voice "xtts-v2" (`core.tts.xtts`): XTTS v2, which clones the voice of a
   `reference` recording and speaks one of 17 `language`s (GPT-2 audio codes -> HiFi-GAN).
 Long text is cut into sentences; `stream()` yields one `Speech` per sentence as soon as it is
 ready, `synthesize()` joins them.
@@ -30,15 +30,15 @@ import numpy as np
 
 from core import config
 from core.audio import to_int16
-from core.textnorm import Normalized, normalize
-from core.tts_engine import (  # noqa: F401 - re-exported: core.tts is the public interface
+from core.tts.textnorm import Normalized, normalize
+from core.tts.engine import (  # noqa: F401 - re-exported: core.tts.pipeline is the public interface
     PUNCT, Engine, Rendered, SynthesisOptions, Word, group_words, pick_speaker, text_words, words_from_phonemes,
 )
-from core.tts_espeak import EspeakEngine  # noqa: F401
-from core.tts_piper import (  # noqa: F401 - load_piper is the registry's "core.tts:load_piper"
+from core.tts.espeak import EspeakEngine  # noqa: F401
+from core.tts.piper import (  # noqa: F401 - load_piper is the registry's "core.tts.pipeline:load_piper"
     PiperEngine, load_piper, onnx_session_options, piper_engine, piper_voices,
 )
-from core.tts_xtts import XttsEngine, load_reference  # noqa: F401
+from core.tts.xtts import XttsEngine, load_reference  # noqa: F401
 
 ENGINES = ("piper", "espeak", "coqui")
 
@@ -225,10 +225,10 @@ def get_engine(engine: str | Engine = "piper", voice: str | None = None) -> Engi
         return EspeakEngine(voice if voice and not voice.startswith("piper") else "en-us")
     if engine == "coqui":
         if voice and voice.startswith("xtts"):
-            from core.tts_xtts import get_xtts_engine
+            from core.tts.xtts import get_xtts_engine
 
             return get_xtts_engine(voice)
-        from core.coqui import get_coqui_engine
+        from core.tts.coqui import get_coqui_engine
 
         return get_coqui_engine(voice)
     raise ValueError(f"unknown engine {engine!r}; engines: {', '.join(ENGINES)}")

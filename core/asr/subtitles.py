@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.asr import Segment, Transcript
+from core.asr.whisper import Segment, Transcript
 
 FORMATS = ("txt", "srt", "vtt")
 MAX_CUE_SECONDS = 6.0

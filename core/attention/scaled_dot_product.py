@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.attention import encode, get_model, model_lock
+from core.attention.maps import encode, get_model, model_lock
 
 
 @dataclass(frozen=True)

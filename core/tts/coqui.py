@@ -1,12 +1,12 @@
 """The two-stage TTS pipeline with Coqui TTS (`coqui-tts`): an acoustic model turns phonemes into
 a mel-spectrogram, a separate neural vocoder (HiFi-GAN) turns the mel into a waveform.
 
-    engine = get_coqui_engine("coqui-glow-tts")          # after `python -m core.coqui download`
-    speech = core.tts.synthesize("Hello.", engine=engine)
+    engine = get_coqui_engine("coqui-glow-tts")          # after `python -m core.tts.coqui download`
+    speech = core.tts.pipeline.synthesize("Hello.", engine=engine)
     speech.mel                                            # [80, frames], the acoustic model's own
 
 No Coqui weights ship in a package, so nothing here works offline until the models are fetched
-with Coqui's own model manager (`python -m core.coqui download coqui-glow-tts`, about 400 MB,
+with Coqui's own model manager (`python -m core.tts.coqui download coqui-glow-tts`, about 400 MB,
 into Coqui's data folder, ~/.local/share/tts). A local pair of folders also works:
 `NLP_STUDIO_COQUI_<NAME>=/path` pointing at a folder with `acoustic/` and `vocoder/`, each holding
 config.json and a .pth checkpoint. `CoquiEngine` takes model objects directly, which is how the
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from core.models import ModelMissingError
-from core.tts_engine import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
+from core.tts.engine import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
 
 # name -> (acoustic model, vocoder) in Coqui's model catalogue (TTS/.models.json)
 COQUI_VOICES: dict[str, tuple[str, str]] = {
@@ -36,7 +36,7 @@ _engines_lock = threading.Lock()
 
 
 class CoquiEngine:
-    """Acoustic model + vocoder behind the `core.tts.Engine` interface.
+    """Acoustic model + vocoder behind the `core.tts.pipeline.Engine` interface.
 
     acoustic: a coqui GlowTTS or Tacotron2 model (eval mode) with its `tokenizer`.
     vocoder: a coqui GAN vocoder (HiFi-GAN), eval mode.
@@ -205,7 +205,7 @@ def _env_var(name: str) -> str:
 
 def how_to_get(name: str) -> str:
     return (f"The Coqui models for {name} are not on this machine (no package ships them). On a machine "
-            f"with internet run `python -m core.coqui download {name}` (Coqui's own model manager, about "
+            f"with internet run `python -m core.tts.coqui download {name}` (Coqui's own model manager, about "
             f"400 MB, into {_data_dir()}), or set {_env_var(name)}=/folder holding acoustic/ and vocoder/ "
             "(each with config.json and a .pth checkpoint). Piper works offline meanwhile.")
 
@@ -303,7 +303,7 @@ def download(name: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.coqui", description="Coqui TTS models for NLP Studio")
+    parser = argparse.ArgumentParser(prog="python -m core.tts.coqui", description="Coqui TTS models for NLP Studio")
     sub = parser.add_subparsers(dest="cmd", required=True)
     dl = sub.add_parser("download", help="download a voice (acoustic model + HiFi-GAN vocoder)")
     dl.add_argument("names", nargs="*", default=["coqui-glow-tts"], help=f"any of {', '.join(COQUI_VOICES)}")

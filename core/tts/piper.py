@@ -1,4 +1,4 @@
-"""Piper voices (VITS exported to ONNX) behind the `core.tts` engine interface.
+"""Piper voices (VITS exported to ONNX) behind the `core.tts.pipeline` engine interface.
 
 End to end: phonemes go straight to a waveform, so there is no mel stage. The ONNX graph is
 patched in memory to also output how many samples each phoneme lasts (VITS' duration
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core import config
-from core.tts_engine import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
+from core.tts.engine import Rendered, SynthesisOptions, Word, pick_speaker, words_from_phonemes
 
 
 class PiperEngine:
@@ -179,7 +179,7 @@ def piper_engine(voice: str) -> PiperEngine:
     from core.registry import MODELS
 
     if voice in MODELS:
-        if MODELS[voice].task != "tts" or MODELS[voice].loader != "core.tts:load_piper":
+        if MODELS[voice].task != "tts" or MODELS[voice].loader != "core.tts.pipeline:load_piper":
             raise ValueError(f"{voice} is not a Piper voice; Piper voices: {', '.join(piper_voices())}")
         loaded = models.get(voice)
         with _path_lock:
@@ -207,4 +207,4 @@ def piper_engine(voice: str) -> PiperEngine:
 def piper_voices() -> list[str]:
     from core.registry import MODELS
 
-    return [k for k, s in MODELS.items() if s.loader == "core.tts:load_piper"]
+    return [k for k, s in MODELS.items() if s.loader == "core.tts.pipeline:load_piper"]

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import models
-from core.embedding_sets import PointSet, frequent_words, from_word_list, from_word_set, neighbourhood
-from core.projection import Projection, kmeans_labels, project
-from core.sentences import SentenceIndex, demo_index
-from core.wordvectors import Neighbour, WordVectors
+from core.embeddings.sets import PointSet, frequent_words, from_word_list, from_word_set, neighbourhood
+from core.embeddings.projection import Projection, kmeans_labels, project
+from core.embeddings.sentences import SentenceIndex, demo_index
+from core.embeddings.wordvectors import Neighbour, WordVectors
 
 WORD_MODEL = "glove-6b-50d"
 KINDS = ("word", "sentence")

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from core import config
-from core.attention import AttentionModel, encode, get_model, model_lock
+from core.attention.maps import AttentionModel, encode, get_model, model_lock
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
-from core.attention import AttentionMaps
-from core.saliency import Saliency
-from core.scaled_dot_product import HeadMath
+from core.attention.maps import AttentionMaps
+from core.attention.saliency import Saliency
+from core.attention.scaled_dot_product import HeadMath
 
 HEAD_COLOURS = qualitative.Plotly + qualitative.Dark2 + qualitative.Set1
 MASKED = "#d9d9d9"  # the colour of cells a decoder may not attend to (its causal mask)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.embedding_sets import PointSet
-from core.projection import Projection
-from core.wordvectors import AxisScores, Neighbour
+from core.embeddings.sets import PointSet
+from core.embeddings.projection import Projection
+from core.embeddings.wordvectors import AxisScores, Neighbour
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
            "#7f7f7f", "#bcbd22")

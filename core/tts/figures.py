@@ -1,4 +1,4 @@
-"""Figures for the TTS pipeline's stages, built from a `core.tts.Speech` (plotly, UI-neutral).
+"""Figures for the TTS pipeline's stages, built from a `core.tts.pipeline.Speech` (plotly, UI-neutral).
 
 - `timeline_figure`: the waveform with each word's span over it, and below it every phoneme as
   a bar from when it starts to when it ends (the engine's own durations).
@@ -14,8 +14,8 @@ import html
 
 import numpy as np
 
-from core.tts import Speech, to_wav_bytes
-from core.tts_xtts import STAGES
+from core.tts.pipeline import Speech, to_wav_bytes
+from core.tts.xtts import STAGES
 
 WORD_COLOURS = ("#4C78A8", "#F58518")  # alternate, so neighbouring words stay apart
 

@@ -6,7 +6,7 @@
   from CTranslate2's model.bin into an openai-whisper checkpoint cached under core.config.cache_dir().
 
 `transcribe()` takes a path, bytes, a (rate, samples) pair or float32 mono 16 kHz samples and
-returns a `Transcript`. `core.streaming` calls it on its sliding window.
+returns a `Transcript`. `core.asr.streaming` calls it on its sliding window.
 """
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ from core.registry import available_models
 BACKENDS = ("faster-whisper", "openai-whisper")
 TASKS = ("transcribe", "translate")
 DEFAULT_MODEL = "whisper-tiny.en"
-_OPENAI_LOADER = "core.asr:load_openai_whisper"
-_WINDOW_LOADER = "core.asr:load_whisper_window"
+_OPENAI_LOADER = "core.asr.whisper:load_openai_whisper"
+_WINDOW_LOADER = "core.asr.whisper:load_whisper_window"
 _torch_locks: dict[int, threading.Lock] = {}  # openai-whisper installs per-call hooks on the model
 _torch_locks_guard = threading.Lock()
 

@@ -17,7 +17,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core import asr, audio, config, streaming
+from core import asr, audio, config
+from core.asr import streaming
 
 LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
 INTRO = ("Whisper decodes a short sliding window of your speech every half second. A word turns **final** "
@@ -99,7 +100,7 @@ def render_policy(st: streaming.StreamState | None) -> str:
 def live_code(model: str, language: str, backend: str) -> str:
     lang = language_arg(language)
     return f'''from core.audio import load_audio
-from core.streaming import StreamingTranscriber
+from core.asr.streaming import StreamingTranscriber
 
 audio = load_audio("speech.wav")  # float32 mono 16 kHz
 stream = StreamingTranscriber(model={model!r}, backend={backend!r}, language={lang!r})
@@ -114,8 +115,8 @@ print(stream.finish().committed)'''
 
 def file_code(model: str, language: str, backend: str, task: str, words: bool) -> str:
     lang = language_arg(language)
-    return f'''from core.asr import transcribe
-from core.subtitles import to_srt
+    return f'''from core.asr.whisper import transcribe
+from core.asr.subtitles import to_srt
 
 t = transcribe("speech.mp3", model={model!r}, backend={backend!r}, language={lang!r},
                task={task!r}, word_timestamps={words!r})

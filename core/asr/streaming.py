@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import config
-from core.asr import DEFAULT_MODEL, DecodeOptions, check_request, transcribe
+from core.asr.whisper import DEFAULT_MODEL, DecodeOptions, check_request, transcribe
 from core.audio import SAMPLE_RATE, rms_db
 
 PAUSE_SECONDS = 0.5  # silence after speech that ends an utterance
@@ -183,7 +183,7 @@ def _speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
 
 
 class StreamingTranscriber:
-    """Streaming ASR over `core.asr.transcribe`, one per user session (not thread-safe itself;
+    """Streaming ASR over `core.asr.whisper.transcribe`, one per user session (not thread-safe itself;
     many instances share one loaded model). Audio: float32 mono 16 kHz."""
 
     def __init__(self, model: str = DEFAULT_MODEL, backend: str = "faster-whisper", language: str | None = None,

@@ -9,13 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from core import config, explorer, sentences
-from core import corpus as corpus_mod
-from core.embedding_sets import split_words
-from core.figures_embeddings import axes_figure, neighbours_figure, projection_figure
-from core.sentences import SentenceIndex
-from core.snippets_embeddings import analogy_code, axes_code, neighbours_code, projection_code
-from core.wordvectors import Neighbour
+from core import config
+from core.embeddings import explorer, sentences, corpus as corpus_mod
+from core.embeddings.sets import split_words
+from core.embeddings.figures import axes_figure, neighbours_figure, projection_figure
+from core.embeddings.sentences import SentenceIndex
+from core.embeddings.snippets import analogy_code, axes_code, neighbours_code, projection_code
+from core.embeddings.wordvectors import Neighbour
 
 Progress = Callable[[float, str], None]
 

@@ -9,8 +9,8 @@ from typing import Callable
 import numpy as np
 
 from core import config, models
-from core.corpus import Corpus, demo_corpus
-from core.wordvectors import Neighbour, check_k
+from core.embeddings.corpus import Corpus, demo_corpus
+from core.embeddings.wordvectors import Neighbour, check_k
 
 MODEL_KEY = "minilm"
 BATCH = 64

@@ -18,8 +18,8 @@ import numpy as np
 from core import config, models
 from core.registry import MODELS
 
-ENCODER_LOADER = "core.attention:load_encoder"
-DECODER_LOADER = "core.attention:load_decoder"
+ENCODER_LOADER = "core.attention.maps:load_encoder"
+DECODER_LOADER = "core.attention.maps:load_decoder"
 DEFAULT_MODEL = "minilm"
 DECODER_PAIR_JOIN = "\n"  # a decoder has no sentence-pair input: the two texts are joined
 

@@ -68,7 +68,7 @@ def _join(pieces: list[np.ndarray], pauses: tuple[float, ...] = PAUSES, seed: in
 
 @functools.lru_cache(maxsize=None)
 def _clips() -> tuple[tuple[np.ndarray, str], ...]:
-    from core.asr import librivox_clips
+    from core.asr.whisper import librivox_clips
     from core.audio import load_audio
 
     clips = librivox_clips()

@@ -1,10 +1,10 @@
 """What every TTS engine takes and gives back, and the word/phoneme matching they share.
 
-An engine (Piper in `core.tts_piper`, espeak-ng in `core.tts_espeak`, Coqui in `core.coqui`)
+An engine (Piper in `core.tts.piper`, espeak-ng in `core.tts.espeak`, Coqui in `core.tts.coqui`)
 has two steps: `analyze(sentence) -> [Word]` (grapheme to phoneme, one editable entry per
 spoken word) and `render(words, options) -> Rendered` (audio, plus phoneme durations and a
-mel-spectrogram where the engine has them). `core.tts` runs them as a pipeline; import from
-there: every name here is also `core.tts.<name>`.
+mel-spectrogram where the engine has them). `core.tts.pipeline` runs them as a pipeline; import from
+there: every name here is also `core.tts.pipeline.<name>`.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class Word:
 
 @dataclass(frozen=True, eq=False)
 class Reference:
-    """A voice to clone (XTTS): one person speaking, checked by `core.tts_xtts.load_reference`.
+    """A voice to clone (XTTS): one person speaking, checked by `core.tts.xtts.load_reference`.
 
     audio: float32 mono in [-1, 1] at `sample_rate` Hz (22,050: XTTS' conditioning rate).
     key: a fingerprint of the samples, so an engine can reuse the conditioning it computed."""

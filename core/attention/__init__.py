@@ -1,0 +1,50 @@
+"""Attention: every layer's and head's attention maps, rollout and saliency, scaled dot-product attention step by step, and the visualizer's view and figures.
+
+The package's public surface is `__all__`: its modules, and the names of `maps` (the pipeline most callers want: `from core import attention; attention.<name>`)."""
+
+from core.attention.maps import (  # noqa: F401 - re-exported
+    AttentionMaps,
+    AttentionModel,
+    DECODER_LOADER,
+    DECODER_PAIR_JOIN,
+    DEFAULT_MODEL,
+    ENCODER_LOADER,
+    Encoded,
+    attention_maps,
+    check_model,
+    check_text,
+    encode,
+    get_model,
+    load_decoder,
+    load_encoder,
+    model_kinds,
+    model_lock,
+    rollout,
+    token_text,
+)
+
+__all__ = [
+    "AttentionMaps",
+    "AttentionModel",
+    "DECODER_LOADER",
+    "DECODER_PAIR_JOIN",
+    "DEFAULT_MODEL",
+    "ENCODER_LOADER",
+    "Encoded",
+    "attention_maps",
+    "check_model",
+    "check_text",
+    "encode",
+    "get_model",
+    "load_decoder",
+    "load_encoder",
+    "model_kinds",
+    "model_lock",
+    "rollout",
+    "token_text",
+    "figures",
+    "maps",
+    "saliency",
+    "scaled_dot_product",
+    "view",
+]

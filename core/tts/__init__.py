@@ -1,0 +1,50 @@
+"""Text to speech: text normalisation, phonemes, the Piper, eSpeak, Coqui and XTTS engines, streaming synthesis, and the pipeline tab's view and figures.
+
+The package's public surface is `__all__`: its modules, and the names of `pipeline` (the pipeline most callers want: `from core import tts; tts.<name>`)."""
+
+from core.tts.pipeline import (  # noqa: F401 - re-exported
+    ENGINES,
+    PhonemeTiming,
+    Speech,
+    WordTiming,
+    apply_edits,
+    check_text,
+    clone,
+    config,
+    get_engine,
+    join,
+    onnx_session_options,
+    phonemize,
+    split_sentences,
+    stream,
+    synthesize,
+    to_wav_bytes,
+)
+
+__all__ = [
+    "ENGINES",
+    "PhonemeTiming",
+    "Speech",
+    "WordTiming",
+    "apply_edits",
+    "check_text",
+    "clone",
+    "config",
+    "get_engine",
+    "join",
+    "onnx_session_options",
+    "phonemize",
+    "split_sentences",
+    "stream",
+    "synthesize",
+    "to_wav_bytes",
+    "coqui",
+    "engine",
+    "espeak",
+    "figures",
+    "pipeline",
+    "piper",
+    "textnorm",
+    "view",
+    "xtts",
+]
