@@ -52,7 +52,7 @@ def round_trip_wer() -> tuple[float, list[tuple[str, str]]]:
     from core.asr.whisper import transcribe, word_error_rate
     from core.audio import resample
     from core.tts.textnorm import normalize
-    from tests.test_tts import ROUND_TRIP
+    from tests.core.test_tts import ROUND_TRIP
 
     refs, hyps = [], []
     for sentence in ROUND_TRIP:

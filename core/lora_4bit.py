@@ -26,7 +26,7 @@ from typing import Any
 # The bar from issue 15. A layer with a working backward gives cosines of 0.9999+ (fp32 compute
 # on CPU; a GPU's bf16/fp16 compute should stay well above 0.9, not measured here); one whose base
 # weight passes no gradient back gave 0.49 and 0.74 for the lower layer's LoRA pair (simulated, see
-# tests/test_qlora.py), because the frozen weight carries most of the signal.
+# tests/core/test_qlora.py), because the frozen weight carries most of the signal.
 MIN_GRAD_COSINE = 0.9
 # Both sides dequantize the same nf4 numbers; they differ only by compute dtype (bf16 on a GPU
 # rounds to ~3 significant digits) and summation order, far below 5 % of the loss.

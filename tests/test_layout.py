@@ -38,3 +38,33 @@ def test_every_tab_has_both_front_ends():
     for tab_id in TABS:
         assert (ROOT / "apps" / "gradio" / f"{tab_id}.py").exists(), tab_id
         assert (ROOT / "apps" / "streamlit" / f"{tab_id}.py").exists(), tab_id
+
+
+# Tests of one layer live in that layer's folder; only checks spanning the whole code base stay here.
+CROSS_CUTTING = {"test_layout.py", "test_controls.py"}
+
+
+def test_tests_mirror_the_layout():
+    """tests/core/ for core/, tests/gradio/ for the Gradio app (and hosting it), tests/streamlit/
+    for the Streamlit pages: a new test file goes next to its layer's tests."""
+    loose = [p.name for p in (ROOT / "tests").glob("test_*.py") if p.name not in CROSS_CUTTING]
+    assert not loose, f"move these into tests/core, tests/gradio or tests/streamlit: {loose}"
+    misplaced = [str(p.relative_to(ROOT)) for p in (ROOT / "tests").rglob("test_streamlit_*.py")
+                 if p.parent.name != "streamlit"]
+    assert not misplaced, misplaced
+
+
+def test_core_domains_are_packages_with_a_public_surface():
+    """Each core/<domain>/ declares its public surface in __init__.__all__, and everything it lists exists."""
+    import importlib
+
+    for init in sorted((ROOT / "core").glob("*/__init__.py")):
+        name = f"core.{init.parent.name}"
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        declared = [n for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)]
+        assert declared, f"{name}/__init__.py declares no __all__"
+        module = importlib.import_module(name)
+        for public in module.__all__:
+            assert hasattr(module, public) or (init.parent / f"{public}.py").exists() \
+                or (init.parent / public / "__init__.py").exists(), f"{name}.__all__ lists {public!r}, which does not exist"

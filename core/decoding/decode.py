@@ -4,7 +4,7 @@ Each strategy is our own loop over `model(input_ids, past_key_values=cache)` (th
 every step to one new token's work), so each step can be recorded: the next-token distribution,
 the chosen token and, for beam search, every beam with its cumulative log-probability (the tree).
 
-Greedy and beam search follow transformers' `generate()` rule for rule (tests/test_decoding.py
+Greedy and beam search follow transformers' `generate()` rule for rule (tests/core/test_decoding.py
 checks the same tokens on SmolLM2): beam search keeps 2·num_beams candidates per step (top-k over
 all beams × vocabulary of the summed log-probs), continues with the best num_beams that did not
 end, and files an ended candidate (end-of-sequence, or the length limit) among the finished ones

@@ -3,7 +3,7 @@
 Training runs on torch.nn.RNN / LSTM / GRU (their loops are in C++, several times faster than a
 Python loop). Looking inside runs `unroll`: the same equations written out one time step at a
 time, on the very same weight tensors, so the hidden state, the cell state and each gate are
-plain tensors to show (and to take gradients with respect to). tests/test_sequence_lab.py checks
+plain tensors to show (and to take gradients with respect to). tests/core/test_sequence_lab.py checks
 that `unroll` gives torch's outputs to float32 rounding.
 
 Equations (PyTorch's conventions and gate order; x is the embedded character, h the previous

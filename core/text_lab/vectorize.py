@@ -1,6 +1,6 @@
 """One-hot, Bag-of-Words and TF-IDF document vectors, written out step by step with numpy/scipy.
 
-The same settings mean the same numbers as scikit-learn (tests/test_text_lab.py compares them):
+The same settings mean the same numbers as scikit-learn (tests/core/test_text_lab.py compares them):
 one-hot = CountVectorizer(binary=True), bow = CountVectorizer(), tfidf = TfidfVectorizer(), with
 lowercase, stop_words="english" or None, min_df (a count), max_features, norm, smooth_idf and
 sublinear_tf. The steps for TF-IDF (scikit-learn's defaults: smooth_idf=True, norm="l2"):

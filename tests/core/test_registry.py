@@ -77,7 +77,7 @@ def test_config_file_overrides_path(monkeypatch, tmp_path):
 
 
 def test_concurrent_first_load_loads_once(monkeypatch, tmp_path):
-    spec = ModelSpec(key="counting", title="counting", task="asr", loader="tests.test_registry:slow_counting_loader",
+    spec = ModelSpec(key="counting", title="counting", task="asr", loader="tests.core.test_registry:slow_counting_loader",
                      size_mb=1, licence="-", hub_id="none/none")
     monkeypatch.setitem(registry.MODELS, "counting", spec)
     monkeypatch.setenv(spec.env_var, str(tmp_path))

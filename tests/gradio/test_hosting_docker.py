@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def instructions() -> list[tuple[str, str]]:
@@ -29,7 +29,7 @@ def args_of(op: str) -> list[str]:
 
 
 def test_base_image_is_the_spaces_python():
-    from tests.test_hosting_space import front_matter
+    from tests.gradio.test_hosting_space import front_matter
 
     (base,) = args_of("FROM")
     assert base.startswith(f"python:{front_matter()['python_version']}-")

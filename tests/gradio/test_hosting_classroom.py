@@ -12,7 +12,7 @@ import pytest
 
 from core import doctor, lan
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the address students open ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from apps.tabs import TABS
 from core import models
 from tests.streamlit_pages import run_page, text_of
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Text that shows once each page has rendered its main content.
 PAGE_READY = {
     "home": "What it shows",

@@ -13,7 +13,7 @@ import yaml
 from core import models, zerogpu
 from core.registry import MODELS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def front_matter() -> dict:

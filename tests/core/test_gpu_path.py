@@ -68,7 +68,7 @@ def test_requires_cuda_tests_are_registered_and_skip_with_a_reason(request):
     requires_cuda test however this run was selected."""
     assert any(m.startswith("requires_cuda:") for m in request.config.getini("markers"))
     found = []
-    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+    for path in sorted(Path(__file__).parents[1].rglob("test_*.py")):
         for fn in ast.walk(ast.parse(path.read_text())):
             if isinstance(fn, ast.FunctionDef) and "pytest.mark.requires_cuda" in _decorators(fn):
                 found.append(fn.name)

@@ -114,7 +114,7 @@ def test_api_vectorize_equals_scikit_learn(client):
                         ("one-hot", CountVectorizer(binary=True))):
         out = client.predict(corpus, method, api_name="/vectorize")
         assert out["vocabulary"] == list(ref.fit(docs).get_feature_names_out())
-        # float64 on both sides, JSON keeps 17 significant digits: 1e-12 as in tests/test_text_lab.py
+        # float64 on both sides, JSON keeps 17 significant digits: 1e-12 as in tests/core/test_text_lab.py
         np.testing.assert_allclose(np.array(out["matrix"]), ref.transform(docs).toarray(), rtol=0, atol=1e-12)
 
 

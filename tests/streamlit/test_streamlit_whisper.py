@@ -415,8 +415,8 @@ def test_ice_servers_come_only_from_the_environment(monkeypatch):
 
 @pytest.fixture(scope="module")
 def commands_browser(tmp_path_factory):
-    """A Chromium whose fake microphone reads short commands with pauses (tests/test_browser_whisper.py)."""
-    import tests.test_browser_whisper as gradio_mic
+    """A Chromium whose fake microphone reads short commands with pauses (tests/gradio/test_browser_whisper.py)."""
+    import tests.gradio.test_browser_whisper as gradio_mic
     from tests.conftest import make_browser
 
     wav = gradio_mic.commands_wav(tmp_path_factory.mktemp("mic"))
@@ -449,7 +449,7 @@ def _live_text(driver) -> str:
 @needs_clips
 def test_webrtc_microphone_commands_with_pauses(streamlit_url, commands_browser, screenshot_dir):
     """Commands read with pauses into the fake microphone over WebRTC: every word comes out, once."""
-    import tests.test_browser_whisper as gradio_mic
+    import tests.gradio.test_browser_whisper as gradio_mic
     from selenium.webdriver.common.by import By
 
     from tests.browser import st_open_page
