@@ -40,10 +40,74 @@ HEAD = """<script>
 </script>"""
 
 
-def build() -> None:
-    gr.Markdown("### Attention Visualizer\n" + av.INTRO)
-    maps_state = gr.State(None)
-    sal_state = gr.State(None)
+# --- handlers (module level) ----------------------------------------------------------------
+
+@gpu()
+def compute(text_v, pair_v, model_v, special_v, ig_v, layer_v, head_v, view_v):
+    maps = attention.attention_maps(text_v, model_v, pair_v)
+    sal = saliency(text_v, model_v, pair_v, integrated=bool(ig_v))
+    layer_v = min(int(layer_v), maps.n_layers - 1)
+    head_v = head_v if head_v == ALL or int(head_v) < maps.n_heads else ALL
+    head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, -1, special_v, view_v)
+    focus_choices = av.focus_choices(maps)
+    return (maps, sal, av.summary(maps, sal, model_v), av.token_labels(maps, special_v),
+            gr.Slider(maximum=maps.n_layers - 1, value=layer_v),
+            gr.Dropdown(choices=[ALL] + [str(h) for h in range(maps.n_heads)], value=head_v),
+            gr.Dropdown(choices=focus_choices, value=-1),
+            head_fig, sal_fig, model_fig,
+            fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
+            fa.next_token_bars(maps),
+            av.code(text_v, pair_v, model_v, layer_v, av.head_arg(head_v), None, special_v, view_v))
+
+
+def rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
+    if maps is None:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
+    focus_i = None if focus_v in (None, -1) else int(focus_v)
+    return head_fig, sal_fig, model_fig, av.code(text_v, pair_v, maps.model_key, int(layer_v),
+                                                 av.head_arg(head_v), focus_i, special_v, view_v)
+
+
+def open_tile(maps, click):
+    """A click on the model view arrives as "layer,head,time"; open that layer and head."""
+    if maps is None or not click:
+        return gr.skip(), gr.skip()
+    layer_i, head_i = (int(v) for v in click.split(",")[:2])
+    if not (0 <= layer_i < maps.n_layers and 0 <= head_i < maps.n_heads):
+        return gr.skip(), gr.skip()
+    return layer_i, str(head_i)
+
+
+def toggle_special(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
+    if maps is None:
+        return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+    figs = rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v)
+    return (*figs, av.token_labels(maps, special_v),
+            fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v))
+
+
+def pick_token(maps, special_v, evt: gr.SelectData):
+    if maps is None or evt.index is None:
+        return gr.skip()
+    visible = av.visible_indices(maps, special_v)
+    i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return visible[int(i)] if 0 <= int(i) < len(visible) else -1
+
+
+def compute_math(maps, text_v, pair_v, layer_v, head_v, focus_v):
+    shown = av.math_view(maps, text_v, pair_v, layer_v, head_v, focus_v)
+    return shown.figure, shown.rows
+
+
+def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
+    fig = av.export_figure(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v)
+    return str(av.export_html(fig, which_v, session_folder("attention-")))
+
+
+# --- layout: each part returns its components by name -------------------------------------------
+
+def input_panel() -> dict:
     with gr.Row():
         with gr.Column(scale=2):
             text = gr.Textbox(label="Sentence", lines=2, value=EXAMPLES[0][0], max_lines=6)
@@ -55,6 +119,10 @@ def build() -> None:
                 integrated = gr.Checkbox(value=True, label="Integrated gradients")
             run = gr.Button("Show attention", variant="primary", elem_id="attn-run")
     gr.Examples(EXAMPLES, [text, pair, model])
+    return {"text": text, "pair": pair, "model": model, "special": special, "integrated": integrated, "run": run}
+
+
+def view_panel() -> dict:
     notice = gr.Markdown()
     tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)", elem_id="attn-tokens",
                                 color_map=av.TOKEN_COLOURS, show_legend=True,
@@ -67,6 +135,11 @@ def build() -> None:
     with gr.Row():
         head_plot = gr.Plot(label="Head view", scale=3)
         sal_plot = gr.Plot(label="Saliency beside attention", scale=2)
+    return {"notice": notice, "tokens": tokens, "layer": layer, "head": head, "focus": focus, "view": view,
+            "head_plot": head_plot, "sal_plot": sal_plot}
+
+
+def detail_tabs() -> dict:
     with gr.Tabs():
         with gr.Tab("Model view"):
             gr.Markdown(av.MODEL_VIEW_HELP)
@@ -91,87 +164,44 @@ def build() -> None:
             export_file = gr.File(label="HTML file")
             gr.Markdown("For a PNG, use the camera icon in the figure's toolbar (top right of each plot).")
             code = code_box()
+    return {"model_plot": model_plot, "tile_click": tile_click, "rollout_plot": rollout_plot, "math_btn": math_btn,
+            "math_plot": math_plot, "math_table": math_table, "next_plot": next_plot, "which": which,
+            "export_btn": export_btn, "export_file": export_file, "code": code}
 
-    @gpu()
-    def compute(text_v, pair_v, model_v, special_v, ig_v, layer_v, head_v, view_v):
-        maps = attention.attention_maps(text_v, model_v, pair_v)
-        sal = saliency(text_v, model_v, pair_v, integrated=bool(ig_v))
-        layer_v = min(int(layer_v), maps.n_layers - 1)
-        head_v = head_v if head_v == ALL or int(head_v) < maps.n_heads else ALL
-        head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, -1, special_v, view_v)
-        focus_choices = av.focus_choices(maps)
-        return (maps, sal, av.summary(maps, sal, model_v), av.token_labels(maps, special_v),
-                gr.Slider(maximum=maps.n_layers - 1, value=layer_v),
-                gr.Dropdown(choices=[ALL] + [str(h) for h in range(maps.n_heads)], value=head_v),
-                gr.Dropdown(choices=focus_choices, value=-1),
-                head_fig, sal_fig, model_fig,
-                fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v),
-                fa.next_token_bars(maps),
-                av.code(text_v, pair_v, model_v, layer_v, av.head_arg(head_v), None, special_v, view_v))
 
-    run.click(friendly(compute), [text, pair, model, special, integrated, layer, head, view],
-              [maps_state, sal_state, notice, tokens, layer, head, focus, head_plot, sal_plot, model_plot,
-               rollout_plot, next_plot, code], concurrency_limit=2, api_visibility="private")
+def wire(c: dict) -> None:
+    """Every event of the tab, by component name."""
+    def pick(*names: str) -> list:
+        return [c[n] for n in names]
 
-    def rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
-        if maps is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        head_fig, sal_fig, model_fig = render_views(maps, sal, layer_v, head_v, focus_v, special_v, view_v)
-        focus_i = None if focus_v in (None, -1) else int(focus_v)
-        return head_fig, sal_fig, model_fig, av.code(text_v, pair_v, maps.model_key, int(layer_v),
-                                                     av.head_arg(head_v), focus_i, special_v, view_v)
-
-    view_inputs = [maps_state, sal_state, layer, head, focus, special, view, text, pair, model]
-    gr.on([layer.change, head.input, focus.input, view.input], friendly(rerender), view_inputs,
-          [head_plot, sal_plot, model_plot, code], concurrency_limit=8, api_visibility="private")
-
-    def open_tile(maps, click):
-        """A click on the model view arrives as "layer,head,time"; open that layer and head."""
-        if maps is None or not click:
-            return gr.skip(), gr.skip()
-        layer_i, head_i = (int(v) for v in click.split(",")[:2])
-        if not (0 <= layer_i < maps.n_layers and 0 <= head_i < maps.n_heads):
-            return gr.skip(), gr.skip()
-        return layer_i, str(head_i)
-
-    tile_click.change(open_tile, [maps_state, tile_click], [layer, head], api_visibility="private",
-                      queue=False).then(friendly(rerender), view_inputs, [head_plot, sal_plot, model_plot, code],
-                                        api_visibility="private", concurrency_limit=8)
-
-    def toggle_special(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v):
-        if maps is None:
-            return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        figs = rerender(maps, sal, layer_v, head_v, focus_v, special_v, view_v, text_v, pair_v, model_v)
-        return (*figs, av.token_labels(maps, special_v),
-                fa.rollout_heatmap(maps, attention.rollout(maps.weights), special_v))
-
-    special.input(friendly(toggle_special), view_inputs, [head_plot, sal_plot, model_plot, code, tokens, rollout_plot],
-                  concurrency_limit=8, api_visibility="private")
-
-    def pick_token(maps, special_v, evt: gr.SelectData):
-        if maps is None or evt.index is None:
-            return gr.skip()
-        visible = av.visible_indices(maps, special_v)
-        i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-        return visible[int(i)] if 0 <= int(i) < len(visible) else -1
-
-    tokens.select(pick_token, [maps_state, special], focus, api_visibility="private").then(
-        friendly(rerender), view_inputs, [head_plot, sal_plot, model_plot, code], api_visibility="private")
-
-    def compute_math(maps, text_v, pair_v, layer_v, head_v, focus_v):
-        shown = av.math_view(maps, text_v, pair_v, layer_v, head_v, focus_v)
-        return shown.figure, shown.rows
-
-    math_btn.click(friendly(compute_math), [maps_state, text, pair, layer, head, focus], [math_plot, math_table],
+    c["run"].click(friendly(compute), pick("text", "pair", "model", "special", "integrated", "layer", "head", "view"),
+                   pick("maps", "sal", "notice", "tokens", "layer", "head", "focus", "head_plot", "sal_plot",
+                        "model_plot", "rollout_plot", "next_plot", "code"),
                    concurrency_limit=2, api_visibility="private")
+    view_inputs = pick("maps", "sal", "layer", "head", "focus", "special", "view", "text", "pair", "model")
+    figures = pick("head_plot", "sal_plot", "model_plot", "code")
+    gr.on([c["layer"].change, c["head"].input, c["focus"].input, c["view"].input], friendly(rerender), view_inputs,
+          figures, concurrency_limit=8, api_visibility="private")
+    c["tile_click"].change(open_tile, pick("maps", "tile_click"), pick("layer", "head"), api_visibility="private",
+                           queue=False).then(friendly(rerender), view_inputs, figures,
+                                             api_visibility="private", concurrency_limit=8)
+    c["special"].input(friendly(toggle_special), view_inputs, figures + pick("tokens", "rollout_plot"),
+                       concurrency_limit=8, api_visibility="private")
+    c["tokens"].select(pick_token, pick("maps", "special"), c["focus"], api_visibility="private").then(
+        friendly(rerender), view_inputs, figures, api_visibility="private")
+    c["math_btn"].click(friendly(compute_math), pick("maps", "text", "pair", "layer", "head", "focus"),
+                        pick("math_plot", "math_table"), concurrency_limit=2, api_visibility="private")
+    c["export_btn"].click(friendly(export), pick("maps", "sal", "which", "layer", "head", "focus", "special", "view"),
+                          c["export_file"], concurrency_limit=4, api_visibility="private")
 
-    def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
-        fig = av.export_figure(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v)
-        return str(av.export_html(fig, which_v, session_folder("attention-")))
 
-    export_btn.click(friendly(export), [maps_state, sal_state, which, layer, head, focus, special, view],
-                     export_file, concurrency_limit=4, api_visibility="private")
-
+def build() -> None:
+    gr.Markdown("### Attention Visualizer\n" + av.INTRO)
+    c = {"maps": gr.State(None), "sal": gr.State(None)}
+    c.update(input_panel())
+    c.update(view_panel())
+    c.update(detail_tabs())
+    wire(c)
     gr.api(friendly(attention_api), api_name="attention", concurrency_limit=2)
     gr.api(friendly(saliency_api), api_name="attention_saliency", concurrency_limit=2)
 

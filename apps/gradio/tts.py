@@ -87,9 +87,9 @@ def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, 
     reference, language = (reference, language or "en") if xtts else (None, None)
     session = dict(session or {})
     chunks = []
-    for chunk in tts.stream(text, engine, voice, float(rate), edits or None, options["noise"], options["noise_w"],
-                            options["pitch"], fast_start=bool(fast_start), speaker=speaker or None,
-                            reference=reference, language=language):
+    settings = tts.SynthesisOptions(rate=float(rate), noise=options["noise"], noise_w=options["noise_w"],
+                                pitch=options["pitch"], speaker=speaker or None, reference=reference, language=language)
+    for chunk in tts.stream(text, engine, voice, settings, edits or None, fast_start=bool(fast_start)):
         chunks.append(chunk)
         yield ((chunk.sample_rate, to_int16(chunk.audio)), view.chunk_note(chunk, chunks[0].first_audio_seconds),
                *[gr.skip()] * (len(OUTPUTS) - 2))

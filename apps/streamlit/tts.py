@@ -117,9 +117,9 @@ def _speak(c: dict, edits: dict[int, str] | None) -> None:
     with st.status("Speaking, sentence by sentence…", expanded=True) as status:
         st.caption("Each sentence plays as soon as it is ready; the first one starts on its own. "
                    "The full take with every stage follows below.")
-        for chunk in tts.stream(c["text"], c["engine"], c["voice"], c["rate"], edits, c["noise"], c["noise_w"],
-                                c["pitch"], fast_start=c["fast_start"], speaker=c["speaker"], reference=reference,
-                                language=c["language"]):
+        options = tts.SynthesisOptions(rate=c["rate"], noise=c["noise"], noise_w=c["noise_w"], pitch=c["pitch"],
+                                   speaker=c["speaker"], reference=reference, language=c["language"])
+        for chunk in tts.stream(c["text"], c["engine"], c["voice"], options, edits, fast_start=c["fast_start"]):
             chunks.append(chunk)
             st.write(view.chunk_note(chunk, chunks[0].first_audio_seconds))
             st.audio(to_int16(chunk.audio), sample_rate=chunk.sample_rate, autoplay=len(chunks) == 1)

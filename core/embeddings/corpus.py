@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core import config
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEMO_CORPUS = ASSETS / "demo_corpus.csv"
 
 TEXT_COLUMNS = ("text", "sentence", "sentences", "content", "document", "body", "line")

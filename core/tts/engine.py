@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Any, Mapping, Protocol
 
 import numpy as np
 
@@ -62,7 +62,9 @@ class SynthesisOptions:
     pitch: int | None = None
     speaker: str | int | None = None
     language: str | None = None
-    reference: Reference | None = None
+    # XTTS's voice to clone: a `Reference`, or anything `xtts.load_reference` takes (a path, bytes,
+    # (sample_rate, samples)); `tts.stream` loads and checks it.
+    reference: Reference | Any = None
 
     def __post_init__(self) -> None:
         if not (config.TTS_MIN_RATE <= self.rate <= config.TTS_MAX_RATE):

@@ -261,25 +261,24 @@ def _voice_options(eng: Engine, reference, language: str | None):
     return None, None
 
 
-def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe", rate: float = 1.0,
-           edits: Mapping[int | str, str] | None = None, noise: float | None = None,
-           noise_w: float | None = None, pitch: int | None = None,
-           fast_start: bool = False, speaker: str | int | None = None,
-           reference=None, language: str | None = None) -> Iterator[Speech]:
+def stream(text: str, engine: str | Engine = "piper", voice: str = "piper-joe",
+           options: SynthesisOptions | None = None, edits: Mapping[int | str, str] | None = None,
+           fast_start: bool = False) -> Iterator[Speech]:
     """Speak `text` sentence by sentence: one `Speech` per sentence, as soon as it is ready.
 
+    `options`: rate, sampling noise, pitch, speaker, and for XTTS the `reference` voice to clone
+    (a path, bytes, (sample_rate, samples) or a `Reference`; 3 to 30 s) and the `language` it
+    speaks ("en", "de", ...); see `SynthesisOptions`. Text in another language than English is
+    not run through the (English) normalizer; XTTS expands its numbers.
     Each chunk's timings are relative to its own audio; `offset` places it in the whole.
     `edits` replaces phonemes: {word index in the whole text or word text: "IPA"}.
     `fast_start` cuts a long first sentence after about TTS_FIRST_CHUNK_CHARS characters (at a
-    comma if there is one): the first audio comes sooner, at the cost of a seam in its melody.
-    XTTS only: `reference` is the voice to clone (a path, bytes, (sample_rate, samples) or a
-    `Reference`; 3 to 30 s), `language` what it speaks ("en", "de", ...). Text in another
-    language than English is not run through the (English) normalizer; XTTS expands its numbers."""
+    comma if there is one): the first audio comes sooner, at the cost of a seam in its melody."""
     start = time.perf_counter()
+    options = options or SynthesisOptions()
     eng = get_engine(engine, voice)
-    ref, language = _voice_options(eng, reference, language)
-    options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch, speaker=speaker,
-                               language=language, reference=ref)
+    ref, language = _voice_options(eng, options.reference, options.language)
+    options = replace(options, reference=ref, language=language)
     check_text(text, language or eng.language)
     t0 = time.perf_counter()
     norm = normalize(text) if (language or "en").startswith("en") else Normalized(raw=text, text=text, rewrites=())
@@ -366,11 +365,13 @@ def synthesize(text: str, engine: str | Engine = "piper", voice: str = "piper-jo
                edits: Mapping[int | str, str] | None = None, noise: float | None = None,
                noise_w: float | None = None, pitch: int | None = None,
                speaker: str | int | None = None, reference=None, language: str | None = None) -> Speech:
-    """Speak `text`; returns audio (float32 mono, `sample_rate` Hz: 22,050 for the Piper voices,
-    24,000 for XTTS) with every stage's data. Raises ValueError with the fix for input it cannot
-    speak. `reference` and `language`: XTTS voice cloning, see `stream`."""
-    return join(list(stream(text, engine, voice, rate, edits, noise, noise_w, pitch, speaker=speaker,
-                            reference=reference, language=language)))
+    """Speak `text` in one go (the options as keywords, for scripts and notebooks); returns audio
+    (float32 mono, `sample_rate` Hz: 22,050 for the Piper voices, 24,000 for XTTS) with every
+    stage's data. Raises ValueError with the fix for input it cannot speak. `reference` and
+    `language`: XTTS voice cloning, see `stream`."""
+    options = SynthesisOptions(rate=rate, noise=noise, noise_w=noise_w, pitch=pitch, speaker=speaker,
+                               language=language, reference=reference)
+    return join(list(stream(text, engine, voice, options, edits)))
 
 
 def clone(text: str, reference, language: str = "en", engine: str | Engine = "coqui", voice: str = "xtts-v2",

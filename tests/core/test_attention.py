@@ -93,7 +93,7 @@ def test_bad_input_is_a_clear_value_error(text, model, fragment):
 
 def test_model_without_attention_output_is_named():
     with pytest.raises(ValueError, match="no attention weights"):
-        attention._stack((None, None))
+        attention.maps._stack((None, None))
 
 
 def test_rollout_rows_sum_to_one(minilm_maps, smol_maps):

@@ -64,14 +64,14 @@ def test_rate_language_and_streaming(random_xtts, speech_clip, monkeypatch):
     # German text is not run through the English normalizer (XTTS expands its own numbers)
     de = tts.synthesize("Ich habe 5 Katzen.", engine=random_xtts, reference=ref, language="de", noise=0.0)
     assert de.normalized.text == "Ich habe 5 Katzen." and de.normalized.rewrites == ()
-    chunks = list(tts.stream("One cat. Two dogs!", engine=random_xtts, reference=ref, language="en", noise=0.0))
+    chunks = list(tts.stream("One cat. Two dogs!", random_xtts, options=tts.SynthesisOptions(reference=ref, language="en", noise=0.0)))
     assert [c.sentence for c in chunks] == [0, 1] and chunks[1].offset == pytest.approx(chunks[0].duration)
     assert chunks[1].stage_seconds[STAGES[0]] == 0.0  # second sentence: conditioning reused
     # a sentence longer than XTTS' own limit for its language (real: 239 characters for Spanish;
     # lowered here to fit the tiny model's 120 tokens) is cut before it reaches the GPT
     monkeypatch.setitem(random_xtts.model.tokenizer.char_limits, "es", 50)
     long = "uno dos tres cuatro, " * 4  # 84 characters, one sentence
-    parts = list(tts.stream(long, engine=random_xtts, reference=ref, language="es", noise=0.0))
+    parts = list(tts.stream(long, random_xtts, options=tts.SynthesisOptions(reference=ref, language="es", noise=0.0)))
     assert len(parts) == 2 and all(len(" ".join(w.text + w.punct for w in p.words)) <= 50 for p in parts)
     with pytest.raises(ValueError, match="does not speak 'xx'; its languages: en, de, fr, es"):
         tts.synthesize("Hello.", engine=random_xtts, reference=ref, language="xx")
