@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from apps.streamlit.common import code_box, guard, heading, model, run_page, show_error, state, visitor
+from apps.streamlit.common import code_box, guard, heading, job_running, model, run_page, show_error, state, visitor
 from apps.streamlit.controls import render, render_all
 from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, stream_reply
 from core.chat_view import (BASE_LABEL, CHAT_CONTROLS, FINETUNE_CONTROLS, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
@@ -256,13 +256,7 @@ def _start(ds, choice: str, s, name: str, model_key: str) -> None:
 def _job_running() -> bool:
     from core.lora_train import get_job
 
-    job_id = st.session_state.get("ft_job")
-    if not job_id:
-        return False
-    try:
-        return not get_job(job_id).status().finished
-    except ValueError:
-        return False
+    return job_running("ft_job", get_job)
 
 
 def _cancel(job_id: str) -> None:

@@ -92,3 +92,22 @@ def visitor() -> str:
     import uuid
 
     return state("visitor", lambda: uuid.uuid4().hex)
+
+
+def session_job(key: str, get_job: Callable[[str], Any]) -> Any:
+    """This session's background job (its id kept in st.session_state[key]), or None: none
+    started, or the app restarted since (the stale id is forgotten)."""
+    job_id = st.session_state.get(key)
+    if not job_id:
+        return None
+    try:
+        return get_job(job_id)
+    except ValueError:
+        del st.session_state[key]
+        return None
+
+
+def job_running(key: str, get_job: Callable[[str], Any]) -> bool:
+    """Whether this session's background job is still running (the page polls while it is)."""
+    job = session_job(key, get_job)
+    return bool(job and not job.status().finished)

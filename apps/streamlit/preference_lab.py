@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apps.streamlit.common import code_box, guard, heading, run_page
+from apps.streamlit.common import code_box, guard, heading, job_running, run_page, session_job
 from apps.streamlit.controls import render, render_all
 from core import preference as pf
 from core.controls import by_name
@@ -21,19 +21,11 @@ C = by_name(pv.CONTROLS)
 
 
 def _job():
-    job_id = st.session_state.get("pl_job")
-    if not job_id:
-        return None
-    try:
-        return pf.get_job(job_id)
-    except ValueError:
-        del st.session_state["pl_job"]
-        return None
+    return session_job("pl_job", pf.get_job)
 
 
 def _running() -> bool:
-    job = _job()
-    return bool(job and not job.status().finished)
+    return job_running("pl_job", pf.get_job)
 
 
 def _table(rows: list[dict]) -> None:

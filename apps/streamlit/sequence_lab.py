@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apps.streamlit.common import code_box, guard, heading, run_page, show_error
+from apps.streamlit.common import code_box, guard, heading, job_running, run_page, show_error
 from apps.streamlit.controls import render_all
 from core.sequence_lab import view as sv
 
@@ -21,13 +21,7 @@ def _table(rows: list[list], columns: list[str]) -> None:
 def _running() -> bool:
     from core.sequence_lab.train import get_job
 
-    job_id = st.session_state.get("seq_job")
-    if not job_id:
-        return False
-    try:
-        return not get_job(job_id).status().finished
-    except ValueError:
-        return False
+    return job_running("seq_job", get_job)
 
 
 def _cancel(job_id: str) -> None:

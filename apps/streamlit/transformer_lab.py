@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from apps.streamlit.common import code_box, guard, heading, run_page
+from apps.streamlit.common import code_box, guard, heading, job_running, run_page, session_job
 from apps.streamlit.controls import render_all
 from core import transformer_lab as tl
 from core.transformer_lab import figures as tf
@@ -20,19 +20,11 @@ P = "tl"  # widget key prefix
 
 def _job():
     """This session's run, or None (none started, or the app restarted since)."""
-    job_id = st.session_state.get("tl_job")
-    if not job_id:
-        return None
-    try:
-        return tl.get_job(job_id)
-    except ValueError:
-        del st.session_state["tl_job"]
-        return None
+    return session_job("tl_job", tl.get_job)
 
 
 def _running() -> bool:
-    job = _job()
-    return bool(job and not job.status().finished)
+    return job_running("tl_job", tl.get_job)
 
 
 def _start(values: dict) -> None:
