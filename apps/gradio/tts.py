@@ -77,47 +77,62 @@ def _edits_from_table(table, session: dict | None, text: str) -> dict[int, str]:
     return view.edits_from_rows(rows, session.get("phonemes"), text, session.get("text"))
 
 
-def _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session,
-         reference=None, language=None):
+def _outputs(**named) -> tuple:
+    """The handler's values in OUTPUTS' order, by name; an output not named stays as it is."""
+    unknown = set(named) - set(OUTPUTS)
+    if unknown:
+        raise KeyError(f"not an output of the TTS tab: {sorted(unknown)}")
+    return tuple(named.get(name, gr.skip()) for name in OUTPUTS)
+
+
+def _run(c: dict, edits: dict[int, str] | None, session: dict | None):
     """The streaming handler: yields each sentence's audio as it is ready, then every stage.
-    Values follow OUTPUTS' order; gr.skip() leaves an output as it is. `reference` (a file path
-    from the upload/recording) and `language` count only for an XTTS voice."""
-    options = view.engine_options(engine, noise, noise_w, pitch)
-    xtts = view.is_xtts(engine, voice)
-    reference, language = (reference, language or "en") if xtts else (None, None)
+    `c`: the controls by name; `reference` (a file path from the upload/recording) and `language`
+    count only for an XTTS voice."""
+    options = view.engine_options(c["engine"], c["noise"], c["noise_w"], c["pitch"])
+    xtts = view.is_xtts(c["engine"], c["voice"])
+    reference, language = (c["reference"], c["language"] or "en") if xtts else (None, None)
+    settings = tts.SynthesisOptions(rate=float(c["rate"]), noise=options["noise"], noise_w=options["noise_w"],
+                                    pitch=options["pitch"], speaker=c["speaker"] or None, reference=reference,
+                                    language=language)
     session = dict(session or {})
     chunks = []
-    settings = tts.SynthesisOptions(rate=float(rate), noise=options["noise"], noise_w=options["noise_w"],
-                                pitch=options["pitch"], speaker=speaker or None, reference=reference, language=language)
-    for chunk in tts.stream(text, engine, voice, settings, edits or None, fast_start=bool(fast_start)):
+    for chunk in tts.stream(c["text"], c["engine"], c["voice"], settings, edits or None,
+                            fast_start=bool(c["fast_start"])):
         chunks.append(chunk)
-        yield ((chunk.sample_rate, to_int16(chunk.audio)), view.chunk_note(chunk, chunks[0].first_audio_seconds),
-               *[gr.skip()] * (len(OUTPUTS) - 2))
+        yield _outputs(live_audio=(chunk.sample_rate, to_int16(chunk.audio)),
+                       status=view.chunk_note(chunk, chunks[0].first_audio_seconds))
     speech = tts.join(chunks)
     if not edits:
-        session.update(text=text, phonemes=[w.phonemes for w in speech.words])
-    note = view.done_note(speech, session.get("phonemes"))
+        session.update(text=c["text"], phonemes=[w.phonemes for w in speech.words])
     previous = session.get("take")
     session["take"] = (speech.sample_rate, to_int16(speech.audio))
-    yield (gr.skip(), note, speech.normalized.highlights(), view.phoneme_rows(speech), view.phoneme_line(speech),
-           timeline_figure(speech), karaoke_html(speech), mel_figure(speech), view.stage_markdown(stage_rows(speech)),
-           _downloads(speech), view.code_snippet(text, engine, voice, float(rate), edits or {}, language), session,
-           previous if previous is not None else gr.skip())
+    yield _outputs(status=view.done_note(speech, session.get("phonemes")), norm_view=speech.normalized.highlights(),
+                   phoneme_table=view.phoneme_rows(speech), phoneme_string=view.phoneme_line(speech),
+                   timeline=timeline_figure(speech), karaoke=karaoke_html(speech), mel_plot=mel_figure(speech),
+                   stage_table=view.stage_markdown(stage_rows(speech)), files=_downloads(speech),
+                   code=view.code_snippet(c["text"], c["engine"], c["voice"], float(c["rate"]), edits or {}, language),
+                   session=session, last_take=previous if previous is not None else gr.skip())
+
+
+def _controls(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, reference, language) -> dict:
+    return {"text": text, "engine": engine, "voice": voice, "rate": rate, "noise": noise, "noise_w": noise_w,
+            "pitch": pitch, "fast_start": fast_start, "speaker": speaker, "reference": reference,
+            "language": language}
 
 
 @gpu()
 def speak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, session, reference=None,
           language=None):
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, None, session,
-                    reference, language)
+    c = _controls(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, reference, language)
+    yield from _run(c, None, session)
 
 
 @gpu()
 def respeak(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, table, session, reference=None,
             language=None):
-    edits = _edits_from_table(table, session, text)
-    yield from _run(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, edits, session,
-                    reference, language)
+    c = _controls(text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker, reference, language)
+    yield from _run(c, _edits_from_table(table, session, text), session)
 
 
 def engine_changed(engine: str):
@@ -149,9 +164,8 @@ OUTPUTS = ("live_audio", "status", "norm_view", "phoneme_table", "phoneme_string
            "mel_plot", "stage_table", "files", "code", "session", "last_take")
 
 
-def build() -> None:
-    gr.Markdown(INTRO)
-    session = gr.State(None)  # this browser session's last un-edited phonemes and last take
+def input_panel() -> dict:
+    """The text, the buttons and the voice controls (declared in core.tts.view.VOICE_CONTROLS)."""
     with gr.Row():
         with gr.Column(scale=3):
             text = gr.Textbox(DEMO_TEXT, label="Text to speak", lines=3, max_lines=12,
@@ -183,7 +197,14 @@ def build() -> None:
             xtts_note = gr.Markdown("", elem_id="tts-xtts-note")
             fast_start = gr.Checkbox(False, label="Fast start: cut a long first sentence early (first audio "
                                                   "sooner, a seam in its melody)")
+    return {"text": text, "go": go, "again": again, "status": status, "engine": engine, "voice": voice,
+            "engine_note": engine_note, "rate": rate, "noise": noise, "noise_w": noise_w, "pitch": pitch,
+            "speaker": speaker, "clone_box": clone_box, "reference": reference, "language": language,
+            "xtts_note": xtts_note, "fast_start": fast_start}
 
+
+def stage_panels() -> dict:
+    """Every stage of the pipeline, in order: audio, normalized text, phonemes, durations, karaoke, mel."""
     live_audio = gr.Audio(label="5 · Audio, streamed sentence by sentence", streaming=True, autoplay=True,
                           interactive=False, elem_id="tts-live")
     with gr.Row():
@@ -213,25 +234,34 @@ def build() -> None:
         files = gr.File(label="Download: audio (wav) and stage data (json)", file_count="multiple",
                         interactive=False)
     code = code_box(view.code_snippet(DEMO_TEXT, "piper", "piper-joe", 1.0))
+    return {"live_audio": live_audio, "norm_view": norm_view, "phoneme_string": phoneme_string,
+            "phoneme_table": phoneme_table, "timeline": timeline, "karaoke": karaoke, "last_take": last_take,
+            "mel_plot": mel_plot, "stage_table": stage_table, "files": files, "code": code}
 
-    controls = [text, engine, voice, rate, noise, noise_w, pitch, fast_start, speaker]
-    outputs = [live_audio, status, norm_view, phoneme_table, phoneme_string, timeline, karaoke, mel_plot,
-               stage_table, files, code, session, last_take]
-    assert len(outputs) == len(OUTPUTS)
+
+def build() -> None:
+    gr.Markdown(INTRO)
+    c = {"session": gr.State(None)}  # this browser session's last un-edited phonemes and last take
+    c.update(input_panel())
+    c.update(stage_panels())
+    controls = [c[n] for n in ("text", "engine", "voice", "rate", "noise", "noise_w", "pitch", "fast_start",
+                               "speaker")]
+    outputs = [c[n] for n in OUTPUTS]
+    voice_inputs = [c["reference"], c["language"]]  # after session: only an XTTS voice uses them
     # UI events get their own names, so "speak" stays free for the public endpoint.
-    voice_inputs = [reference, language]  # after session: only an XTTS voice uses them
-    go.click(friendly(speak), controls + [session] + voice_inputs, outputs, api_name="tts_ui_speak",
-             api_visibility="private", concurrency_limit=2)
-    text.submit(friendly(speak), controls + [session] + voice_inputs, outputs, api_name="tts_ui_submit",
-                api_visibility="private", concurrency_limit=2)
-    again.click(friendly(respeak), controls + [phoneme_table, session] + voice_inputs, outputs,
-                api_name="tts_ui_respeak", api_visibility="private", concurrency_limit=2)
-    engine.change(engine_changed, engine, [voice, engine_note, noise, noise_w, pitch], api_name="tts_ui_engine",
-                  api_visibility="private", queue=False)
-    voice.change(voice_speakers, [engine, voice], speaker, api_name="tts_ui_voice", api_visibility="private",
-                 concurrency_limit=8)
-    voice.change(xtts_controls, [engine, voice], [clone_box, xtts_note], api_name="tts_ui_xtts",
-                 api_visibility="private", queue=False)
+    c["go"].click(friendly(speak), controls + [c["session"]] + voice_inputs, outputs, api_name="tts_ui_speak",
+                  api_visibility="private", concurrency_limit=2)
+    c["text"].submit(friendly(speak), controls + [c["session"]] + voice_inputs, outputs, api_name="tts_ui_submit",
+                     api_visibility="private", concurrency_limit=2)
+    c["again"].click(friendly(respeak), controls + [c["phoneme_table"], c["session"]] + voice_inputs, outputs,
+                     api_name="tts_ui_respeak", api_visibility="private", concurrency_limit=2)
+    c["engine"].change(engine_changed, c["engine"], [c[n] for n in ("voice", "engine_note", "noise", "noise_w", "pitch")],
+                       api_name="tts_ui_engine", api_visibility="private", queue=False)
+    c["voice"].change(voice_speakers, [c["engine"], c["voice"]], c["speaker"], api_name="tts_ui_voice",
+                      api_visibility="private", concurrency_limit=8)
+    c["voice"].change(xtts_controls, [c["engine"], c["voice"]], [c["clone_box"], c["xtts_note"]],
+                      api_name="tts_ui_xtts", api_visibility="private", queue=False)
+    text, engine, voice, rate = (c[n] for n in ("text", "engine", "voice", "rate"))
 
     # API: /speak (text, engine, voice, rate) -> audio; /phonemize (text) -> normalized + phonemes
     api_audio = gr.Audio(visible=False, type="filepath", format="wav")
