@@ -29,6 +29,8 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 TRAIN_PER_LIST = 50  # training vectors per inverted list (faiss asks for at least 39)
 TRAIN_MAX = 100_000  # k-means on more than this buys little and costs minutes on 2 cores
+PQ_TRAIN_MAX = 40_000  # PQ's 64 small k-means are slow in faiss (8 dims each): 40k, 10 iterations
+PQ_NITER = 10
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,15 @@ def build(mat: np.ndarray, folder: Path, digest: str = "", shard_size: int | Non
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)  # from here on the old index is invalid
     rng = np.random.default_rng(seed)
-    n_train = min(n, max(TRAIN_PER_LIST * nlist, 10_000 if ",PQ" in kind else 0), TRAIN_MAX)
+    n_train = min(n, max(TRAIN_PER_LIST * nlist, 10_000 if ",PQ" in kind else 0),
+                  PQ_TRAIN_MAX if ",PQ" in kind else TRAIN_MAX)
     rows = np.sort(rng.choice(n, n_train, replace=False)) if n_train < n else np.arange(n)
     trained = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.downcast_index(faiss.extract_index_ivf(trained))
     ivf.cp.seed = seed
     if hasattr(ivf, "do_polysemous_training"):
         ivf.do_polysemous_training = False  # on by default; 10x the training time for Hamming filtering unused here
+        ivf.pq.cp.niter = PQ_NITER
     trained.train(np.ascontiguousarray(mat[rows], dtype=np.float32))
     sizes = []
     for s, start in enumerate(range(0, n, shard_size)):

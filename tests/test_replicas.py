@@ -1,0 +1,218 @@
+"""Several web replicas behind one address: the sticky proxy (apps/sticky_proxy.py) and, marked
+`serving`, two real app processes behind it sharing one adapter store."""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from aiohttp import ClientSession, CookieJar, web
+
+from apps import sticky_proxy
+from tests.conftest import _free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- the proxy against two small in-process backends (fast; no app) ------------------------------
+
+def _backend(name: str, release: asyncio.Event) -> web.Application:
+    """Says its name; streams SSE (the second event waits for `release`); echoes a WebSocket."""
+
+    async def hello(request):
+        return web.json_response({"replica": name, "cookie": request.cookies.get("app_cookie")},
+                                 headers={"set-cookie": f"app_cookie={name}-made; Path=/"})
+
+    async def sse(request):
+        resp = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(f"data: first from {name}\n\n".encode())
+        await asyncio.wait_for(release.wait(), 20)  # held until the client has seen the first event
+        await resp.write(f"data: second from {name}\n\n".encode())
+        await resp.write_eof()
+        return resp
+
+    async def echo(request):
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for msg in ws:
+            await ws.send_str(f"{name}: {msg.data}")
+        return ws
+
+    async def upload(request):
+        return web.json_response({"replica": name, "bytes": len(await request.read())})
+
+    app = web.Application(client_max_size=0)
+    app.router.add_get("/hello", hello)
+    app.router.add_get("/sse", sse)
+    app.router.add_get("/ws", echo)
+    app.router.add_post("/upload", upload)
+    return app
+
+
+async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = _free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def _scenario() -> dict:
+    release = asyncio.Event()
+    runners, urls = [], {}
+    for name in ("web1", "web2"):
+        runner, url = await _serve(_backend(name, release))
+        runners.append(runner)
+        urls[name] = url
+    proxy_runner, proxy = await _serve(sticky_proxy.make_app(urls))
+    out: dict = {}
+    try:
+        # two browsers, two cookie jars (unsafe=True: aiohttp's jar refuses cookies from bare IPs; browsers don't)
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as alice, \
+                ClientSession(cookie_jar=CookieJar(unsafe=True)) as bob:
+            out["alice"] = [(await (await alice.get(f"{proxy}/hello")).json())["replica"] for _ in range(4)]
+            out["bob"] = [(await (await bob.get(f"{proxy}/hello")).json())["replica"] for _ in range(3)]
+            # The replica's own cookie reaches the browser and comes back to the replica.
+            out["app_cookie"] = (await (await alice.get(f"{proxy}/hello")).json())["cookie"]
+            # SSE: the first event must arrive while the backend still holds the second.
+            async with alice.get(f"{proxy}/sse") as resp:
+                out["sse_header"] = resp.headers[sticky_proxy.HEADER]
+                first = await asyncio.wait_for(resp.content.readline(), 10)
+                out["first"] = first.decode().strip()
+                release.set()
+                out["rest"] = (await asyncio.wait_for(resp.content.read(), 10)).decode()
+            async with alice.ws_connect(f"{proxy}/ws") as ws:
+                await ws.send_str("ping")
+                out["ws"] = (await asyncio.wait_for(ws.receive(), 10)).data
+            big = os.urandom(3_000_000)  # a request body streams through whole
+            out["upload"] = await (await bob.post(f"{proxy}/upload", data=big)).json()
+            # Alice's replica goes down: she is moved to the other one, and pinned there.
+            await runners[["web1", "web2"].index(out["alice"][0])].cleanup()
+            out["moved"] = [(await (await alice.get(f"{proxy}/hello")).json())["replica"] for _ in range(2)]
+    finally:
+        await proxy_runner.cleanup()
+        for runner in runners:
+            await runner.cleanup()
+    return out
+
+
+def test_proxy_pins_each_browser_streams_and_fails_over():
+    out = asyncio.run(asyncio.wait_for(_scenario(), 60))
+    assert len(set(out["alice"])) == 1 and len(set(out["bob"])) == 1  # every call on one replica
+    assert out["alice"][0] != out["bob"][0]  # new browsers take turns
+    assert out["app_cookie"] == f"{out['alice'][0]}-made"
+    assert out["first"] == f"data: first from {out['alice'][0]}" and out["sse_header"] == out["alice"][0]
+    assert f"second from {out['alice'][0]}" in out["rest"]
+    assert out["ws"] == f"{out['alice'][0]}: ping"
+    assert out["upload"] == {"replica": out["bob"][0], "bytes": 3_000_000}
+    assert out["moved"] == [out["bob"][0]] * 2
+
+
+def test_backends_are_checked():
+    assert sticky_proxy.parse_backends(["a=http://h:1", "http://h:2/"]) == {"a": "http://h:1", "r2": "http://h:2"}
+    with pytest.raises(ValueError, match="NAME=http"):
+        sticky_proxy.parse_backends(["web1=h:1"])
+    with pytest.raises(ValueError, match="at least one"):
+        sticky_proxy.parse_backends([])
+
+
+# --- two real app processes behind the proxy (serving) ---------------------------------------------
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer; log:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def replicas(tmp_path_factory):
+    """web1 and web2 (only the chat tab: a light start) sharing one cache, and the proxy in front."""
+    tmp = tmp_path_factory.mktemp("replicas")
+    shared = tmp / "shared-cache"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "NLP_STUDIO_TABS": "chat",
+           "NLP_STUDIO_CACHE": str(shared), "NLP_STUDIO_SHARE_ADAPTERS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    procs, backends = [], {}
+    started = time.perf_counter()
+    try:
+        for name in ("web1", "web2"):
+            port, log = _free_port(), tmp / f"{name}.log"
+            procs.append((subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT,
+                                           env={**env, "NLP_STUDIO_REPLICA": name}, stdout=open(log, "w"),
+                                           stderr=subprocess.STDOUT), log))
+            backends[name] = f"http://127.0.0.1:{port}"
+        port, log = _free_port(), tmp / "proxy.log"
+        args = [a for name, url in backends.items() for a in ("--backend", f"{name}={url}")]
+        procs.append((subprocess.Popen([sys.executable, "-m", "apps.sticky_proxy", "--port", str(port), *args],
+                                       cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT), log))
+        for (proc, log), url in zip(procs, [*backends.values(), f"http://127.0.0.1:{port}"]):
+            _wait_http(url + "/", proc, log)
+        print(f"two replicas and the proxy answered after {time.perf_counter() - started:.1f} s")
+        yield f"http://127.0.0.1:{port}", shared
+    finally:
+        for proc, _ in procs:
+            proc.terminate()
+        for proc, _ in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _call(client: httpx.Client, base: str, api: str, data: list) -> tuple[list, set[str]]:
+    """A Gradio API call as two requests (POST: queued, GET: its SSE stream); the replicas seen."""
+    post = client.post(f"{base}/gradio_api/call/{api}", json={"data": data}, timeout=60)
+    post.raise_for_status()
+    seen = {post.headers["x-studio-replica"]}
+    with client.stream("GET", f"{base}/gradio_api/call/{api}/{post.json()['event_id']}", timeout=120) as get:
+        seen.add(get.headers["x-studio-replica"])
+        lines = [line for line in get.iter_lines() if line]
+    assert lines[0] == "event: complete", lines[:4]
+    import json
+
+    return json.loads(lines[1].removeprefix("data: ")), seen
+
+
+@pytest.mark.serving
+def test_sessions_stay_on_their_replica_and_share_the_adapter_store(replicas):
+    base, shared = replicas
+    with httpx.Client() as alice, httpx.Client() as bob:
+        page = alice.get(base + "/")
+        alice_replica = page.headers["x-studio-replica"]  # set by the replica itself (NLP_STUDIO_REPLICA)
+        assert page.headers[sticky_proxy.HEADER] == alice_replica and "studio_replica" in alice.cookies
+        bob_replica = bob.get(base + "/").headers["x-studio-replica"]
+        assert {alice_replica, bob_replica} == {"web1", "web2"}
+        # An adapter saved to the shared store after both started (as a training run on either
+        # replica would save it) is listed by both.
+        src = ROOT / "assets" / "lora" / "pirate-demo"
+        shutil.copytree(src, shared / "adapters" / "class-pirate")
+        for client, replica in ((alice, alice_replica), (bob, bob_replica)):
+            for _ in range(2):
+                rows, seen = _call(client, base, "adapters", [])
+                assert seen == {replica}  # the queued call and its stream: one process
+                assert "class-pirate" in [r["name"] for r in rows]
+
+
+@pytest.mark.serving
+def test_without_the_cookie_a_queued_call_loses_its_replica(replicas):
+    """Why stickiness matters: the event queued on one replica is unknown to the other."""
+    base, _ = replicas
+    post = httpx.post(f"{base}/gradio_api/call/adapters", json={"data": []}, timeout=60)
+    event, first = post.json()["event_id"], post.headers["x-studio-replica"]
+    with httpx.Client() as stranger:  # no cookie: the proxy deals it the next replica
+        resp = stranger.get(f"{base}/gradio_api/call/adapters/{event}", timeout=60)
+        assert resp.headers["x-studio-replica"] != first
+        assert "complete" not in resp.text.split("\n")[0]
