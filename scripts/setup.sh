@@ -35,13 +35,15 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 
 reqs=(requirements.txt requirements-nodeps.txt)
-((want_tests)) && reqs+=(requirements-test.txt requirements-serving.txt)
+((want_tests)) && reqs+=(requirements-test.txt)
+((want_tests)) && reqs+=(requirements-ray.txt)  # Ray Data, an optional extra: the galleries' `serving` tests
 stamp=".venv/.installed-$(cat "${reqs[@]}" | sha1sum | cut -c1-12)"
 if [[ ! -f "$stamp" ]]; then
   echo "setup: installing Python packages (first time: a few minutes, about 5 GB)"
   .venv/bin/python -m pip install -q --upgrade pip
   args=(-r requirements.txt)
-  ((want_tests)) && args+=(-r requirements-test.txt -r requirements-serving.txt)  # serving: Ray, optional
+  ((want_tests)) && args+=(-r requirements-test.txt)
+  ((want_tests)) && args+=(-r requirements-ray.txt)
   .venv/bin/python -m pip install -q "${args[@]}"
   .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
   touch "$stamp"

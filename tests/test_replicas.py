@@ -222,3 +222,25 @@ def test_without_the_cookie_a_queued_call_loses_its_replica(replicas):
             except httpx.RemoteProtocolError:  # that replica gave up on the unknown event mid-stream
                 pass
         assert "event: complete" not in text  # never the answer: it lives in the other process
+
+
+def test_compose_recipe_wires_replicas_balancer_and_model_server():
+    """docker-compose.yml read statically (Docker is not available here: the recipe is not run)."""
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = spec["services"]
+    webs = {n: s for n, s in services.items() if "app.py" in s.get("command", [])}
+    assert len(webs) >= 2 and "vllm" in services
+    assert {s["environment"]["NLP_STUDIO_REPLICA"] for s in webs.values()} == set(webs)
+    balancer = services["balancer"]["command"]
+    backends = sticky_proxy.parse_backends([balancer[i + 1] for i, a in enumerate(balancer) if a == "--backend"])
+    assert backends == {n: f"http://{n}:7860" for n in webs}
+    assert services["balancer"]["ports"] == ["7860:7860"]
+    for s in webs.values():
+        assert s["environment"]["NLP_STUDIO_LLM_URL"] == "http://vllm:8000/v1"
+        assert s["environment"]["NLP_STUDIO_SHARE_ADAPTERS"] == "1"
+        assert s["volumes"] == ["studio-cache:/home/user/.cache/nlp-studio"]  # one adapter store
+    assert "--served-model-name" in services["vllm"]["command"]
+    # aiohttp runs the balancer inside the image: it must be pinned in requirements.txt
+    assert any(line.startswith("aiohttp==") for line in (ROOT / "requirements.txt").read_text().splitlines())

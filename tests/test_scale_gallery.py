@@ -99,7 +99,7 @@ def test_ray_missing_says_how_to_install(monkeypatch):
     from core.scale import ray_index
 
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray now raises ImportError
-    with pytest.raises(ValueError, match="requirements-serving.txt"):
+    with pytest.raises(ValueError, match="requirements-ray.txt"):
         ray_index.import_ray()
 
 

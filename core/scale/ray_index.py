@@ -10,7 +10,7 @@ searches it by name) plus, per channel, a sharded IVF / IVF-PQ index (`core.scal
 On a cluster every node needs this project and its weight packages installed at the same path
 (the same image or venv), and the folder must be visible at the same path on every node (a shared
 file system): workers read the images themselves and send back vectors, tags and thumbnails.
-Ray is an optional extra (requirements-serving.txt): nothing else in the studio imports it.
+Ray is an optional extra (requirements-ray.txt): nothing else in the studio imports it.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from core import config, gallery as gal
 
 ADDRESS_ENV = "NLP_STUDIO_RAY_ADDRESS"
 INSTALL_HINT = ("Ray is an optional extra for indexing galleries across machines; install it with "
-                "`.venv/bin/pip install -r requirements-serving.txt` (or `scripts/setup.sh --test`).")
+                "`.venv/bin/pip install -r requirements-ray.txt` (or `scripts/setup.sh --test`).")
 
 
 def import_ray():
