@@ -78,7 +78,7 @@ def rss_mb() -> float:
     return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def run(n: int, queries: int, folder: Path, flat_queries: int) -> list[list]:
+def run(n: int, queries: int, folder: Path, flat_queries: int, reuse: bool = False) -> list[list]:
     import faiss
 
     from core import config
@@ -86,7 +86,8 @@ def run(n: int, queries: int, folder: Path, flat_queries: int) -> list[list]:
 
     faiss.omp_set_num_threads(config.FAISS_THREADS)
     t0 = time.perf_counter()
-    mat = make_vectors(folder / "vec.npy", n, DIM)
+    old = np.load(folder / "vec.npy", mmap_mode="r") if reuse and (folder / "vec.npy").is_file() else None
+    mat = old if old is not None and old.shape == (n, DIM) else make_vectors(folder / "vec.npy", n, DIM)
     print(f"made {n:,} x {DIM} synthetic vectors in {time.perf_counter() - t0:.0f} s", flush=True)
     rng = np.random.default_rng(1)
     centres = np.random.default_rng(0).standard_normal((CENTRES, DIM)).astype(np.float32)
@@ -97,8 +98,9 @@ def run(n: int, queries: int, folder: Path, flat_queries: int) -> list[list]:
     built = {}
     for label, pq in (("IVF-Flat", False), ("IVF-PQ", True)):
         t0 = time.perf_counter()
-        m = shards.build(mat, folder / label, pq=pq)
-        built[label] = (m, time.perf_counter() - t0)
+        kept = shards.open_index(folder / label, n=n) if reuse and mat is old else None
+        m = kept.manifest if kept is not None else shards.build(mat, folder / label, pq=pq)
+        built[label] = (m, time.perf_counter() - t0 if kept is None else float("nan"))
         print(f"built {label} ({m.kind}, {len(m.shards)} shards) in {built[label][1]:.0f} s", flush=True)
     faiss.omp_set_num_threads(config.FAISS_THREADS)
 
@@ -116,17 +118,17 @@ def run(n: int, queries: int, folder: Path, flat_queries: int) -> list[list]:
         index = shards.open_index(folder / label, n=n)
         grew = rss_mb() - before
         for nprobe in (8, 16, 32):
-            for rerank in ((False, True) if m.pq else (False,)):
+            for rerank in ((0, 100, 400) if m.pq else (0,)):
                 lat, found = [], []
                 for q in qs:
                     t = time.perf_counter()
                     if rerank:
-                        _, r = shards.search_reranked(index, mat, q[None], 10, pool=100, nprobe=nprobe)
+                        _, r = shards.search_reranked(index, mat, q[None], 10, pool=rerank, nprobe=nprobe)
                     else:
                         _, r = index.search(q[None], 10, nprobe)
                     lat.append(time.perf_counter() - t)
                     found.append(r[0])
-                rows.append([f"{label} {m.kind}" + (" + exact re-rank of 100" if rerank else ""), nprobe,
+                rows.append([f"{label} {m.kind}" + (f" + exact re-rank of {rerank}" if rerank else ""), nprobe,
                              f"{build_s:.0f}", f"{size:,.0f}", f"{pct(lat, 50) * 1e3:.1f}",
                              f"{pct(lat, 95) * 1e3:.1f}", f"{recall(found, truth):.3f}", f"{grew:.0f}"])
         del index
@@ -139,11 +141,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--flat-queries", type=int, default=20, help="flat search is slow: fewer queries")
     parser.add_argument("--dir", help="where to write the files (default: a temporary folder, removed after)")
+    parser.add_argument("--reuse", action="store_true", help="keep the vectors and indexes already in --dir")
     args = parser.parse_args()
     folder = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="gallery-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        rows = run(args.n, args.queries, folder, args.flat_queries)
+        rows = run(args.n, args.queries, folder, args.flat_queries, args.reuse and bool(args.dir))
     finally:
         if not args.dir:
             shutil.rmtree(folder, ignore_errors=True)

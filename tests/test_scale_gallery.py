@@ -129,9 +129,14 @@ def photo_dir(tmp_path_factory) -> Path:
 def both(photo_dir):
     from core.scale import ray_index
 
+    import time
+
+    t0 = time.perf_counter()
     single = gal.index(gal.new_name(), gal.collect_folder(photo_dir, roots=[photo_dir])[0], random_clip_channels())
+    t1 = time.perf_counter()
     ray_g = ray_index.index_folder(photo_dir, make_channels=random_clip_channels, workers=2, batch_size=4,
                                    roots=[photo_dir])
+    print(f"\nsingle process {t1 - t0:.1f} s, Ray Data (start included) {time.perf_counter() - t1:.1f} s")
     yield single, ray_g
     gal.delete(single.name)
     gal.delete(ray_g.name)
