@@ -244,3 +244,25 @@ def test_compose_recipe_wires_replicas_balancer_and_model_server():
     assert "--served-model-name" in services["vllm"]["command"]
     # aiohttp runs the balancer inside the image: it must be pinned in requirements.txt
     assert any(line.startswith("aiohttp==") for line in (ROOT / "requirements.txt").read_text().splitlines())
+
+
+@pytest.mark.serving
+@pytest.mark.browser
+def test_a_browser_through_the_proxy_gets_its_queued_events(replicas, browser, screenshot_dir):
+    """Chromium through the proxy: the Chat tab fills its adapter list with a queued event on page
+    load (a queue join, then its SSE stream: both must reach the replica that holds the session)."""
+    from tests.browser import open_app, page_errors
+
+    base, shared = replicas
+    target = shared / "adapters" / "browser-pirate"
+    if not target.exists():
+        shutil.copytree(ROOT / "assets" / "lora" / "pirate-demo", target)
+    open_app(browser, base + "/")
+    deadline = time.time() + 90
+    while time.time() < deadline and "browser-pirate" not in browser.page_source:
+        assert not page_errors(browser), page_errors(browser)
+        time.sleep(0.5)
+    assert "browser-pirate" in browser.page_source
+    assert browser.get_cookie("studio_replica")["value"] in ("web1", "web2")
+    browser.save_screenshot(str(Path(screenshot_dir) / "replica_behind_proxy.png"))
+    assert not page_errors(browser)
