@@ -251,18 +251,29 @@ def test_compose_recipe_wires_replicas_balancer_and_model_server():
 def test_a_browser_through_the_proxy_gets_its_queued_events(replicas, browser, screenshot_dir):
     """Chromium through the proxy: the Chat tab fills its adapter list with a queued event on page
     load (a queue join, then its SSE stream: both must reach the replica that holds the session)."""
-    from tests.browser import open_app, page_errors
+    from selenium.webdriver.common.by import By
+
+    from tests.browser import click_tab, open_app, page_errors
 
     base, shared = replicas
-    target = shared / "adapters" / "browser-pirate"
-    if not target.exists():
-        shutil.copytree(ROOT / "assets" / "lora" / "pirate-demo", target)
+    for name in ("browser-pirate", "browser-pirate-2"):
+        shutil.rmtree(shared / "adapters" / name, ignore_errors=True)
+    shutil.copytree(ROOT / "assets" / "lora" / "pirate-demo", shared / "adapters" / "browser-pirate")
     open_app(browser, base + "/")
-    deadline = time.time() + 90
-    while time.time() < deadline and "browser-pirate" not in browser.page_source:
-        assert not page_errors(browser), page_errors(browser)
-        time.sleep(0.5)
-    assert "browser-pirate" in browser.page_source
+    click_tab(browser, "Adapters")  # the table the page-load event filled
+
+    def wait_for(name: str) -> None:
+        deadline = time.time() + 90
+        while time.time() < deadline and name not in browser.page_source:
+            assert not page_errors(browser), page_errors(browser)
+            time.sleep(0.5)
+        assert name in browser.page_source
+
+    wait_for("browser-pirate")
+    # Another adapter lands in the shared store; the refresh button is a queued event (join + SSE).
+    shutil.copytree(ROOT / "assets" / "lora" / "pirate-demo", shared / "adapters" / "browser-pirate-2")
+    [b for b in browser.find_elements(By.TAG_NAME, "button") if "adapters" in b.text and b.is_displayed()][0].click()
+    wait_for("browser-pirate-2")
     assert browser.get_cookie("studio_replica")["value"] in ("web1", "web2")
     browser.save_screenshot(str(Path(screenshot_dir) / "replica_behind_proxy.png"))
     assert not page_errors(browser)
