@@ -277,3 +277,23 @@ def test_a_browser_through_the_proxy_gets_its_queued_events(replicas, browser, s
     assert browser.get_cookie("studio_replica")["value"] in ("web1", "web2")
     browser.save_screenshot(str(Path(screenshot_dir) / "replica_behind_proxy.png"))
     assert not page_errors(browser)
+
+
+def test_tabs_env_builds_only_the_named_tabs(monkeypatch):
+    from apps.gradio import TABS_ENV, tab_modules
+
+    monkeypatch.setenv(TABS_ENV, "chat, home")
+    assert [m.__name__ for m in tab_modules()] == ["apps.gradio.home", "apps.gradio.chat"]  # TABS order
+    monkeypatch.setenv(TABS_ENV, "chat,nope")
+    with pytest.raises(ValueError, match="unknown tabs \\['nope'\\].*known: home"):
+        tab_modules()
+
+
+def test_replica_header_only_when_named(monkeypatch):
+    from apps import replica
+
+    monkeypatch.delenv(replica.REPLICA_ENV, raising=False)
+    assert replica.app_kwargs() == {}
+    monkeypatch.setenv(replica.REPLICA_ENV, "web7")
+    (mw,) = replica.app_kwargs()["middleware"]
+    assert mw.cls is replica.ReplicaHeader and mw.kwargs == {"replica": "web7"}
