@@ -83,6 +83,7 @@ def build(mat: np.ndarray, folder: Path, digest: str = "", shard_size: int | Non
     trained = faiss.index_factory(dim, kind, faiss.METRIC_INNER_PRODUCT)
     ivf = faiss.downcast_index(faiss.extract_index_ivf(trained))
     ivf.cp.seed = seed
+    ivf.cp.min_points_per_centroid = 1  # nlist already keeps >= 39 a list; below 39 vectors, no warning
     if hasattr(ivf, "do_polysemous_training"):
         ivf.do_polysemous_training = False  # on by default; 10x the training time for Hamming filtering unused here
         ivf.pq.cp.niter = PQ_NITER
