@@ -45,7 +45,8 @@ def make_vectors(path: Path, n: int, dim: int, seed: int = 0) -> np.ndarray:
 
 def _draw(rng, centres: np.ndarray, n: int) -> np.ndarray:
     # noise of norm ~1 around a unit centre: neighbours share a centre but are not near-copies
-    x = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, centres.shape[1])).astype(np.float32) / np.sqrt(centres.shape[1])
+    dim = centres.shape[1]
+    x = centres[rng.integers(0, len(centres), n)] + rng.standard_normal((n, dim)).astype(np.float32) / np.sqrt(dim)
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 

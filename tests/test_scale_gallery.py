@@ -182,7 +182,8 @@ def test_ray_index_equals_the_single_process_one(both):
         assert [t[:2] for t in a["tags"]] == [t[:2] for t in b["tags"]]  # same labels, same order
         # probabilities are rounded to 4 places: a 1e-6 difference can flip the last digit
         assert np.allclose([t[2] for t in a["tags"]], [t[2] for t in b["tags"]], atol=2e-4)
-        assert {k: a[k] for k in ("sha1", "width", "height", "thumb")} == {k: b[k] for k in ("sha1", "width", "height", "thumb")}
+        same = ("sha1", "width", "height", "thumb")
+        assert {k: a[k] for k in same} == {k: b[k] for k in same}
         assert ray_g.thumb_path(ray_g.keys.index(a["key"])).is_file()
 
 
