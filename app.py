@@ -13,6 +13,7 @@ import gradio as gr  # noqa: E402
 
 from apps.gradio import tab_modules  # noqa: E402
 from apps.gradio.common import end_session  # noqa: E402
+from apps.replica import app_kwargs as replica_app_kwargs  # noqa: E402
 from core.config import env_int  # noqa: E402
 
 # Events that only read cached models (a kNN lookup) take this many users at once;
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
 
         print(banner(args.host, args.port), flush=True)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share,
-                       css=CSS, head=page_head(), show_error=True, max_file_size=MAX_FILE_SIZE)
+                       css=CSS, head=page_head(), show_error=True, max_file_size=MAX_FILE_SIZE,
+                       app_kwargs=replica_app_kwargs())  # NLP_STUDIO_REPLICA: x-studio-replica header
 
 
 if __name__ == "__main__":

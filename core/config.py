@@ -81,6 +81,12 @@ GALLERY_MAX_ZIP_RATIO = env_int("NLP_STUDIO_GALLERY_MAX_ZIP_RATIO", 100)  # per 
 GALLERY_MAX_IMAGE_BYTES = env_int("NLP_STUDIO_GALLERY_MAX_IMAGE_BYTES", 40_000_000)
 GALLERY_MAX_MEGAPIXELS = env_float("NLP_STUDIO_GALLERY_MAX_MEGAPIXELS", 64.0)  # a 50 MP photo passes
 GALLERY_APPROX_MIN_VECTORS = env_int("NLP_STUDIO_GALLERY_APPROX_MIN_VECTORS", 10_000)  # flat below; see docs/image_search.md
+# Galleries past one machine (core/scale, docs/serving_scale.md): the Ray indexer writes an IVF index
+# in memory-mapped shards; IVF-PQ (compressed codes, exact re-rank) from this many vectors up.
+GALLERY_IVFPQ_MIN_VECTORS = env_int("NLP_STUDIO_GALLERY_IVFPQ_MIN_VECTORS", 200_000)
+GALLERY_SHARD_VECTORS = env_int("NLP_STUDIO_GALLERY_SHARD_VECTORS", 250_000)  # vectors per shard file
+GALLERY_IVF_NPROBE = env_int("NLP_STUDIO_GALLERY_IVF_NPROBE", 16)  # inverted lists visited per query
+GALLERY_RAY_MAX_IMAGES = env_int("NLP_STUDIO_GALLERY_RAY_MAX_IMAGES", 5_000_000)  # one Ray indexing run
 IMAGE_SEARCH_MAX_K = env_int("NLP_STUDIO_IMAGE_SEARCH_MAX_K", 50)
 IMAGE_SEARCH_MAX_QUERY_CHARS = env_int("NLP_STUDIO_IMAGE_SEARCH_MAX_QUERY_CHARS", 300)
 RAG_MAX_AUDIO_SECONDS = env_float("NLP_STUDIO_RAG_MAX_AUDIO_SECONDS", 30.0)

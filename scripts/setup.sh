@@ -36,12 +36,14 @@ fi
 
 reqs=(requirements.txt requirements-nodeps.txt)
 ((want_tests)) && reqs+=(requirements-test.txt)
+((want_tests)) && reqs+=(requirements-ray.txt)  # Ray Data, an optional extra: the galleries' `serving` tests
 stamp=".venv/.installed-$(cat "${reqs[@]}" | sha1sum | cut -c1-12)"
 if [[ ! -f "$stamp" ]]; then
   echo "setup: installing Python packages (first time: a few minutes, about 5 GB)"
   .venv/bin/python -m pip install -q --upgrade pip
   args=(-r requirements.txt)
   ((want_tests)) && args+=(-r requirements-test.txt)
+  ((want_tests)) && args+=(-r requirements-ray.txt)
   .venv/bin/python -m pip install -q "${args[@]}"
   .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
   touch "$stamp"
