@@ -46,15 +46,17 @@ def perplexity_models() -> list[str]:
 def perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
     """Score `text` under `model` (a registry key of a causal LM). Raises ValueError for empty or
     one-token text, or text longer than PERPLEXITY_MAX_TOKENS."""
-    import torch
-
-    from core import models
+    from core import llm_server, models
 
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the text is empty; type a sentence to score")
     if model not in perplexity_models():
         raise ValueError(f"{model!r} is not a causal language model here; choose one of "
                          f"{', '.join(perplexity_models())}")
+    if llm_server.served(model):
+        return served_perplexity(text, model)
+    import torch
+
     lm = models.get(model)
     ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) < 2:
@@ -75,3 +77,23 @@ def perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
     top = tuple(tok.decode([int(i)]) for i in logp.argmax(-1).tolist())
     return Perplexity(model, math.exp(mean), mean, pieces, tuple(int(i) for i in ids),
                       tuple(float(v) / math.log(2) for v in nll.tolist()), top)
+
+
+def served_perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
+    """The same score from the language-model server (core.llm_server): the completions endpoint
+    with echo=True gives log p of each of the text's own tokens. The server does not report token
+    ids, so `ids` holds -1 for each token."""
+    from core import llm_server
+
+    scored = llm_server.prompt_logprobs(text, top_logprobs=1)
+    if len(scored) < 2:
+        raise ValueError("the text is a single token: perplexity needs at least two (the first token "
+                         "has nothing before it to be predicted from); type a few words")
+    if len(scored) > config.PERPLEXITY_MAX_TOKENS:
+        raise ValueError(f"the text is {len(scored)} tokens; at most {config.PERPLEXITY_MAX_TOKENS} "
+                         "(NLP_STUDIO_PERPLEXITY_MAX_TOKENS)")
+    nll = [-(t.logprob if t.logprob is not None else 0.0) for t in scored[1:]]
+    mean = sum(nll) / len(nll)
+    top = tuple(t.top[0][0] if t.top else "" for t in scored[1:])
+    return Perplexity(model, math.exp(mean), mean, tuple(t.text for t in scored), tuple(-1 for _ in scored),
+                      tuple(v / math.log(2) for v in nll), top)
