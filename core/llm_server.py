@@ -271,11 +271,20 @@ def stream_chat(messages: list[dict], temperature: float = 0.0, top_p: float = 0
     server = _server()
     body = {"model": model_name(server), "messages": messages, "stream": True,
             **_sampling(temperature, top_p, max_tokens, seed)}
+    finished = None
     for event in _sse_events(server, "/chat/completions", body):
         for choice in event.get("choices") or []:
             piece = (choice.get("delta") or {}).get("content")
             if piece:
                 yield piece
+            finished = choice.get("finish_reason") or finished
+    if finished is None:
+        # The stream ended without saying why: the server cut the reply short. (llama.cpp's server does
+        # this to every streamed reply while another request waits, unless started with
+        # --interrupt_requests False.)
+        raise LLMServerError(f"the language-model server at {server.url} ended the reply early without a reason "
+                             "(the text so far is shown). Ask again; a host running llama.cpp's server must start "
+                             "it with --interrupt_requests False (python -m core.serve_llm does).")
 
 
 @dataclass(frozen=True)

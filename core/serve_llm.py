@@ -50,7 +50,10 @@ def start(port: int, gguf: Path | None = None, threads: int = 2, n_ctx: int = 20
     gguf = gguf or shipped_gguf()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", SERVED_NAME,
            "--host", host, "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-           "--n_threads_batch", str(threads)]
+           "--n_threads_batch", str(threads),
+           # Its default (True) ends a streamed reply early, as if finished, whenever another request
+           # waits: with a class that cuts almost every reply short. Queue them instead.
+           "--interrupt_requests", "False"]
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
     return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
 
