@@ -34,7 +34,8 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     ("Chat replies (no adapter)", "server", "only needs generated tokens"),
     ("RAG answers (Voice Image Search)", "server", "only needs generated tokens"),
     ("Decoding Lab: greedy, sampling", "server", "tokens and their top log-probabilities"),
-    ("Evaluation Lab: perplexity", "server", "log-probabilities of the text's own tokens"),
+    ("Evaluation Lab: perplexity", "server", "log-probabilities of the text's own tokens (local when the "
+                                             "server scores them wrongly, as llama.cpp's does)"),
     ("Chat with a LoRA adapter", "local", "the adapter is applied to local weights"),
     ("Fine-tune (LoRA, QLoRA), Compare", "local", "needs gradients and both models' logits"),
     ("Preference Lab (DPO)", "local", "trains the weights"),
@@ -254,7 +255,12 @@ def _sse_events(server: ServedLLM, path: str, body: dict) -> Iterator[dict]:
 
 
 def _sampling(temperature: float, top_p: float, max_tokens: int, seed: int | None, top_k: int = 0) -> dict:
-    body: dict[str, Any] = {"max_tokens": int(max_tokens), "temperature": float(temperature)}
+    # The OpenAI API's sampling is temperature and top-p alone. llama.cpp's server adds its own defaults
+    # on top (repeat_penalty 1.1, min_p 0.05, top_k 40): the repeat penalty alone turned SmolLM2's greedy
+    # "The capital of France is Paris." into French nonsense. Switch them off explicitly; vLLM knows
+    # min_p and ignores the other name.
+    body: dict[str, Any] = {"max_tokens": int(max_tokens), "temperature": float(temperature),
+                            "repeat_penalty": 1.0, "min_p": 0.0}
     if temperature > 0:
         body["top_p"] = float(top_p)
         if top_k:
@@ -318,28 +324,34 @@ def complete(prompt: str, max_tokens: int, temperature: float = 0.0, top_p: floa
     return str(choice.get("text") or ""), _tokens(choice.get("logprobs") or {})
 
 
+class MisalignedLogprobs(LLMServerError):
+    """The server's prompt log-probabilities cannot be trusted (see `prompt_logprobs`)."""
+
+
 def prompt_logprobs(text: str, top_logprobs: int = 1) -> list[TokenLogprob]:
     """Each token of `text` with log p(token | the tokens before it), from the completions endpoint
-    with echo=True (the OpenAI API's way to score a prompt; vLLM and llama.cpp both honour it).
-    The first token has logprob None. A token the server adds in front (a BOS) is dropped."""
+    with echo=True and one generated token (the OpenAI API's way to score a prompt). The first
+    token has logprob None.
+
+    A server that does this right returns the prompt's tokens AND the generated one (vLLM and
+    OpenAI do). llama-cpp-python 0.3.36 returns only the prompt's tokens, each scored with the
+    distribution that FOLLOWS it (one row off: " sat" in "The cat sat" gets log p(" sat" | "The cat
+    sat") instead of log p(" sat" | "The cat")), and the first row is lost. That shape is how it is
+    recognised: then MisalignedLogprobs is raised, saying so, rather than wrong numbers returned.
+    """
     server = _server()
-    body = {"model": model_name(server), "prompt": text, "max_tokens": 1, "temperature": 0.0, "echo": True,
-            "logprobs": int(top_logprobs)}
+    body = {"model": model_name(server), "prompt": text, "echo": True, "logprobs": int(top_logprobs),
+            **_sampling(0.0, 1.0, 1, None)}
     choice = _post(server, "/completions", body)["choices"][0]
     lp = choice.get("logprobs") or {}
     tokens = _tokens(lp)
     offsets = lp.get("text_offset") or []
-    # echo returns the prompt's tokens, then the one generated token: keep the prompt's (offsets
-    # before the end of the prompt; servers that give no offsets: all but the last).
-    if len(offsets) == len(tokens):
-        keep = [t for t, off in zip(tokens, offsets) if off < len(text)]
-    else:
-        keep = tokens[:-1]
-    while keep and keep[0].text == "" and len(keep) > 1:
-        keep = keep[1:]
-    if keep and keep[0].logprob is not None and len(keep) == len(tokens) - 2:
-        keep[0] = TokenLogprob(keep[0].text, None, keep[0].top)  # predicted from a BOS we dropped
-    return keep
+    if len(offsets) != len(tokens) or not any(off >= len(text) for off in offsets):
+        raise MisalignedLogprobs(
+            f"the language-model server at {server.url} does not score a prompt's own tokens correctly (its "
+            "echo=true answer leaves out the generated token: llama-cpp-python 0.3.36 scores each prompt token "
+            "with the distribution after it). Perplexity needs those, so it runs on this machine's model.")
+    return [t for t, off in zip(tokens, offsets) if off < len(text)]
 
 
 def where_markdown() -> str:

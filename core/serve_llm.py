@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import signal
 import socket
 import subprocess
 import sys
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gguf", type=Path, default=None, help="default: the shipped SmolLM2-135M Q4_1")
     args = parser.parse_args(argv)
     proc = start(args.port, args.gguf, args.threads, host=args.host)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops the server too (the finally below)
     url = f"http://{'127.0.0.1' if args.host == '0.0.0.0' else args.host}:{args.port}/v1"
     try:
         wait_ready(url, proc)

@@ -125,10 +125,12 @@ def test_the_server_lists_the_model_and_the_doctor_sees_it(served):
 def test_chat_streams_through_core_from_the_server(served):
     from core.chat import GenerationSettings, stream_reply
 
-    pieces = list(stream_reply(FRANCE, settings=GenerationSettings(max_new_tokens=24)))
+    pieces = list(stream_reply(PROMPTS[2], settings=GenerationSettings(max_new_tokens=24)))
     assert len(pieces) > 3, pieces  # streamed: the reply grew piece by piece
     assert all(b.startswith(a) for a, b in zip(pieces, pieces[1:]))  # each item is the whole reply so far
-    assert "paris" in pieces[-1].lower()
+    # Not "Paris" for the France question: there SmolLM2's first token is a near tie ("The" -1.62 vs
+    # "La" -1.72 nats in fp32) and llama.cpp's arithmetic may pick either (see the greedy test).
+    assert "photosynthesis" in pieces[-1].lower() or "plants" in pieces[-1].lower(), pieces[-1]
 
 
 def _local_greedy_ids(lm, messages: list[dict], max_new: int) -> tuple[list[int], list[int]]:
@@ -187,25 +189,28 @@ def test_greedy_replies_match_the_local_model_up_to_near_ties(served, local_lm):
     assert max(agreed) >= 8, agreed  # at least one reply agrees for its first 8 tokens
 
 
-# Per-token log-probabilities, server (Q4_1 weights, 8-bit activations) against local fp32 on the
-# same weights: a few hundredths of a nat typically; 0.35 nats at most for any token of the sentence,
-# and the sentence's perplexity within 5 %. Measured here: see docs/serving.md.
+# Per-token log-probabilities of generated tokens, server (Q4_1 weights, 8-bit activations) against
+# local fp32 on the same weights. Measured here on five prompts x 24 greedy tokens: 0.02-0.04 nats
+# on average, 0.14 at most. 0.35 leaves room for another CPU's kernels; a wrong template, other
+# weights or an off-by-one row would be off by whole nats.
 MAX_TOKEN_NATS = 0.35
-MAX_PPL_RATIO = 0.05
 
 
 @pytest.mark.serving
-def test_prompt_logprobs_match_the_local_model(served, local_lm, monkeypatch):
+def test_llama_cpp_prompt_scores_are_recognised_as_misaligned_and_perplexity_runs_locally(served, monkeypatch):
     from core.evaluation import perplexity
 
-    remote = perplexity(SCORED)  # served: core.llm_server
+    # llama-cpp-python 0.3.36 scores each echoed prompt token with the distribution after it: the
+    # client recognises the shape of that answer and refuses the numbers.
+    with pytest.raises(llm_server.MisalignedLogprobs, match="runs on this machine"):
+        llm_server.prompt_logprobs(SCORED)
+    remote = perplexity(SCORED)
+    assert remote.note.startswith("Computed on this machine") and remote.ids[0] >= 0
     monkeypatch.delenv(config.LLM_URL_ENV)
     local = perplexity(SCORED)
-    assert remote.tokens == local.tokens, (remote.tokens, local.tokens)  # the same tokenizer and tokens
-    assert remote.ids[0] == -1 and local.ids[0] >= 0
-    diffs = [abs(a - b) * math.log(2) for a, b in zip(remote.surprisal_bits, local.surprisal_bits)]
-    assert max(diffs) <= MAX_TOKEN_NATS, diffs
-    assert abs(remote.perplexity / local.perplexity - 1) <= MAX_PPL_RATIO, (remote.perplexity, local.perplexity)
+    assert local.note == "" and remote.tokens == local.tokens
+    # the same computation on the same local model: equal up to float summation order
+    assert remote.perplexity == pytest.approx(local.perplexity, rel=1e-6)
 
 
 @pytest.mark.serving
@@ -284,6 +289,7 @@ def test_the_app_stays_up_when_the_server_is_down_and_answers_when_it_is_back(ll
         with pytest.raises(AppError, match="is not answering"):
             client.predict(FRANCE, "", {"max_new_tokens": 16}, api_name="/chat")
         monkeypatch.setenv(config.LLM_URL_ENV, llama_url)
-        assert "paris" in client.predict(FRANCE, "", {"max_new_tokens": 16}, api_name="/chat").lower()
+        answer = client.predict(PROMPTS[2], "", {"max_new_tokens": 16}, api_name="/chat")
+        assert "photosynthesis" in answer.lower() or "plants" in answer.lower(), answer
     finally:
         demo.close()

@@ -23,13 +23,14 @@ class Perplexity:
     ids: tuple[int, ...]
     surprisal_bits: tuple[float, ...]  # one per token from the second on
     top_prediction: tuple[str, ...]  # the model's most likely next token at each scored position
+    note: str = ""  # where it was computed, when that is not the plain local model (core.llm_server)
 
     @property
     def bits_per_token(self) -> float:
         return self.mean_nll / math.log(2)
 
     def as_dict(self) -> dict:
-        return {"model": self.model, "perplexity": self.perplexity, "mean_nll_nats": self.mean_nll,
+        return {"model": self.model, "note": self.note, "perplexity": self.perplexity, "mean_nll_nats": self.mean_nll,
                 "bits_per_token": self.bits_per_token,
                 "tokens": [{"text": t, "id": i, "surprisal_bits": s, "top_prediction": p}
                            for t, i, s, p in zip(self.tokens, self.ids, (None,) + self.surprisal_bits,
@@ -53,8 +54,12 @@ def perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
     if model not in perplexity_models():
         raise ValueError(f"{model!r} is not a causal language model here; choose one of "
                          f"{', '.join(perplexity_models())}")
+    note = ""
     if llm_server.served(model):
-        return served_perplexity(text, model)
+        try:
+            return served_perplexity(text, model)
+        except llm_server.MisalignedLogprobs as exc:
+            note = f"Computed on this machine: {exc}"
     import torch
 
     lm = models.get(model)
@@ -76,7 +81,7 @@ def perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
     pieces = tuple(tok.decode([i]) for i in ids)
     top = tuple(tok.decode([int(i)]) for i in logp.argmax(-1).tolist())
     return Perplexity(model, math.exp(mean), mean, pieces, tuple(int(i) for i in ids),
-                      tuple(float(v) / math.log(2) for v in nll.tolist()), top)
+                      tuple(float(v) / math.log(2) for v in nll.tolist()), top, note)
 
 
 def served_perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
@@ -96,4 +101,5 @@ def served_perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
     mean = sum(nll) / len(nll)
     top = tuple(t.top[0][0] if t.top else "" for t in scored[1:])
     return Perplexity(model, math.exp(mean), mean, tuple(t.text for t in scored), tuple(-1 for _ in scored),
-                      tuple(v / math.log(2) for v in nll), top)
+                      tuple(v / math.log(2) for v in nll), top, "Scored by the language-model server "
+                      "(NLP_STUDIO_LLM_URL).")
