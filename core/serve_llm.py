@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import signal
 import socket
 import subprocess
@@ -56,7 +57,10 @@ def start(port: int, gguf: Path | None = None, threads: int = 2, n_ctx: int = 20
            # waits: with a class that cuts almost every reply short. Queue them instead.
            "--interrupt_requests", "False"]
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - the child keeps it
-    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    # llama.cpp's OpenMP threads spin while they wait; beside another busy process (the studio's torch,
+    # a test) on 2 cores both crawl. Passive waiting unless the host says otherwise.
+    env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+    return subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
 def wait_ready(url: str, proc: subprocess.Popen | None = None, timeout_s: float = 120.0) -> None:
