@@ -34,8 +34,8 @@ FEATURES: tuple[tuple[str, str, str], ...] = (
     ("Chat replies (no adapter)", "server", "only needs generated tokens"),
     ("RAG answers (Voice Image Search)", "server", "only needs generated tokens"),
     ("Decoding Lab: greedy, sampling", "server", "tokens and their top log-probabilities"),
-    ("Evaluation Lab: perplexity", "server", "log-probabilities of the text's own tokens (local when the "
-                                             "server scores them wrongly, as llama.cpp's does)"),
+    ("Evaluation Lab: perplexity (where the server scores a prompt correctly; llama.cpp's does not)", "server",
+     "log-probabilities of the text's own tokens"),
     ("Chat with a LoRA adapter", "local", "the adapter is applied to local weights"),
     ("Fine-tune (LoRA, QLoRA), Compare", "local", "needs gradients and both models' logits"),
     ("Preference Lab (DPO)", "local", "trains the weights"),
@@ -365,8 +365,10 @@ def where_markdown() -> str:
     remote = ", ".join(f for f, where, _ in FEATURES if where == "server")
     local = ", ".join(f for f, where, _ in FEATURES if where == "local")
     name = f" (model `{server.model}`)" if server.model else ""
-    return (f"**Language-model server: {server.url}**{name} for {', '.join(server.serves)}. "
+    text = (f"**Language-model server: {server.url}**{name} for {', '.join(server.serves)}. "
             f"On the server: {remote}. On this machine's copy of the weights: {local}.")
+    trouble = problem()  # one short request: is it answering now?
+    return text + (f"\n\n**The server is not answering now:** {trouble}" if trouble else "")
 
 
 def chat_note(model: str, adapter: str | None = None) -> str:

@@ -40,14 +40,15 @@ def test_no_url_means_everything_runs_locally(monkeypatch):
 
 
 def test_url_is_normalised_and_serves_only_the_named_keys(monkeypatch):
-    monkeypatch.setenv(config.LLM_URL_ENV, "http://gpu-box:8000/")
+    monkeypatch.setenv(config.LLM_URL_ENV, "http://127.0.0.1:9/")
     monkeypatch.setenv(config.LLM_SERVES_ENV, "smollm2-135m, qwen2.5-0.5b")
     server = llm_server.current()
-    assert server.url == "http://gpu-box:8000/v1"
+    assert server.url == "http://127.0.0.1:9/v1"
     assert server.serves == ("smollm2-135m", "qwen2.5-0.5b")
     assert llm_server.served("qwen2.5-0.5b") and not llm_server.served("gpt2")
     text = llm_server.where_markdown()
-    assert "http://gpu-box:8000/v1" in text and "beam search" in text and "Chat replies" in text
+    assert "http://127.0.0.1:9/v1" in text and "beam search" in text and "Chat replies" in text
+    assert "not answering now" in text  # nothing listens on port 9
 
 
 def test_a_url_that_is_not_http_is_refused_with_an_example(monkeypatch):
