@@ -149,10 +149,25 @@ def stream_reply(
     model: str = DEFAULT_MODEL,
     adapter: str | None = None,
     settings: GenerationSettings = GenerationSettings(),
+    local: bool = False,
 ) -> Iterator[str]:
     """Yield the reply as it grows: each item is the WHOLE reply so far (not the new piece),
     which is what a chat widget wants to display. Closing the generator (a stop button)
-    stops generation within one token."""
+    stops generation within one token.
+
+    With a language-model server configured for `model` (core.llm_server, NLP_STUDIO_LLM_URL) and
+    no adapter, the reply comes from the server; `local=True` insists on the local weights (a
+    side-by-side with an adapter, which only exists locally, compares like with like)."""
+    from core import llm_server
+
+    if adapter is None and not local and llm_server.served(model):
+        msgs = normalize_messages(messages, settings.system_prompt)
+        text = ""
+        for piece in llm_server.stream_chat(msgs, settings.temperature, settings.top_p, settings.max_new_tokens,
+                                            settings.seed):
+            text += piece
+            yield text
+        return
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
@@ -213,9 +228,10 @@ def reply(
     model: str = DEFAULT_MODEL,
     adapter: str | None = None,
     settings: GenerationSettings = GenerationSettings(),
+    local: bool = False,
 ) -> str:
     """The whole reply at once (the non-streaming twin of `stream_reply`)."""
     text = ""
-    for text in stream_reply(messages, model, adapter, settings):
+    for text in stream_reply(messages, model, adapter, settings, local):
         pass
     return text.strip()

@@ -165,7 +165,8 @@ def compare_replies(prompt: str, adapter: str, settings: GenerationSettings,
 
     s = replace(settings, max_new_tokens=min(settings.max_new_tokens, COMPARE_MAX_TOKENS))
     messages = [{"role": "user", "content": prompt.strip()}]
-    return reply(messages, model, None, s), reply(messages, model, adapter, s)
+    # Both locally: the adapter exists only on the local weights, so the base reply must come from them too.
+    return reply(messages, model, None, s, local=True), reply(messages, model, adapter, s)
 
 
 def score_reply(prompt: str, adapter: str, text: str, system_prompt: str = "",

@@ -162,3 +162,15 @@ DECODE_MAX_PROMPT_TOKENS = env_int("NLP_STUDIO_DECODE_MAX_PROMPT_TOKENS", 512)
 DECODE_MAX_NEW_TOKENS = env_int("NLP_STUDIO_DECODE_MAX_NEW_TOKENS", 128)
 DECODE_MAX_BEAMS = env_int("NLP_STUDIO_DECODE_MAX_BEAMS", 8)
 DECODE_TOP_TOKENS = env_int("NLP_STUDIO_DECODE_TOP_TOKENS", 10)  # next-token distribution shown per step
+
+# Language models on an OpenAI-compatible server (vLLM, llama.cpp's server): see core/llm_server.py
+# and docs/serving.md. Unset NLP_STUDIO_LLM_URL (the default) and every model runs in this process.
+LLM_URL_ENV = "NLP_STUDIO_LLM_URL"  # e.g. http://gpu-box:8000/v1
+LLM_MODEL_ENV = "NLP_STUDIO_LLM_MODEL"  # the name the server knows the model by (its --served-model-name)
+LLM_API_KEY_ENV = "NLP_STUDIO_LLM_API_KEY"  # sent as "Authorization: Bearer ..." when set
+LLM_SERVES_ENV = "NLP_STUDIO_LLM_SERVES"  # which registry key(s) the server stands in for, comma-separated
+LLM_DEFAULT_SERVES = "smollm2-135m"
+LLM_CONNECT_TIMEOUT_S = env_float("NLP_STUDIO_LLM_CONNECT_TIMEOUT_S", 5.0)
+# Longest wait for the first byte of an answer and between two streamed pieces: a server with a long
+# queue (a class of 200 on one GPU) answers late rather than never; past this the user is told so.
+LLM_READ_TIMEOUT_S = env_float("NLP_STUDIO_LLM_READ_TIMEOUT_S", 60.0)

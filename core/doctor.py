@@ -132,8 +132,14 @@ def _run(tab: str, action: str, fn: Callable[[], str]) -> Check:
 
 
 def check_models(keys: list[str] | None = None) -> list[Check]:
-    """Load every model whose weights are on this machine (all offline defaults must be)."""
+    """Load every model whose weights are on this machine (all offline defaults must be), and ask
+    the language-model server (NLP_STUDIO_LLM_URL) for its models when one is configured."""
+    from core import llm_server
+
     out = []
+    if llm_server.current() is not None:
+        out.append(_run("llm server", "GET /v1/models", lambda: f"serves {', '.join(llm_server.list_models())}; "
+                        + llm_server.where_markdown().replace("**", "").replace("`", "")))
     for key in keys or list(MODELS):
         spec = MODELS[key]
         try:

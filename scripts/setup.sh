@@ -35,7 +35,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 
 reqs=(requirements.txt requirements-nodeps.txt)
-((want_tests)) && reqs+=(requirements-test.txt)
+((want_tests)) && reqs+=(requirements-test.txt requirements-serving.txt)
 ((want_tests)) && reqs+=(requirements-ray.txt)  # Ray Data, an optional extra: the galleries' `serving` tests
 stamp=".venv/.installed-$(cat "${reqs[@]}" | sha1sum | cut -c1-12)"
 if [[ ! -f "$stamp" ]]; then
@@ -46,5 +46,12 @@ if [[ ! -f "$stamp" ]]; then
   ((want_tests)) && args+=(-r requirements-ray.txt)
   .venv/bin/python -m pip install -q "${args[@]}"
   .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
+  if ((want_tests)); then
+    # llama.cpp's server for the `serving` tests compiles from source: one job per core, lowest priority, so
+    # the machine stays usable; without the multimodal library (not used). pip caches the wheel.
+    echo "setup: building llama.cpp's server (llama-cpp-python; first time: many minutes on 2 cores)"
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+      nice -n 19 .venv/bin/python -m pip install -q -r requirements-serving.txt
+  fi
   touch "$stamp"
 fi

@@ -23,6 +23,7 @@ from core.chat_view import (CHAT_CONTROLS, COMPARE_MAX_TOKENS, FINETUNE_CONTROLS
 from core.controls import by_name
 from core.device import get_device
 from core.llm import four_bit_problem
+from core.llm_server import chat_note
 from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
 from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
@@ -122,6 +123,9 @@ def _progress_html(step: int, total: int, text: str) -> str:
 
 def build() -> None:
     gr.Markdown(INTRO)
+    served = chat_note(DEFAULT_MODEL)
+    if served:  # a department's model server (NLP_STUDIO_LLM_URL): say which parts use it
+        gr.Markdown("**Model server.** " + served)
     models = available_models("causal-lm")
     with gr.Row():
         model = gr.Dropdown(models, value=DEFAULT_MODEL, label="Base model", scale=1,

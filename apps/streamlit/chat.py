@@ -25,6 +25,7 @@ from core.chat_view import (BASE_LABEL, CHAT_CONTROLS, FINETUNE_CONTROLS, COMPAR
 from core.controls import by_name
 from core.device import get_device
 from core.llm import four_bit_problem
+from core.llm_server import chat_note
 from core.lora import TARGETS, delete_adapter, import_adapter, list_adapters, lora_param_count
 from core.lora_data import preview, shipped_datasets
 from core.registry import available_models
@@ -82,6 +83,9 @@ def _chat_tab(model_key: str, adapter: str) -> None:
         temperature, top_p, max_tokens = render_all(CHAT_CONTROLS, "chat").values()
     with left:
         st.subheader(READY)
+        note = chat_note(model_key, adapter)
+        if note:  # a department's model server (NLP_STUDIO_LLM_URL): say where this reply comes from
+            st.caption(note)
         _settle_reply()
         history = state("chat_history", list)
         box = st.container(height=420, border=True)

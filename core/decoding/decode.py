@@ -299,9 +299,11 @@ def decode(prompt: str, settings: Settings = Settings(), model_key: str = DEFAUL
     """Run one strategy on `prompt` with the registered causal LM `model_key` (SmolLM2 by default)."""
     import time
 
-    import torch
+    from core import llm_server, models
 
-    from core import models
+    if settings.strategy != "beam" and llm_server.served(model_key):
+        return served_decode(prompt, settings)
+    import torch
 
     lm = models.get(model_key)
     ids = encode_prompt(lm.tokenizer, prompt).to(lm.device)
@@ -320,3 +322,33 @@ def decode(prompt: str, settings: Settings = Settings(), model_key: str = DEFAUL
     text = lm.tokenizer.decode(new, skip_special_tokens=True)
     return Result(settings.strategy, prompt, text, tuple(new), tokens, tuple(logps), float(sum(logps)),
                   tuple(steps), tuple(tree), seconds, dict(settings.__dict__))
+
+
+def served_decode(prompt: str, settings: Settings = Settings()) -> Result:
+    """Greedy search or sampling on the language-model server (core.llm_server): the completions
+    endpoint with the top DECODE_TOP_TOKENS log-probabilities per step. Token ids are not reported
+    (-1). Each step's top list is the model's own distribution, before temperature / top-k / top-p
+    (what the server reports), and a seed reproduces the server's draws, not this process's."""
+    import time
+
+    from core import llm_server
+
+    if prompt is None or not str(prompt).strip():
+        raise ValueError("the prompt is empty: type the beginning of a text for the model to continue")
+    if len(prompt) > DECODE_MAX_PROMPT_CHARS:
+        raise ValueError(f"the prompt has {len(prompt):,} characters; the limit is {DECODE_MAX_PROMPT_CHARS:,} "
+                         "(NLP_STUDIO_DECODE_MAX_PROMPT_CHARS)")
+    if settings.strategy == "beam":
+        raise ValueError("beam search runs on the local model (the OpenAI API has no beam search)")
+    greedy_run = settings.strategy == "greedy"
+    t0 = time.perf_counter()
+    text, scored = llm_server.complete(
+        prompt, int(settings.max_new_tokens), temperature=0.0 if greedy_run else settings.temperature,
+        top_p=1.0 if greedy_run else settings.top_p, top_k=0 if greedy_run else int(settings.top_k),
+        seed=None if greedy_run else int(settings.seed), top_logprobs=DECODE_TOP_TOKENS)
+    seconds = time.perf_counter() - t0
+    logps = tuple(t.logprob if t.logprob is not None else float("nan") for t in scored)
+    steps = tuple(StepInfo(i, t.text, -1, math.exp(lp), tuple((k, math.exp(v)) for k, v in t.top))
+                  for i, (t, lp) in enumerate(zip(scored, logps)))
+    return Result(settings.strategy, prompt, text, tuple(-1 for _ in scored), tuple(t.text for t in scored), logps,
+                  float(sum(logps)), steps, (), seconds, dict(settings.__dict__, served=True))
