@@ -80,8 +80,6 @@ def bench_generation(max_new_tokens: int) -> None:
 
 
 def bench_training(steps: int, threads: int) -> None:
-    import torch
-
     from core.lora import LoraSettings, delete_adapter, unique_name
     from core.lora_data import load_dataset
     from core.lora_train import training_batches, encode_dataset, finetune, prepare, response_loss

@@ -93,8 +93,6 @@ def bench_queries(sizes: list[int], repeats: int) -> None:
 
 
 def bench_indexing(n_images: int) -> None:
-    from PIL import Image
-
     from core import gallery as gal, image_search as s, models
     from core.tagger import classify
 

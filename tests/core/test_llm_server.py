@@ -11,8 +11,6 @@ The first tests (no marker) check the error messages and the configuration witho
 """
 from __future__ import annotations
 
-import math
-import os
 
 import pytest
 

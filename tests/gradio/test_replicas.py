@@ -17,7 +17,7 @@ from aiohttp import ClientSession, CookieJar, web
 from apps import sticky_proxy
 from tests.conftest import _free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- the proxy against two small in-process backends (fast; no app) ------------------------------
