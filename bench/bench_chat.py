@@ -4,7 +4,7 @@
     .venv/bin/python -m bench.bench_chat --skip-train    # generation only
     .venv/bin/python -m bench.bench_chat --threads 1     # torch threads for everything
 
-Generation: first-token latency and tokens/s of `core.chat.stream_reply` against a plain
+Generation: first-token latency and tokens/s of `core.chat.conversation.stream_reply` against a plain
 `transformers` greedy loop (model forward with a KV cache, argmax, no streamer), same prompts.
 Training: the shipped demo fine-tune (scripts/train_demo_adapter.py settings: pirate, 40 steps,
 rank 8, q/v), its steps/s and seconds, and per-step time of our response-only loss against
@@ -47,7 +47,7 @@ def plain_generate(model, tokenizer, messages, max_new_tokens):
 
 
 def ours_generate(tokenizer, messages, max_new_tokens):
-    from core.chat import GenerationSettings, stream_reply
+    from core.chat.conversation import GenerationSettings, stream_reply
 
     s = GenerationSettings(max_new_tokens=max_new_tokens)
     t0 = time.perf_counter()
@@ -61,14 +61,14 @@ def ours_generate(tokenizer, messages, max_new_tokens):
 
 def bench_generation(max_new_tokens: int) -> None:
     from core import models
-    from core.chat import DEFAULT_SYSTEM_PROMPT
+    from core.chat.conversation import DEFAULT_SYSTEM_PROMPT
 
     lm = models.get("smollm2-135m")
-    rows = {"ours (core.chat.stream_reply)": [], "plain transformers loop": []}
+    rows = {"ours (core.chat.conversation.stream_reply)": [], "plain transformers loop": []}
     ours_generate(lm.tokenizer, [{"role": "user", "content": "Hi"}], 4)  # warm-up
     for p in PROMPTS:
         msgs = [{"role": "system", "content": DEFAULT_SYSTEM_PROMPT}, {"role": "user", "content": p}]
-        rows["ours (core.chat.stream_reply)"].append(ours_generate(lm.tokenizer, msgs, max_new_tokens))
+        rows["ours (core.chat.conversation.stream_reply)"].append(ours_generate(lm.tokenizer, msgs, max_new_tokens))
         rows["plain transformers loop"].append(plain_generate(lm.model, lm.tokenizer, msgs, max_new_tokens))
     print(f"\nGeneration, SmolLM2-135M-Instruct fp32, greedy, up to {max_new_tokens} new tokens, "
           f"{len(PROMPTS)} prompts (medians)")
@@ -80,9 +80,9 @@ def bench_generation(max_new_tokens: int) -> None:
 
 
 def bench_training(steps: int, threads: int) -> None:
-    from core.lora import LoraSettings, delete_adapter, unique_name
-    from core.lora_data import load_dataset
-    from core.lora_train import training_batches, encode_dataset, finetune, prepare, response_loss
+    from core.chat.lora import LoraSettings, delete_adapter, unique_name
+    from core.chat.lora_data import load_dataset
+    from core.chat.lora_train import training_batches, encode_dataset, finetune, prepare, response_loss
 
     # Per-step cost: our response-only loss vs peft's labels= loss over every position.
     s = LoraSettings()

@@ -167,7 +167,7 @@ def main() -> None:
     try:
         from gradio_client import Client
 
-        from core.lora_train import wait_until_free
+        from core.chat.lora_train import wait_until_free
 
         wait_until_free()  # another process on this machine may be training: the class gets its own run
         warm = Client(url, verbose=False)
@@ -193,7 +193,7 @@ def main() -> None:
         print(f"fine-tune: {ft.get('state')} {ft.get('steps')} steps in {ft['wall_s']:.0f} s, loss "
               f"{ft['losses'][0]:.2f} -> {ft['losses'][-1]:.2f}" if ft.get("losses") else f"fine-tune: {ft}")
     if ft.get("name"):
-        from core.lora import delete_adapter, list_adapters
+        from core.chat.lora import delete_adapter, list_adapters
 
         if ft["name"] in [a.name for a in list_adapters()]:
             delete_adapter(ft["name"])  # leave the machine as it was

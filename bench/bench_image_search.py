@@ -43,10 +43,10 @@ def synthetic_tag_vectors(rng, labels: np.ndarray, n: int, top: int = 10) -> np.
 
 
 def bench_queries(sizes: list[int], repeats: int) -> None:
-    from core import gallery as gal
-    from core.image_search import encode_text
+    from core.image_search import gallery as gal
+    from core.image_search.search import encode_text
 
-    from core.image_search import label_vectors
+    from core.image_search.search import label_vectors
 
     encode_text(["warm up"])
     rng = np.random.default_rng(0)
@@ -93,8 +93,9 @@ def bench_queries(sizes: list[int], repeats: int) -> None:
 
 
 def bench_indexing(n_images: int) -> None:
-    from core import gallery as gal, image_search as s, models
-    from core.tagger import classify
+    from core import image_search as s, models
+    from core.image_search import gallery as gal
+    from core.image_search.tagger import classify
 
     sources = s.shipped_sources()
     paths = [sources[i % len(sources)].path for i in range(n_images)]
@@ -119,7 +120,7 @@ def bench_indexing(n_images: int) -> None:
     try:
         import open_clip
 
-        from core.clip import ClipModel
+        from core.image_search.clip import ClipModel
 
         # Random weights: speed only (it does not depend on the weights); never used for search.
         model, _, pre = open_clip.create_model_and_transforms("ViT-B-32", pretrained=None)
@@ -137,7 +138,7 @@ def bench_indexing(n_images: int) -> None:
 
 
 def bench_voice(repeats: int) -> None:
-    from core import rag
+    from core.image_search import rag
     from core.tts.pipeline import synthesize
 
     speech = synthesize("Which picture shows an animal?")

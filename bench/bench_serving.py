@@ -3,11 +3,11 @@
     .venv/bin/python -m bench.bench_serving [--users 30] [--tokens 32] [--local-slots 2] [--url URL]
 
 Every user sends one question at the same moment (a class told "now ask it something") and reads
-the reply as it streams, through `core.chat.stream_reply`:
+the reply as it streams, through `core.chat.conversation.stream_reply`:
   - local: the model in this process, at most `--local-slots` replies generating at once (the Chat
     tab's concurrency limit in the Gradio app; the rest wait in its queue, as students would);
   - server: the same calls with NLP_STUDIO_LLM_URL set. Without --url the bench starts llama.cpp's
-    server on the shipped GGUF here (python -m core.serve_llm; it runs one reply at a time, in
+    server on the shipped GGUF here (python -m core.chat.serve_llm; it runs one reply at a time, in
     Q4_1); with --url it measures that server (vLLM on a GPU box, say).
 Per row: replies answered, errors, time to the first streamed text (p50/p95, queueing included),
 tokens/s per user (its reply's tokens over its whole wait), and all users' tokens per second of
@@ -29,7 +29,7 @@ QUESTIONS = ["What is the capital of France?", "Give me one tip for learning a n
 
 def run_users(users: int, tokens: int, slots: int | None) -> dict:
     """`users` threads ask at once; returns first-token and total seconds per user, texts, errors."""
-    from core.chat import GenerationSettings, stream_reply
+    from core.chat.conversation import GenerationSettings, stream_reply
 
     settings = GenerationSettings(temperature=0.0, max_new_tokens=tokens)
     gate = threading.Semaphore(slots) if slots else None
@@ -89,7 +89,8 @@ def main() -> None:
     parser.add_argument("--skip-local", action="store_true")
     args = parser.parse_args()
 
-    from core import config, models, serve_llm
+    from core import config, models
+    from core.chat import serve_llm
 
     os.environ.pop(config.LLM_URL_ENV, None)
     lm = models.get("smollm2-135m")  # loaded before the clock starts (and its tokenizer counts tokens)

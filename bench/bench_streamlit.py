@@ -141,7 +141,7 @@ def _chat_do(at):
 
 
 def _chat_core():
-    from core.chat import DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply
+    from core.chat.conversation import DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply
 
     settings = GenerationSettings(max_new_tokens=24, system_prompt=DEFAULT_SYSTEM_PROMPT)
     return reply([{"role": "user", "content": CHAT_QUESTION}], settings=settings)
@@ -154,7 +154,7 @@ def _image_search_do(at):
 
 def _image_search_core():
     from core import image_search
-    from core.image_search_view import weights
+    from core.image_search.view import weights
 
     return image_search.search_text("a cat", 6, "", weights(1.0, 1.0, 0.5))
 

@@ -163,7 +163,7 @@ DECODE_MAX_NEW_TOKENS = env_int("NLP_STUDIO_DECODE_MAX_NEW_TOKENS", 128)
 DECODE_MAX_BEAMS = env_int("NLP_STUDIO_DECODE_MAX_BEAMS", 8)
 DECODE_TOP_TOKENS = env_int("NLP_STUDIO_DECODE_TOP_TOKENS", 10)  # next-token distribution shown per step
 
-# Language models on an OpenAI-compatible server (vLLM, llama.cpp's server): see core/llm_server.py
+# Language models on an OpenAI-compatible server (vLLM, llama.cpp's server): see core/chat/llm_server.py
 # and docs/serving.md. Unset NLP_STUDIO_LLM_URL (the default) and every model runs in this process.
 LLM_URL_ENV = "NLP_STUDIO_LLM_URL"  # e.g. http://gpu-box:8000/v1
 LLM_MODEL_ENV = "NLP_STUDIO_LLM_MODEL"  # the name the server knows the model by (its --served-model-name)

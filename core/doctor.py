@@ -51,7 +51,7 @@ def _attention() -> str:
 
 
 def _chat() -> str:
-    from core.chat import GenerationSettings, reply
+    from core.chat.conversation import GenerationSettings, reply
 
     text = reply([{"role": "user", "content": "What is the capital of France?"}],
                  settings=GenerationSettings(max_new_tokens=16))
@@ -134,7 +134,7 @@ def _run(tab: str, action: str, fn: Callable[[], str]) -> Check:
 def check_models(keys: list[str] | None = None) -> list[Check]:
     """Load every model whose weights are on this machine (all offline defaults must be), and ask
     the language-model server (NLP_STUDIO_LLM_URL) for its models when one is configured."""
-    from core import llm_server
+    from core.chat import llm_server
 
     out = []
     if llm_server.current() is not None:

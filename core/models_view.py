@@ -33,7 +33,7 @@ def status_table(rows: list[models.ModelStatus]) -> list[list]:
 
 def summary(rows: list[models.ModelStatus]) -> str:
     count = {s: sum(r.state == s for r in rows) for s in STATE}
-    from core import llm_server
+    from core.chat import llm_server
 
     return (f"Device for new loads: **{get_device()}** · {count['loaded']} loaded · "
             f"{count['available']} available offline · {count['missing']} missing\n\n"

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/train_demo_adapter.py --dataset studio_guide --name studio-guide-demo
 
 Runs offline on the SmolLM2-135M-Instruct weights package, on a CPU in a few minutes. The same
-code path as the app's Train button (core.lora_train), so the shipped adapter is one a class
+code path as the app's Train button (core.chat.lora_train), so the shipped adapter is one a class
 could have trained itself. Replaces the shipped adapter of that name.
 """
 from __future__ import annotations
@@ -22,9 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.lora import SHIPPED_DIR, LoraSettings, unique_name, user_dir
-    from core.lora_compare import perplexity
-    from core.lora_train import finetune
+    from core.chat.lora import SHIPPED_DIR, LoraSettings, unique_name, user_dir
+    from core.chat.lora_compare import perplexity
+    from core.chat.lora_train import finetune
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", default="pirate")

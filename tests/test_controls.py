@@ -82,7 +82,7 @@ def test_gradio_chat_and_tts_tabs_draw_their_declarations():
     import gradio as gr
 
     from apps.gradio import chat, tts
-    from core.chat_view import CHAT_CONTROLS, FINETUNE_CONTROLS
+    from core.chat.view import CHAT_CONTROLS, FINETUNE_CONTROLS
     from core.config import LORA_MAX_STEPS, TTS_MAX_RATE
     from core.tts.view import VOICE_CONTROLS
 
@@ -102,7 +102,7 @@ def test_streamlit_chat_and_tts_pages_draw_their_declarations():
     from streamlit.testing.v1 import AppTest
 
     from apps.streamlit import page_file
-    from core.chat_view import CHAT_CONTROLS, FINETUNE_CONTROLS
+    from core.chat.view import CHAT_CONTROLS, FINETUNE_CONTROLS
     from core.tts.view import VOICE_CONTROLS
 
     chat = AppTest.from_file(page_file("chat"), default_timeout=120).run()

@@ -15,17 +15,17 @@ import pandas as pd
 from apps.gradio.common import code_box, friendly
 from apps.gradio.controls import render, render_all
 from apps.tabs import TABS
-from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
-from core.chat_view import (CHAT_CONTROLS, COMPARE_MAX_TOKENS, FINETUNE_CONTROLS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL, UPLOAD,
+from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply, stream_reply
+from core.chat.view import (CHAT_CONTROLS, COMPARE_MAX_TOKENS, FINETUNE_CONTROLS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL, UPLOAD,
                             UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_source,
                             dataset_summary, estimate_markdown, generation_settings, job_message, lora_settings, loss_points, params_markdown,
                             score_reply, token_rows, token_spans, train_code)
 from core.controls import by_name
 from core.device import get_device
-from core.llm import four_bit_problem
-from core.llm_server import chat_note
-from core.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
-from core.lora_data import preview, shipped_datasets
+from core.chat.llm import four_bit_problem
+from core.chat.llm_server import chat_note
+from core.chat.lora import TARGETS, LoraSettings, delete_adapter, import_adapter, list_adapters, lora_param_count
+from core.chat.lora_data import preview, shipped_datasets
 from core.registry import available_models
 from core.zerogpu import gpu
 
@@ -36,7 +36,7 @@ BASE_CHOICE = ("base model (no adapter)", "")
 
 
 def _owner(request: gr.Request | None) -> str:
-    """This browser session's token: the adapters it makes are its own (core.lora, per session)."""
+    """This browser session's token: the adapters it makes are its own (core.chat.lora, per session)."""
     return str(getattr(request, "session_hash", None) or "")
 
 
@@ -64,7 +64,7 @@ def finetune_api(dataset: str = "pirate", settings: dict | None = None, name: st
     QLoRA, where bitsandbytes trains correctly). Returns the adapter's name,
     the loss after each step, the state (done/cancelled/failed), the seconds taken, and `warning`:
     null, or why the run may have learned nothing (the LoRA weights or the loss did not move)."""
-    from core.lora_train import finetune
+    from core.chat.lora_train import finetune
 
     st = finetune(dataset, LoraSettings.from_dict(settings), name or None, owner=_owner(request))
     if st.state == "failed":
@@ -77,7 +77,7 @@ def compare_api(prompt: str, adapter: str = "pirate-demo", settings: dict | None
                 reply_text: str = "") -> dict:
     """The same prompt answered by the base model and by base + `adapter`, and per-token
     probabilities under both models of one reply (`reply_text`, default: the adapted answer)."""
-    from core.lora_compare import token_probabilities
+    from core.chat.lora_compare import token_probabilities
 
     s = GenerationSettings.from_dict(settings)
     messages = [{"role": "user", "content": prompt}]
@@ -96,7 +96,7 @@ def adapters_api(request: gr.Request = None) -> list[dict]:
 
 def estimate_api(dataset: str = "pirate", settings: dict | None = None) -> dict:
     """Predict how long training takes here, from a 3-step probe."""
-    from core.lora_train import estimate
+    from core.chat.lora_train import estimate
 
     return estimate(dataset, LoraSettings.from_dict(settings))
 
@@ -302,7 +302,7 @@ def build() -> None:
 
     @friendly
     def do_estimate(choice, path, model_key, *lora_args):
-        from core.lora_train import estimate
+        from core.chat.lora_train import estimate
 
         s = _lora(*lora_args)
         e = estimate(_dataset_source(choice, path), s, model_key)
@@ -313,7 +313,7 @@ def build() -> None:
 
     @friendly
     def do_train(choice, path, model_key, nm, request: gr.Request, *lora_args):  # request: filled in by gradio
-        from core.lora_train import start_training
+        from core.chat.lora_train import start_training
 
         s = _lora(*lora_args)
         ds = _dataset_source(choice, path)
@@ -340,7 +340,7 @@ def build() -> None:
 
     @friendly
     def do_cancel(jid):
-        from core.lora_train import get_job
+        from core.chat.lora_train import get_job
 
         if not jid:
             raise ValueError("no training job of yours is running")

@@ -5,8 +5,8 @@ import gradio as gr
 
 from apps.gradio.common import code_box, friendly
 from apps.tabs import TABS
-from core import config, image_search as search_mod, rag
-from core import image_search_view as view
+from core import config, image_search as search_mod
+from core.image_search import rag, view
 from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["image_search"].heading

@@ -1,7 +1,7 @@
 """LoRA Chat page: chat with a small LLM, fine-tune it with LoRA, compare base and adapted.
 
-The same core/ as the Gradio tab (core.chat, core.lora*, core.chat_view). Training runs in core's
-background thread (core.lora_train.TrainingJob); this page keeps only the job id in
+The same core/ as the Gradio tab (core.chat.conversation, core.chat.lora*, core.chat.view). Training runs in core's
+background thread (core.chat.lora_train.TrainingJob); this page keeps only the job id in
 st.session_state and polls it from a fragment, so reruns neither block nor restart it.
 """
 from __future__ import annotations
@@ -16,18 +16,18 @@ import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, job_running, model, run_page, show_error, state, visitor
 from apps.streamlit.controls import render, render_all
-from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, stream_reply
-from core.chat_view import (BASE_LABEL, CHAT_CONTROLS, FINETUNE_CONTROLS, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
+from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, stream_reply
+from core.chat.view import (BASE_LABEL, CHAT_CONTROLS, FINETUNE_CONTROLS, COMPARE_MAX_TOKENS, DIVERGE_COLOURS, LORA_EXPLAINER, QLORA_INFO, QLORA_LABEL,
                             TOKEN_COLUMNS, UPLOAD, UPLOAD_HELP, chat_code, compare_perplexity, compare_replies, dataset_from_bytes,
                             dataset_source, dataset_summary, estimate_markdown, generation_settings, job_message,
                             lora_settings, loss_points, params_markdown, score_reply, token_rows, token_spans,
                             train_code)
 from core.controls import by_name
 from core.device import get_device
-from core.llm import four_bit_problem
-from core.llm_server import chat_note
-from core.lora import TARGETS, delete_adapter, import_adapter, list_adapters, lora_param_count
-from core.lora_data import preview, shipped_datasets
+from core.chat.llm import four_bit_problem
+from core.chat.llm_server import chat_note
+from core.chat.lora import TARGETS, delete_adapter, import_adapter, list_adapters, lora_param_count
+from core.chat.lora_data import preview, shipped_datasets
 from core.registry import available_models
 
 POLL_S = 1.0  # how often the training panel redraws while a job runs
@@ -221,7 +221,7 @@ def _finetune_tab(model_key: str) -> None:
                    "3-step probe on this machine.")
         if est and s is not None:
             with guard(), st.spinner("Timing a 3-step probe…"):
-                from core.lora_train import estimate
+                from core.chat.lora_train import estimate
 
                 if ds is None:
                     dataset_source(choice, None)  # core's "upload a file first"
@@ -248,7 +248,7 @@ def _check_qlora() -> None:
 
 
 def _start(ds, choice: str, s, name: str, model_key: str) -> None:
-    from core.lora_train import start_training
+    from core.chat.lora_train import start_training
 
     if ds is None:
         dataset_source(choice, None)  # raises core's "upload a file first"
@@ -258,13 +258,13 @@ def _start(ds, choice: str, s, name: str, model_key: str) -> None:
 
 
 def _job_running() -> bool:
-    from core.lora_train import get_job
+    from core.chat.lora_train import get_job
 
     return job_running("ft_job", get_job)
 
 
 def _cancel(job_id: str) -> None:
-    from core.lora_train import get_job
+    from core.chat.lora_train import get_job
 
     get_job(job_id).cancel()
     st.session_state["ft_cancelling"] = job_id
@@ -272,7 +272,7 @@ def _cancel(job_id: str) -> None:
 
 def _training_panel() -> None:
     """Progress bar, loss curve and Cancel of this session's job; polled while it runs."""
-    from core.lora_train import get_job
+    from core.chat.lora_train import get_job
 
     job_id = st.session_state.get("ft_job")
     if not job_id:

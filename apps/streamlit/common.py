@@ -88,7 +88,7 @@ def code_box(code: str) -> None:
 
 
 def visitor() -> str:
-    """This browser session's token: the adapters it makes are its own (core.lora, per session)."""
+    """This browser session's token: the adapters it makes are its own (core.chat.lora, per session)."""
     import uuid
 
     return state("visitor", lambda: uuid.uuid4().hex)

@@ -16,8 +16,8 @@ import streamlit as st
 from PIL import Image
 
 from apps.streamlit.common import code_box, guard, heading, run_page
-from core import config, image_search as search_mod, rag
-from core import image_search_view as view
+from core import config, image_search as search_mod
+from core.image_search import rag, view
 
 RESULT = "imgsearch_result"  # the last results: gallery, hits, thumbnails, table, notes, query
 ANSWER = "imgsearch_answer"  # the last answer: texts, audio, timings, prompt

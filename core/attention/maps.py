@@ -68,10 +68,10 @@ def load_encoder(path: Path, device: str) -> AttentionModel:
 
 
 def load_decoder(path: Path, device: str) -> AttentionModel:
-    """Registry loader: a causal LM, from a GGUF file (converted once by core.llm) or a HF folder."""
+    """Registry loader: a causal LM, from a GGUF file (converted once by core.chat.llm) or a HF folder."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from core.llm import ensure_hf_folder
+    from core.chat.llm import ensure_hf_folder
 
     folder = ensure_hf_folder(Path(path))
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -299,7 +299,8 @@ def decode(prompt: str, settings: Settings = Settings(), model_key: str = DEFAUL
     """Run one strategy on `prompt` with the registered causal LM `model_key` (SmolLM2 by default)."""
     import time
 
-    from core import llm_server, models
+    from core import models
+    from core.chat import llm_server
 
     if settings.strategy != "beam" and llm_server.served(model_key):
         return served_decode(prompt, settings)
@@ -325,13 +326,13 @@ def decode(prompt: str, settings: Settings = Settings(), model_key: str = DEFAUL
 
 
 def served_decode(prompt: str, settings: Settings = Settings()) -> Result:
-    """Greedy search or sampling on the language-model server (core.llm_server): the completions
+    """Greedy search or sampling on the language-model server (core.chat.llm_server): the completions
     endpoint with the top DECODE_TOP_TOKENS log-probabilities per step. Token ids are not reported
     (-1). Each step's top list is the model's own distribution, before temperature / top-k / top-p
     (what the server reports), and a seed reproduces the server's draws, not this process's."""
     import time
 
-    from core import llm_server
+    from core.chat import llm_server
 
     if prompt is None or not str(prompt).strip():
         raise ValueError("the prompt is empty: type the beginning of a text for the model to continue")

@@ -72,7 +72,7 @@ def compare_view(prompt: str, **values) -> DecodeView:
     """All three strategies on `prompt`. All settings are checked before any model runs."""
     settings = {s: settings_for(s, values) for s in STRATEGIES}
     results = {s: decode(prompt, settings[s]) for s in STRATEGIES}
-    # A strategy run by the language-model server (core.llm_server) says so; beam search is always local.
+    # A strategy run by the language-model server (core.chat.llm_server) says so; beam search is always local.
     rows = [[s + (" (model server)" if r.settings.get("served") else ""), r.text, round(r.sequence_logprob, 3),
              len(r.token_ids), round(r.seconds, 2)] for s, r in results.items()]
     dists = {s: figures.distribution_figure(r.steps, f"{s}: top next tokens at each step (✓ chosen)")

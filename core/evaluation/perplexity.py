@@ -23,7 +23,7 @@ class Perplexity:
     ids: tuple[int, ...]
     surprisal_bits: tuple[float, ...]  # one per token from the second on
     top_prediction: tuple[str, ...]  # the model's most likely next token at each scored position
-    note: str = ""  # where it was computed, when that is not the plain local model (core.llm_server)
+    note: str = ""  # where it was computed, when that is not the plain local model (core.chat.llm_server)
 
     @property
     def bits_per_token(self) -> float:
@@ -47,7 +47,8 @@ def perplexity_models() -> list[str]:
 def perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
     """Score `text` under `model` (a registry key of a causal LM). Raises ValueError for empty or
     one-token text, or text longer than PERPLEXITY_MAX_TOKENS."""
-    from core import llm_server, models
+    from core import models
+    from core.chat import llm_server
 
     if not isinstance(text, str) or not text.strip():
         raise ValueError("the text is empty; type a sentence to score")
@@ -85,10 +86,10 @@ def perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
 
 
 def served_perplexity(text: str, model: str = DEFAULT_MODEL) -> Perplexity:
-    """The same score from the language-model server (core.llm_server): the completions endpoint
+    """The same score from the language-model server (core.chat.llm_server): the completions endpoint
     with echo=True gives log p of each of the text's own tokens. The server does not report token
     ids, so `ids` holds -1 for each token."""
-    from core import llm_server
+    from core.chat import llm_server
 
     scored = llm_server.prompt_logprobs(text, top_logprobs=1)
     if len(scored) < 2:

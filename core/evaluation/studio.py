@@ -33,7 +33,7 @@ class StudioPair:
 
 
 def chat_pair(prompt: str, reference: str, max_new_tokens: int = 64) -> StudioPair:
-    from core.chat import GenerationSettings, reply
+    from core.chat.conversation import GenerationSettings, reply
 
     if not prompt.strip() or not reference.strip():
         raise ValueError("give both a prompt and a reference answer")

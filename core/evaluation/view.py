@@ -189,7 +189,7 @@ def perplexity_view(text: str, model: str = DEFAULT_MODEL) -> PerplexityView:
                f"{r.bits_per_token:.2f} bits per token). The most surprising token: "
                f"`{r.tokens[worst + 1]!s}` ({r.surprisal_bits[worst]:.1f} bits; the model expected "
                f"`{r.top_prediction[worst]!s}`).")
-    if r.note:  # the model server scored it, or could not and this machine did (core.llm_server)
+    if r.note:  # the model server scored it, or could not and this machine did (core.chat.llm_server)
         summary += " " + r.note
     code = ("from core.evaluation import perplexity\n"
             f"r = perplexity({text!r}, {model!r})\n"

@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, build_prompt_ids
+from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, build_prompt_ids
 from core.config import env_int
 from core.preference.pairs import PreferencePair, parse_pairs
 
@@ -214,8 +214,8 @@ class DPOJob:
     def _run(self) -> None:
         import torch
 
-        from core.lora import LoraSettings
-        from core.lora_train import prepare
+        from core.chat.lora import LoraSettings
+        from core.chat.lora_train import prepare
 
         s = self.settings
         start = time.perf_counter()

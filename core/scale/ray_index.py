@@ -1,6 +1,6 @@
 """Index a folder of images with Ray Data: decoding, tagging and embedding in parallel batches.
 
-The result is an ordinary gallery (same files as `core.gallery.index` writes, so the app loads and
+The result is an ordinary gallery (same files as `core.image_search.gallery.index` writes, so the app loads and
 searches it by name) plus, per channel, a sharded IVF / IVF-PQ index (`core.scale.shards`).
 
     python -m core.scale.ray_index /data/photos                       # a local Ray on this machine
@@ -22,7 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from core import config, gallery as gal
+from core import config
+from core.image_search import gallery as gal
 
 ADDRESS_ENV = "NLP_STUDIO_RAY_ADDRESS"
 INSTALL_HINT = ("Ray is an optional extra for indexing galleries across machines; install it with "
@@ -41,7 +42,7 @@ def import_ray():
 
 def default_channels() -> list:
     """What a worker embeds with when not told otherwise: tags, text, and CLIP if its weights exist."""
-    from core.image_search import default_channels as channels
+    from core.image_search.search import default_channels as channels
 
     return channels()
 
@@ -49,7 +50,7 @@ def default_channels() -> list:
 class EmbedBatch:
     """A Ray Data actor: builds the channels once (models load once per worker), then per batch
     decodes the images, makes thumbnails and embeds every channel. Unreadable files come back
-    with `ok` False and the reason, as `core.gallery.index` would skip them."""
+    with `ok` False and the reason, as `core.image_search.gallery.index` would skip them."""
 
     def __init__(self, make_channels: Callable[[], list], torch_threads: int):
         if torch_threads > 0:

@@ -65,7 +65,7 @@ def _tokenizer_file(key: str) -> Path:
     spec = STUDIO_TOKENIZERS[key]
     path = models.resolve(spec.model_key).path
     if key == "smollm2":
-        from core.llm import ensure_hf_folder
+        from core.chat.llm import ensure_hf_folder
 
         path = ensure_hf_folder(path)  # the GGUF's tokenizer, saved once into the studio's cache
     file = Path(path) / "tokenizer.json"

@@ -8,7 +8,8 @@ import pytest
 def tokenizer_without_template():
     from transformers import AutoTokenizer
 
-    from core import llm, models
+    from core import models
+    from core.chat import llm
 
     folder = llm.ensure_hf_folder(models.resolve("smollm2-135m").path)
     tok = AutoTokenizer.from_pretrained(folder)
@@ -18,14 +19,14 @@ def tokenizer_without_template():
 
 
 def test_chat_says_to_pick_an_instruct_model(tokenizer_without_template):
-    from core.chat import build_prompt_ids
+    from core.chat.conversation import build_prompt_ids
 
     with pytest.raises(ValueError, match="no chat template.*instruct model"):
         build_prompt_ids(tokenizer_without_template, [{"role": "user", "content": "Hello"}])
 
 
 def test_lora_data_says_the_same(tokenizer_without_template):
-    from core.lora_data import Example, encode_example
+    from core.chat.lora_data import Example, encode_example
 
     with pytest.raises(ValueError, match="no chat template"):
         encode_example(tokenizer_without_template, Example("Hi", "Arr, hello matey"), "")

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import config, gallery as gal, image_search as search_mod
+from core import config, image_search as search_mod
+from core.image_search import gallery as gal
 
 SKIMAGE = Path(__import__("skimage").__file__).parent / "data"
 PHOTOS = ["chelsea.png", "coffee.png", "rocket.jpg", "astronaut.png", "motorcycle_left.png", "camera.png"]
@@ -32,7 +33,7 @@ class CountingChannel:
 def random_clip():
     import open_clip
 
-    from core.clip import ClipModel
+    from core.image_search.clip import ClipModel
 
     model, _, preprocess = open_clip.create_model_and_transforms("ViT-S-32", pretrained=None)
     model.eval()

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import device, llm
+from core import device
+from core.chat import llm
 
 
 @pytest.fixture

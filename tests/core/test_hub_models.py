@@ -4,7 +4,7 @@ Users with internet get these with `python -m core.download KEY`; here there is 
 test builds a TINY RANDOM-WEIGHT model of the same architecture (Qwen2, Llama) in a temporary
 folder, with SmolLM2's real tokenizer and chat template, and points the model's environment
 variable (spec.env_var, e.g. NLP_STUDIO_MODEL_QWEN2_5_0_5B) at it. That exercises exactly what a
-downloaded folder goes through: resolve -> core.llm loader -> chat -> LoRA training -> adapter
+downloaded folder goes through: resolve -> core.chat.llm loader -> chat -> LoRA training -> adapter
 on disk -> chatting with the adapter. The weights are random: these tests check plumbing and
 numbers that follow from it, never what the model says, and nothing here is shown to a user.
 """
@@ -19,11 +19,10 @@ import pytest
 import torch
 
 from core import models
-from core.chat import DEFAULT_SYSTEM_PROMPT, GenerationSettings, build_prompt_ids, normalize_messages, reply, stream_reply
-from core.llm import LOADER_4BIT, ensure_hf_folder, four_bit_problem
-from core.lora import adapted_model, delete_adapter, find_adapter, list_adapters
-from core.lora import LoraSettings
-from core.lora_train import finetune, wait_until_free
+from core.chat.conversation import DEFAULT_SYSTEM_PROMPT, GenerationSettings, build_prompt_ids, normalize_messages, reply, stream_reply
+from core.chat.llm import LOADER_4BIT, ensure_hf_folder, four_bit_problem
+from core.chat.lora import adapted_model, delete_adapter, find_adapter, list_adapters, LoraSettings
+from core.chat.lora_train import finetune, wait_until_free
 from core.registry import get_spec
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]

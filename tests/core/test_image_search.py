@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from core import gallery as gal, image_search as search_mod, models
+from core import image_search as search_mod, models
+from core.image_search import gallery as gal
 from tests.browser import click_tab, open_app
 
 SKIMAGE = Path(__import__("skimage").__file__).parent / "data"
@@ -45,7 +46,7 @@ def unnamed_zip(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 
 def test_cat_photo_is_tagged_as_a_cat():
-    from core.tagger import classify, top_tags
+    from core.image_search.tagger import classify, top_tags
 
     tagger = models.get("efficientnet-lite0")
     probs = classify(tagger, [Image.open(SKIMAGE / "chelsea.png"), Image.open(SKIMAGE / "coffee.png")])
@@ -93,7 +94,7 @@ def test_grad_cam_heatmap_for_a_result(shipped):
     row = shipped.keys.index("chelsea.png")
     image, what = search_mod.heatmap(shipped, row, "a cat")
     assert image.size == (224, 224) and "Grad-CAM" in what and "cat" in what.lower()
-    from core.tagger import gradcam
+    from core.image_search.tagger import gradcam
 
     heat = gradcam(models.get("efficientnet-lite0"), Image.open(SKIMAGE / "chelsea.png"), 285)
     # scaled so its maximum is 1, in float32: approx's default 1e-6 relative covers the division

@@ -1,11 +1,11 @@
-"""core.llm and core.chat on the real SmolLM2-135M-Instruct weights (offline GGUF package)."""
+"""core.chat.llm and core.chat.conversation on the real SmolLM2-135M-Instruct weights (offline GGUF package)."""
 from __future__ import annotations
 
 import pytest
 
 from core import models
-from core.chat import GenerationSettings, build_prompt_ids, normalize_messages, reply, stream_reply
-from core.llm import CausalLM, ensure_hf_folder
+from core.chat.conversation import GenerationSettings, build_prompt_ids, normalize_messages, reply, stream_reply
+from core.chat.llm import CausalLM, ensure_hf_folder
 
 Q = [{"role": "user", "content": "What is the capital of France?"}]
 

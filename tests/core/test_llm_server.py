@@ -1,4 +1,4 @@
-"""Language models on an OpenAI-compatible server (core.llm_server), tested against a real one:
+"""Language models on an OpenAI-compatible server (core.chat.llm_server), tested against a real one:
 llama.cpp's server (llama-cpp-python[server], installed by scripts/setup.sh --test) on the shipped
 SmolLM2-135M-Instruct Q4_1 GGUF, started once for the session on a free port.
 
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import pytest
 
-from core import config, llm_server
-from core.llm_server import LLMServerError
+from core import config
+from core.chat import llm_server
+from core.chat.llm_server import LLMServerError
 
 FRANCE = [{"role": "user", "content": "What is the capital of France?"}]
 PROMPTS = [
@@ -76,7 +77,7 @@ def test_http_errors_become_sentences_that_say_what_to_do(status, body, words):
 def llama_url(tmp_path_factory):
     """llama.cpp's OpenAI-compatible server on the shipped GGUF, once per session, on a free port;
     killed at the end. Two threads: the test machine has two cores."""
-    from core import serve_llm
+    from core.chat import serve_llm
 
     if not serve_llm.llama_server_installed():
         pytest.fail(f"llama.cpp's server is not installed: run scripts/setup.sh --test "
@@ -122,7 +123,7 @@ def test_the_server_lists_the_model_and_the_doctor_sees_it(served):
 
 @pytest.mark.serving
 def test_chat_streams_through_core_from_the_server(served):
-    from core.chat import GenerationSettings, stream_reply
+    from core.chat.conversation import GenerationSettings, stream_reply
 
     pieces = list(stream_reply(PROMPTS[2], settings=GenerationSettings(max_new_tokens=24)))
     assert len(pieces) > 3, pieces  # streamed: the reply grew piece by piece
@@ -133,10 +134,10 @@ def test_chat_streams_through_core_from_the_server(served):
 
 
 def _local_greedy_ids(lm, messages: list[dict], max_new: int) -> tuple[list[int], list[int]]:
-    """(prompt ids, greedy reply ids) from the local fp32 model, prompt built as core.chat builds it."""
+    """(prompt ids, greedy reply ids) from the local fp32 model, prompt built as core.chat.conversation builds it."""
     import torch
 
-    from core.chat import DEFAULT_SYSTEM_PROMPT, build_prompt_ids, normalize_messages
+    from core.chat.conversation import DEFAULT_SYSTEM_PROMPT, build_prompt_ids, normalize_messages
 
     prompt = build_prompt_ids(lm.tokenizer, normalize_messages(messages, DEFAULT_SYSTEM_PROMPT), 1024)
     with torch.inference_mode():
@@ -165,7 +166,7 @@ MAX_NEW = 24
 
 @pytest.mark.serving
 def test_greedy_replies_match_the_local_model_up_to_near_ties(served, local_lm):
-    from core.chat import GenerationSettings, reply
+    from core.chat.conversation import GenerationSettings, reply
 
     tok = local_lm.tokenizer
     agreed = []
@@ -241,7 +242,7 @@ def test_decoding_lab_greedy_and_sampling_run_on_the_server(served, local_lm, mo
 def test_rag_answers_come_from_the_server(served):
     from types import SimpleNamespace
 
-    from core import rag
+    from core.image_search import rag
 
     hits = [SimpleNamespace(key="chelsea.png", caption="a tabby cat", tags=[("tabby", 0.6)], score=0.31),
             SimpleNamespace(key="coffee.png", caption="", tags=[("espresso", 0.84)], score=0.12)]
@@ -251,7 +252,7 @@ def test_rag_answers_come_from_the_server(served):
 
 @pytest.mark.serving
 def test_a_slow_server_is_a_timeout_message(served, monkeypatch):
-    from core.chat import reply
+    from core.chat.conversation import reply
 
     monkeypatch.setattr(config, "LLM_READ_TIMEOUT_S", 0.001)  # nothing answers within a millisecond
     with pytest.raises(LLMServerError, match="did not answer within"):
@@ -259,8 +260,8 @@ def test_a_slow_server_is_a_timeout_message(served, monkeypatch):
 
 
 def test_a_server_that_is_down_is_a_message_saying_what_to_do(monkeypatch):
-    from core import serve_llm
-    from core.chat import reply
+    from core.chat import serve_llm
+    from core.chat.conversation import reply
 
     monkeypatch.setenv(config.LLM_URL_ENV, f"http://127.0.0.1:{serve_llm.free_port()}/v1")  # nothing listens
     with pytest.raises(LLMServerError, match="is not answering") as err:
@@ -276,7 +277,7 @@ def test_the_app_stays_up_when_the_server_is_down_and_answers_when_it_is_back(ll
     from gradio_client.exceptions import AppError
 
     from apps.gradio import chat
-    from core import serve_llm
+    from core.chat import serve_llm
 
     with gr.Blocks() as demo:
         chat.build()

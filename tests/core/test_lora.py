@@ -12,12 +12,12 @@ import uuid
 import pytest
 import torch
 
-from core.chat import GenerationSettings, reply
-from core.lora import (LoraSettings, adapted_model, delete_adapter, find_adapter, import_adapter, list_adapters,
+from core.chat.conversation import GenerationSettings, reply
+from core.chat.lora import (LoraSettings, adapted_model, delete_adapter, find_adapter, import_adapter, list_adapters,
                        lora_param_count, save_adapter)
-from core.lora_compare import perplexity, token_probabilities
-from core.lora_data import encode_example, load_dataset, load_file, parse_examples, Example
-from core.lora_train import prepare, start_training, wait_until_free
+from core.chat.lora_compare import perplexity, token_probabilities
+from core.chat.lora_data import encode_example, load_dataset, load_file, parse_examples, Example
+from core.chat.lora_train import prepare, start_training, wait_until_free
 
 MARKERS = ("arr", "matey", "ahoy", " ye ", " be ")
 PROMPTS = ["What is the capital of Italy?", "How do I cook rice?"]
@@ -236,7 +236,7 @@ def test_cancel_mid_run_leaves_a_usable_checkpoint(trained):
 
 @pytest.mark.slow
 def test_estimate_comes_from_a_short_probe():
-    from core.lora_train import estimate
+    from core.chat.lora_train import estimate
 
     e = estimate("pirate", LoraSettings(steps=30), threads=1)
     assert e["seconds_per_step"] > 0 and e["estimated_s"] >= 30 * e["seconds_per_step"] * 0.9
@@ -246,7 +246,7 @@ def test_estimate_comes_from_a_short_probe():
 def test_a_run_that_learns_nothing_says_so_in_its_result():
     """A feature that can silently do nothing must say so: at the smallest learning rate, 6 steps
     barely move the loss, and the job's result (and the adapter's studio.json) carry a warning."""
-    from core.chat_view import job_message
+    from core.chat.view import job_message
 
     name = _name("still")
     wait_until_free()

@@ -24,12 +24,13 @@ import pytest
 import torch
 from selenium.webdriver.common.by import By
 
-import core.llm as llm
-from core import lora_4bit, models
-from core.chat import GenerationSettings, reply
+import core.chat.llm as llm
+from core import models
+from core.chat import lora_4bit
+from core.chat.conversation import GenerationSettings, reply
 from core.device import get_device
-from core.lora import LoraSettings, adapted_model, delete_adapter, find_adapter
-from core.lora_train import check_settings, estimate, learning_check, start_training, wait_until_free
+from core.chat.lora import LoraSettings, adapted_model, delete_adapter, find_adapter
+from core.chat.lora_train import check_settings, estimate, learning_check, start_training, wait_until_free
 from tests.browser import click_tab, open_app, page_errors, set_number, wait_for_text
 
 MARKERS = ("arr", "matey", "ahoy", " ye ", " be ")

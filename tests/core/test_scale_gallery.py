@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import config, gallery as gal, image_search as search_mod
+from core import config, image_search as search_mod
+from core.image_search import gallery as gal
 from core.scale import shards
 
 SKIMAGE = Path(__import__("skimage").__file__).parent / "data"
@@ -27,7 +28,7 @@ def random_clip_channels() -> list:
     import open_clip
     import torch
 
-    from core.clip import ClipModel
+    from core.image_search.clip import ClipModel
 
     torch.manual_seed(0)
     model, _, preprocess = open_clip.create_model_and_transforms("ViT-S-32", pretrained=None)
@@ -109,7 +110,7 @@ def test_gallery_search_uses_pq_shards_and_rescores_exactly(tmp_path, monkeypatc
     truth = np.argsort(-(queries @ x.T), axis=1)[:, :10]
     found = []
     for q in queries:
-        scores, rows = loaded.search("clip:x", q, 100)  # core.image_search asks for 100 candidates
+        scores, rows = loaded.search("clip:x", q, 100)  # core.image_search.search asks for 100 candidates
         scores, rows = scores[:10], rows[:10]
         # exact scores of the rows returned (re-scored from the vectors, not PQ's estimates);
         # float32 dot products in another order: 1e-5
@@ -131,7 +132,7 @@ def test_ray_missing_says_how_to_install(monkeypatch):
 def test_core_and_app_modules_do_not_import_ray():
     import subprocess
 
-    code = ("import sys, core.image_search, core.gallery, core.scale; "
+    code = ("import sys, core.image_search.search, core.image_search.gallery, core.scale; "
             "print('ray' in sys.modules, 'faiss' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

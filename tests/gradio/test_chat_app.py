@@ -50,9 +50,9 @@ def test_adapters_endpoint_lists_the_shipped_adapter(client):
 
 @pytest.mark.slow
 def test_finetune_endpoint_returns_adapter_and_losses(client):
-    from core.lora import delete_adapter
+    from core.chat.lora import delete_adapter
 
-    from core.lora_train import wait_until_free
+    from core.chat.lora_train import wait_until_free
 
     name = f"test-api-{uuid.uuid4().hex[:6]}"
     wait_until_free()  # another test run on this machine may be training
@@ -104,7 +104,7 @@ def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
 
 @pytest.mark.slow
 def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browser, app_url, screenshot_dir):
-    from core.lora import delete_adapter, list_adapters
+    from core.chat.lora import delete_adapter, list_adapters
 
     name = f"test-ui-{uuid.uuid4().hex[:6]}"
     open_app(browser, app_url)
@@ -114,7 +114,7 @@ def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browse
     box = [e for e in browser.find_elements(By.CSS_SELECTOR, "input, textarea")
            if e.is_displayed() and "my-pirate" in (e.get_attribute("placeholder") or "")][0]
     box.send_keys(name)
-    from core.lora_train import wait_until_free
+    from core.chat.lora_train import wait_until_free
 
     wait_until_free()
     [b for b in browser.find_elements(By.TAG_NAME, "button") if b.is_displayed() and b.text.strip() == "Train"][0].click()

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from core import lora, session_files
+from core import session_files
+from core.chat import lora
 from core.file_roots import check_path
 
 

@@ -155,7 +155,7 @@ def hub_only_smollm2(monkeypatch, tmp_path):
     snapshots/<rev>/ + refs/main), made from this machine's real weights, and no GGUF package."""
     import huggingface_hub.constants as hub_constants
 
-    from core import llm
+    from core.chat import llm
 
     gguf = models._package_path(MODELS["smollm2-135m"])
     if gguf is None:
@@ -176,7 +176,7 @@ def hub_only_smollm2(monkeypatch, tmp_path):
 
 
 def test_smollm2_comes_from_the_hub_cache_without_the_gguf_package(hub_only_smollm2):
-    from core import llm
+    from core.chat import llm
 
     src = models.locate("smollm2-135m")
     assert src.kind == "hub-cache" and src.path == hub_only_smollm2

@@ -11,10 +11,10 @@ import uuid
 
 import pytest
 
-from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply
-from core.chat_view import UPLOAD, compare_replies, dataset_from_bytes
+from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, GenerationSettings, reply
+from core.chat.view import UPLOAD, compare_replies, dataset_from_bytes
 from core.config import CHAT_MAX_MESSAGE_CHARS
-from core.lora import import_adapter, list_adapters
+from core.chat.lora import import_adapter, list_adapters
 from tests.streamlit_pages import errors, run_page, text_of
 
 QUESTION = "What is the capital of France?"
@@ -168,7 +168,7 @@ def test_compare_matches_core_and_scores_tokens():
 
 
 def test_training_runs_off_the_script_thread_and_a_second_user_hears_busy():
-    from core.lora_train import get_job, wait_until_free
+    from core.chat.lora_train import get_job, wait_until_free
 
     wait_until_free()  # another test run on this machine may be training
     name = f"test-st-{uuid.uuid4().hex[:6]}"
@@ -204,8 +204,8 @@ def test_training_runs_off_the_script_thread_and_a_second_user_hears_busy():
 
 
 def test_cancel_stops_after_the_current_step_and_keeps_the_adapter():
-    from core.lora import delete_adapter
-    from core.lora_train import get_job, wait_until_free
+    from core.chat.lora import delete_adapter
+    from core.chat.lora_train import get_job, wait_until_free
 
     wait_until_free()
     at = run_page("chat")
@@ -240,7 +240,7 @@ def test_qlora_option_matches_core_availability():
     """The 4-bit (QLoRA) box is offered exactly where core says 4-bit can run, and ticking it puts
     quantization='4bit' into the settings the page trains with (shown in its code box)."""
     from core.device import get_device
-    from core.llm import four_bit_problem
+    from core.chat.llm import four_bit_problem
 
     at = run_page("chat")
     box = at.checkbox(key="ft_qlora")

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageOps
 from streamlit.runtime.uploaded_file_manager import UploadedFile, UploadedFileRec
 
-from core import image_search as search_mod, rag, tts
-from core import image_search_view as view
+from core import image_search as search_mod, tts
+from core.image_search import rag, view
 from tests.streamlit_pages import errors, run_page, text_of
 
 SKIMAGE = Path(__import__("skimage").__file__).parent / "data"

@@ -290,7 +290,7 @@ def stream_chat(messages: list[dict], temperature: float = 0.0, top_p: float = 0
         # --interrupt_requests False.)
         raise LLMServerError(f"the language-model server at {server.url} ended the reply early without a reason "
                              "(the text so far is shown). Ask again; a host running llama.cpp's server must start "
-                             "it with --interrupt_requests False (python -m core.serve_llm does).")
+                             "it with --interrupt_requests False (python -m core.chat.serve_llm does).")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core import gallery as gal
+from core.image_search import gallery as gal
 from core.audio import to_int16
 
 INTRO = """Ask aloud or type. Each picture is scored by up to three **channels**, shown separately:
@@ -23,7 +23,7 @@ MODEL_TITLE = "**Model's words** (SmolLM2-135M; it can be wrong, check the pictu
 
 
 def weights(w_clip: float, w_tags: float, w_text: float) -> dict[str, float]:
-    """Channel weights as core.image_search takes them."""
+    """Channel weights as core.image_search.search takes them."""
     return {"clip": float(w_clip), "tags": float(w_tags), "text": float(w_text)}
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core import config, gallery as gal, models
+from core import config, models
+from core.image_search import gallery as gal
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "gallery" / "captions.json"
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "gallery" / "captions.json"
 TAGGER_KEY = "efficientnet-lite0"
 CLIP_KEY = "clip-vit-b-32"
 TAG_K = 10  # labels per image that enter its tag vector
@@ -53,7 +54,7 @@ def encode_text(texts: list[str]) -> np.ndarray:
 @lru_cache(maxsize=1)
 def label_vectors() -> np.ndarray:
     """MiniLM embeddings of the 1,000 ImageNet label descriptions, float32 [1000, 384]."""
-    from core.tagger import label_names
+    from core.image_search.tagger import label_names
 
     _, descriptions = label_names()
     return encode_text(descriptions)
@@ -76,7 +77,7 @@ class TagChannel:
         self.fingerprint = f"{TAGGER_KEY}/top{TAG_K}/minilm-centred"
 
     def embed(self, images: list[Image.Image], items: list[dict]) -> np.ndarray:
-        from core.tagger import classify
+        from core.image_search.tagger import classify
 
         probs = classify(self.tagger, images)
         return tag_vectors(self.tagger, probs, items)
@@ -84,7 +85,7 @@ class TagChannel:
 
 def tag_vectors(tagger, probs: np.ndarray, items: list[dict] | None = None) -> np.ndarray:
     """[N, 384] tag vectors from class probabilities [N, 1000]; fills items[i]["tags"] if given."""
-    from core.tagger import top_tags
+    from core.image_search.tagger import top_tags
 
     labels = label_vectors()
     labels = labels - labels.mean(axis=0)
@@ -113,7 +114,7 @@ class TextChannel:
 
 
 class ClipChannel:
-    """open_clip image embeddings. Only built from real weights in the app (see core.clip)."""
+    """open_clip image embeddings. Only built from real weights in the app (see core.image_search.clip)."""
 
     def __init__(self, clip):
         self.clip = clip
@@ -140,7 +141,7 @@ def clip_status(key: str | None = None) -> tuple[object | None, str]:
     if ":" in key:
         with _named_lock:
             if key not in _named:
-                from core.clip import load_named
+                from core.image_search.clip import load_named
                 from core.device import get_device
 
                 name, _, tag = key.partition(":")
@@ -305,7 +306,7 @@ def query_vectors(terms: list[Term], channel_names: list[str], clip=None, tagger
     mini = dict(zip(texts, encode_text(texts))) if texts else {}
     img_tag = {}
     if images and any(c in ("tags", "text") for c in channel_names):
-        from core.tagger import classify
+        from core.image_search.tagger import classify
 
         tagger = tagger or models.get(TAGGER_KEY)
         for t, v in zip(images, tag_vectors(tagger, classify(tagger, images))):
@@ -412,14 +413,14 @@ def search_text(query: str, k: int = 8, gallery: str = "", weights: dict[str, fl
 def heatmap(g: gal.Gallery, row: int, query: str, clip=None) -> tuple[Image.Image, str]:
     """The grounding view for one result: CLIP saliency for the query when CLIP is loaded,
     else Grad-CAM of the result's tag closest to the query. Returns (overlay RGB, what it shows)."""
-    from core.tagger import centre_crop, gradcam, overlay
+    from core.image_search.tagger import centre_crop, gradcam, overlay
 
     if not 0 <= row < len(g):
         raise ValueError(f"no result {row} in this gallery")
     item = g.items[row]
     image = gal.open_image(Path(item["path"]))
     if clip is not None and query.strip():
-        from core.tagger import to_rgb
+        from core.image_search.tagger import to_rgb
 
         heat = clip.saliency(image, clean_query(query))
         crop = to_rgb(image).resize((heat.shape[1], heat.shape[0]))

@@ -28,10 +28,10 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT
+from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT
 from core.config import LORA_CHECK_MIN_DROP, LORA_CHECK_MIN_STEPS, LORA_TRAIN_THREADS
-from core.lora import LoraSettings, check_name, describe, name_taken, save_adapter, settings_dict, unique_name, user_dir
-from core.lora_data import Dataset, encode_example, load_dataset
+from core.chat.lora import LoraSettings, check_name, describe, name_taken, save_adapter, settings_dict, unique_name, user_dir
+from core.chat.lora_data import Dataset, encode_example, load_dataset
 
 log = logging.getLogger("nlp_studio")
 STATES = ("starting", "running", "saving", "done", "cancelled", "failed")
@@ -128,7 +128,7 @@ def prepare(model_key: str, settings: LoraSettings, seed_offset: int = 0):
 
     four_bit = settings.quantization == "4bit"
     if four_bit:
-        from core.llm import LOADER_4BIT
+        from core.chat.llm import LOADER_4BIT
 
         base = models.get(model_key, loader=LOADER_4BIT)
     else:
@@ -138,7 +138,7 @@ def prepare(model_key: str, settings: LoraSettings, seed_offset: int = 0):
     if four_bit:
         from peft import prepare_model_for_kbit_training
 
-        from core.lora_4bit import keep_backward
+        from core.chat.lora_4bit import keep_backward
 
         keep_backward(model)  # a no-op after load_causal_lm's own guard, unless something repacked it since
         on_gpu = next(model.parameters()).device.type == "cuda"
@@ -158,7 +158,7 @@ def check_settings(settings: LoraSettings, device: str | None = None) -> None:
     what to install or where it runs)."""
     if settings.quantization != "none":
         from core.device import get_device
-        from core.llm import check_quantization
+        from core.chat.llm import check_quantization
 
         check_quantization(settings.quantization, device or get_device())
 
@@ -319,7 +319,7 @@ def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings
                    threads: int = 0, owner: str = "") -> TrainingJob:
     """Start a job and return at once. Refuses (ValueError) when another job holds the machine,
     when the name is taken, or when the dataset is unusable: all checked before any work.
-    `owner`: the token of the session training it (core.lora: who may see and delete it)."""
+    `owner`: the token of the session training it (core.chat.lora: who may see and delete it)."""
     import peft  # noqa: F401 - imported here, not first in the job thread: lazy imports race across threads
 
     from core import models

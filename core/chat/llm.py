@@ -10,7 +10,7 @@ QLoRA: `load_causal_lm(..., quantization="4bit")` (registry loader `LOADER_4BIT`
 same folder's linear layers to 4-bit NormalFloat with bitsandbytes while loading. Whether this
 machine can train that way is a question with a real answer, not a guess from the version number:
 `four_bit_problem(device)` runs one small 4-bit LoRA step on the device once and checks its
-gradients against the same step in full precision (core.lora_4bit), and says what is wrong.
+gradients against the same step in full precision (core.chat.lora_4bit), and says what is wrong.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from core.config import cache_dir
 _convert_lock = threading.Lock()
 
 QUANTIZATIONS = ("none", "4bit")
-LOADER_4BIT = "core.llm:load_causal_lm_4bit"
+LOADER_4BIT = "core.chat.llm:load_causal_lm_4bit"
 # The release tested here (torch 2.9.1, transformers 5.24, peft 0.21.2): it runs nf4 on CUDA and
 # on x86 CPUs (its CPU backend), so the message names it rather than "any bitsandbytes".
 BNB_PIN = "bitsandbytes==0.50.2"
@@ -135,7 +135,7 @@ def four_bit_problem(device: str, probe: bool = True) -> str | None:
     what to do instead.
 
     With `probe` (the default) the check is real and about gradients, not only the forward pass:
-    core.lora_4bit.gradient_problem builds two small nf4 layers, runs one eval-mode forward (on
+    core.chat.lora_4bit.gradient_problem builds two small nf4 layers, runs one eval-mode forward (on
     AVX-512-bf16 CPUs that is what switches bitsandbytes to a kernel without a backward), then
     compares one LoRA step's gradients and loss with the same step on the dequantized weights.
     Cached per device for the process. bitsandbytes pulls in torch's compiler when imported
@@ -168,7 +168,7 @@ def _cheap_problem(device: str) -> str | None:
 
 
 def _probe_four_bit(device: str) -> str | None:
-    from core.lora_4bit import gradient_problem
+    from core.chat.lora_4bit import gradient_problem
 
     try:
         return gradient_problem(device)
@@ -229,10 +229,10 @@ def load_causal_lm(path: Path, device: str, quantization: str = "none") -> Causa
         # A quantized model cannot be moved with .to(); it is placed while loading.
         model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=cfg, dtype=cfg.bnb_4bit_compute_dtype,
                                                      device_map={"": device})
-        from core.lora_4bit import keep_backward
+        from core.chat.lora_4bit import keep_backward
 
         # This copy exists to be trained: keep its layers off bitsandbytes' AVX-512-bf16 CPU kernel,
-        # which has no backward and takes over after any eval-mode forward (core.lora_4bit).
+        # which has no backward and takes over after any eval-mode forward (core.chat.lora_4bit).
         keep_backward(model)
     else:
         dtype = torch.float16 if use_fp16(device) else torch.float32

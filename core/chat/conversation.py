@@ -1,6 +1,6 @@
 """Chat with a causal LM: messages in, reply text out, streamed as it is generated.
 
-    from core.chat import reply, stream_reply, GenerationSettings
+    from core.chat.conversation import reply, stream_reply, GenerationSettings
     reply([{"role": "user", "content": "What is the capital of France?"}])
     for text in stream_reply(messages, adapter="pirate-demo"):   # the growing reply
         print(text)
@@ -133,11 +133,11 @@ def build_prompt_ids(tokenizer: Any, messages: list[dict], max_input_tokens: int
 
 def resolve_model(model: str = DEFAULT_MODEL, adapter: str | None = None):
     """The `(torch model, tokenizer)` to generate with: the registry's base model, or a copy of
-    it with the named LoRA adapter applied (see core.lora)."""
+    it with the named LoRA adapter applied (see core.chat.lora)."""
     from core import models
 
     if adapter:
-        from core.lora import adapted_model
+        from core.chat.lora import adapted_model
 
         return adapted_model(model, adapter)
     lm = models.get(model)
@@ -155,10 +155,10 @@ def stream_reply(
     which is what a chat widget wants to display. Closing the generator (a stop button)
     stops generation within one token.
 
-    With a language-model server configured for `model` (core.llm_server, NLP_STUDIO_LLM_URL) and
+    With a language-model server configured for `model` (core.chat.llm_server, NLP_STUDIO_LLM_URL) and
     no adapter, the reply comes from the server; `local=True` insists on the local weights (a
     side-by-side with an adapter, which only exists locally, compares like with like)."""
-    from core import llm_server
+    from core.chat import llm_server
 
     if adapter is None and not local and llm_server.served(model):
         msgs = normalize_messages(messages, settings.system_prompt)

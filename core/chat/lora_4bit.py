@@ -85,7 +85,7 @@ def gradient_check(device: str) -> dict:
     import torch.nn.functional as F
     from bitsandbytes.functional import dequantize_4bit
 
-    from core.llm import compute_dtype
+    from core.chat.llm import compute_dtype
 
     compute = compute_dtype(device)
     with torch.random.fork_rng(devices=[]):  # seeded, without moving the caller's random stream

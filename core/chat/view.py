@@ -2,7 +2,7 @@
 the text for parameter counts, estimates, job progress and perplexity, and the per-token
 divergence labels. Plain strings and lists in and out; no UI library is imported here.
 
-    from core.chat_view import params_markdown, job_message
+    from core.chat.view import params_markdown, job_message
     params_markdown(lora_param_count("smollm2-135m", LoraSettings()))
 """
 from __future__ import annotations
@@ -11,12 +11,12 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from core.chat import DEFAULT_MODEL, GenerationSettings, reply
+from core.chat.conversation import DEFAULT_MODEL, GenerationSettings, reply
 from core.config import CHAT_MAX_NEW_TOKENS, LORA_MAX_RANK, LORA_MAX_STEPS
 from core.controls import Control
-from core.lora import LoraSettings
-from core.lora_compare import TokenComparison
-from core.lora_data import Dataset, load_dataset, load_file
+from core.chat.lora import LoraSettings
+from core.chat.lora_compare import TokenComparison
+from core.chat.lora_data import Dataset, load_dataset, load_file
 
 LORA_EXPLAINER = """**Chat** with SmolLM2-135M-Instruct (offline), then **fine-tune** it: LoRA freezes all 135M weights and
 learns, next to each chosen weight matrix W, two small matrices **A** (rank × in) and **B** (out × rank);
@@ -65,7 +65,7 @@ def lora_settings(rank, alpha, targets, lr, steps, four_bit: bool = False) -> Lo
 
 
 def chat_code(model: str, adapter: str, s: GenerationSettings) -> str:
-    return f'''from core.chat import GenerationSettings, stream_reply
+    return f'''from core.chat.conversation import GenerationSettings, stream_reply
 
 messages = [{{"role": "user", "content": "What is the capital of France?"}}]
 settings = GenerationSettings(temperature={s.temperature}, top_p={s.top_p}, max_new_tokens={s.max_new_tokens},
@@ -77,8 +77,8 @@ for text in stream_reply(messages, model={model!r}, adapter={adapter or None!r},
 
 def train_code(dataset: str, s: LoraSettings) -> str:
     quant = f", quantization={s.quantization!r}" if s.quantization != "none" else ""
-    return f'''from core.lora import LoraSettings
-from core.lora_train import start_training
+    return f'''from core.chat.lora import LoraSettings
+from core.chat.lora_train import start_training
 
 settings = LoraSettings(rank={s.rank}, alpha={s.alpha}, target_modules={s.target_modules!r},
                         learning_rate={s.learning_rate}, steps={s.steps}{quant})
@@ -112,7 +112,7 @@ def dataset_summary(ds: Dataset) -> str:
 
 
 def params_markdown(info: dict) -> str:
-    """Trainable LoRA parameters against the frozen total, from core.lora.lora_param_count."""
+    """Trainable LoRA parameters against the frozen total, from core.chat.lora.lora_param_count."""
     shapes = ", ".join(f"`{k}` W {v[0]}×{v[1]} → A {info['rank']}×{v[1]}, B {v[0]}×{info['rank']}"
                        for k, v in info["shapes"].items())
     return (f"**Trainable: {info['trainable'] / 1e6:.2f}M of {info['total'] / 1e6:.0f}M parameters "
@@ -121,7 +121,7 @@ def params_markdown(info: dict) -> str:
 
 
 def estimate_markdown(e: dict, s: LoraSettings) -> str:
-    """The time estimate from core.lora_train.estimate's probe."""
+    """The time estimate from core.chat.lora_train.estimate's probe."""
     return (f"About **{e['estimated_s']:.0f} s** for {s.steps} steps on this machine "
             f"({e['seconds_per_step']:.2f} s a step, measured on a {e['probe_s']:.0f} s probe).")
 
@@ -136,7 +136,7 @@ def _bold_md(text: str) -> str:
 
 
 def job_message(st, strong: Callable[[str], str] = _bold_md) -> str:
-    """One line about a training job (a core.lora_train.JobStatus): its progress while it runs,
+    """One line about a training job (a core.chat.lora_train.JobStatus): its progress while it runs,
     what was saved when it ends. `strong` marks the adapter name (markdown bold by default)."""
     if not st.finished:
         eta = "" if st.eta_s is None else f", about {st.eta_s:.0f} s left"
@@ -172,7 +172,7 @@ def compare_replies(prompt: str, adapter: str, settings: GenerationSettings,
 def score_reply(prompt: str, adapter: str, text: str, system_prompt: str = "",
                 model: str = DEFAULT_MODEL) -> TokenComparison:
     """Per-token probabilities of one of the two replies under both models."""
-    from core.lora_compare import token_probabilities
+    from core.chat.lora_compare import token_probabilities
 
     if not text:
         raise ValueError("press 'Answer with both' first")
@@ -205,7 +205,7 @@ def perplexity_markdown(ds_name: str, adapter: str, heldout: int, base_ppl: floa
 
 def compare_perplexity(ds_name: str, adapter: str, model: str = DEFAULT_MODEL) -> str:
     """Held-out perplexity of the base model and of base + adapter on a shipped set, as a sentence."""
-    from core.lora_compare import perplexity
+    from core.chat.lora_compare import perplexity
 
     if not adapter:
         raise ValueError("pick an adapter to compare with the base model")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from core.chat import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, build_prompt_ids, normalize_messages, resolve_model
-from core.lora_data import Dataset, encode_example, load_dataset
+from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, build_prompt_ids, normalize_messages, resolve_model
+from core.chat.lora_data import Dataset, encode_example, load_dataset
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class ClipModel:
         """L2-normalised image embeddings, float32 [N, D]."""
         import torch
 
-        from core.tagger import to_rgb
+        from core.image_search.tagger import to_rgb
 
         chunks = []
         with self.lock, torch.inference_mode():
@@ -60,7 +60,7 @@ class ClipModel:
         """
         import torch
 
-        from core.tagger import to_rgb
+        from core.image_search.tagger import to_rgb
 
         with self.lock:
             t = self.model.encode_text(self.tokenizer([text]).to(self.device)).float().detach()

@@ -225,7 +225,7 @@ def open_image(path: Path, max_side: int = WORK_SIDE) -> Image.Image:
     GALLERY_MAX_MEGAPIXELS (decompression bombs included) are refused; JPEGs decode at reduced
     scale; a corrupt or truncated file is reported, never half-read.
     """
-    from core.tagger import to_rgb
+    from core.image_search.tagger import to_rgb
 
     size = path.stat().st_size
     if size > config.GALLERY_MAX_IMAGE_BYTES:

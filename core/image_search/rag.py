@@ -1,6 +1,6 @@
 """Cross-modal RAG: a (spoken) question -> image search -> a grounded answer -> speech.
 
-The pipeline reuses the studio's cores: `core.asr.whisper` (Whisper), `core.image_search`, `core.chat`
+The pipeline reuses the studio's cores: `core.asr.whisper` (Whisper), `core.image_search.search`, `core.chat.conversation`
 (SmolLM2) and `core.tts.pipeline` (Piper). A 135M chat model cannot be trusted to cite, so the answer
 has two parts kept apart everywhere they are shown:
   - `citations` / `sources_text`: built deterministically from the retrieval (which items, with
@@ -45,7 +45,7 @@ class Answer:
     sources_text: str  # the citations as one sentence
     spoken_text: str  # what was spoken
     messages: list[dict]  # the exact prompt the chat model got
-    hits: list  # core.image_search.Hit, best first
+    hits: list  # core.image_search.search.Hit, best first
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     sample_rate: int = 0
     audio: np.ndarray | None = None  # the sources sentence: float32 mono, None when speech was off
@@ -123,7 +123,7 @@ def spoken_model(model_text: str) -> str:
 def generate(messages: list[dict], chat_model: str = "smollm2-135m") -> str:
     """The chat model's answer, greedy, stopped at the end of its first full sentence (the
     spoken answer uses one sentence, and a small model's later sentences mostly wander)."""
-    from core.chat import GenerationSettings, stream_reply
+    from core.chat.conversation import GenerationSettings, stream_reply
 
     settings = GenerationSettings(temperature=0.0, max_new_tokens=config.RAG_MAX_NEW_TOKENS,
                                   system_prompt=SYSTEM_PROMPT)

@@ -2,7 +2,7 @@
 one machine, the tests and the serving bench; a department runs vLLM on a GPU instead, see
 docs/serving.md).
 
-    python -m core.serve_llm --port 8000 [--threads 2]
+    python -m core.chat.serve_llm --port 8000 [--threads 2]
     NLP_STUDIO_LLM_URL=http://localhost:8000/v1 python app.py
 
 Needs `llama-cpp-python[server]` (scripts/setup.sh --test installs it; it compiles llama.cpp).
@@ -93,7 +93,7 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.serve_llm", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m core.chat.serve_llm", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve other machines")

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.config import LORA_MAX_EXAMPLE_TOKENS, LORA_MAX_EXAMPLES, LORA_MAX_UPLOAD_BYTES, LORA_MIN_EXAMPLES
 
-DATASETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "datasets"
+DATASETS_DIR = Path(__file__).resolve().parents[2] / "assets" / "datasets"
 PROMPT_KEYS = ("prompt", "instruction", "input", "question")
 RESPONSE_KEYS = ("response", "output", "answer", "completion")
 HELDOUT_EVERY = 5  # example i goes to the held-out split when i % 5 == 4
@@ -152,7 +152,7 @@ def encode_example(tokenizer: Any, ex: Example, system_prompt: str,
     """(input_ids, labels) for one example in the chat template. Labels are -100 on the prompt,
     so the loss counts only the response tokens. Too-long examples are cut at `max_tokens`;
     one whose prompt alone fills the limit raises ValueError."""
-    from core.chat import require_chat_template
+    from core.chat.conversation import require_chat_template
 
     require_chat_template(tokenizer)
     msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []

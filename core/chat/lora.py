@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from core.config import LORA_LOADED_ADAPTERS, LORA_MAX_ADAPTER_BYTES, LORA_MAX_RANK, cache_dir
-from core.llm import QUANTIZATIONS
+from core.chat.llm import QUANTIZATIONS
 
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "assets" / "lora"
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "lora"
 WEIGHTS = "adapter_model.safetensors"
 CONFIG = "adapter_config.json"
 META = "studio.json"
