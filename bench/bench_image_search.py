@@ -44,9 +44,9 @@ def synthetic_tag_vectors(rng, labels: np.ndarray, n: int, top: int = 10) -> np.
 
 def bench_queries(sizes: list[int], repeats: int) -> None:
     from core.image_search import gallery as gal
-    from core.image_search.search import encode_text
+    from core.image_search.pipeline import encode_text
 
-    from core.image_search.search import label_vectors
+    from core.image_search.pipeline import label_vectors
 
     encode_text(["warm up"])
     rng = np.random.default_rng(0)

@@ -69,7 +69,8 @@ def code(text: str, pair: str, model: str, layer: int, head: int | None, focus: 
     pair_arg = f", text_pair={pair!r}" if pair.strip() else ""
     draw = (f"fa.lines(maps, layer={layer}, heads={heads}, focus={focus}, show_special={special})" if view == "lines"
             else f"fa.heatmap(maps, layer={layer}, head={head}, focus={focus}, show_special={special})")
-    return f"""from core import attention, figures_attention as fa
+    return f"""from core import attention
+from core.attention import figures as fa
 from core.attention.saliency import saliency
 
 maps = attention.attention_maps({text!r}, {model!r}{pair_arg})

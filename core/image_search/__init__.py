@@ -1,8 +1,8 @@
 """Voice-driven image search: galleries (folders indexed with tags, text and CLIP vectors), the tagger, CLIP, search, cross-modal RAG, and the tab's view.
 
-The package's public surface is `__all__`: its modules, and the names of `search` (the pipeline most callers want: `from core import image_search; image_search.<name>`)."""
+The package's public surface is `__all__`: its modules, and the names of `pipeline` (the pipeline most callers want: `from core import image_search; image_search.<name>`)."""
 
-from core.image_search.search import (  # noqa: F401 - re-exported
+from core.image_search.pipeline import (  # noqa: F401 - re-exported
     ASSETS,
     CLIP_ENV,
     CLIP_KEY,
@@ -30,6 +30,7 @@ from core.image_search.search import (  # noqa: F401 - re-exported
     offline_channels,
     parse_query,
     query_vectors,
+    search,
     search_text,
     shipped_sources,
     shutil_rm,
@@ -64,14 +65,15 @@ __all__ = [
     "offline_channels",
     "parse_query",
     "query_vectors",
+    "search",
     "search_text",
     "shipped_sources",
     "shutil_rm",
     "tag_vectors",
     "clip",
     "gallery",
+    "pipeline",
     "rag",
-    "search",
     "tagger",
     "view",
 ]

@@ -1,6 +1,6 @@
 """Cross-modal RAG: a (spoken) question -> image search -> a grounded answer -> speech.
 
-The pipeline reuses the studio's cores: `core.asr.whisper` (Whisper), `core.image_search.search`, `core.chat.conversation`
+The pipeline reuses the studio's cores: `core.asr.whisper` (Whisper), `core.image_search.pipeline`, `core.chat.conversation`
 (SmolLM2) and `core.tts.pipeline` (Piper). A 135M chat model cannot be trusted to cite, so the answer
 has two parts kept apart everywhere they are shown:
   - `citations` / `sources_text`: built deterministically from the retrieval (which items, with
@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from core import config
-from core import image_search as search_mod
+from core.image_search import pipeline as search_mod
 
 SYSTEM_PROMPT = ("You answer questions about a small collection of pictures. Use only the numbered "
                  "pictures listed. Name the picture you mean by its number in brackets, like [1]. "
@@ -45,7 +45,7 @@ class Answer:
     sources_text: str  # the citations as one sentence
     spoken_text: str  # what was spoken
     messages: list[dict]  # the exact prompt the chat model got
-    hits: list  # core.image_search.search.Hit, best first
+    hits: list  # core.image_search.pipeline.Hit, best first
     timings: dict[str, float] = field(default_factory=dict)  # step -> seconds
     sample_rate: int = 0
     audio: np.ndarray | None = None  # the sources sentence: float32 mono, None when speech was off

@@ -23,7 +23,7 @@ MODEL_TITLE = "**Model's words** (SmolLM2-135M; it can be wrong, check the pictu
 
 
 def weights(w_clip: float, w_tags: float, w_text: float) -> dict[str, float]:
-    """Channel weights as core.image_search.search takes them."""
+    """Channel weights as core.image_search.pipeline takes them."""
     return {"clip": float(w_clip), "tags": float(w_tags), "text": float(w_text)}
 
 

@@ -42,7 +42,7 @@ def import_ray():
 
 def default_channels() -> list:
     """What a worker embeds with when not told otherwise: tags, text, and CLIP if its weights exist."""
-    from core.image_search.search import default_channels as channels
+    from core.image_search.pipeline import default_channels as channels
 
     return channels()
 

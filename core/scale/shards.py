@@ -151,7 +151,7 @@ def search_reranked(index: ShardedIndex, vectors: np.ndarray, queries: np.ndarra
                     pool: int = 100, nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top-k with exact scores: `pool` candidates from the index, re-scored against the stored
     float32 `vectors` [N, D] (memory-mapped is fine: only the candidates' rows are read). This is
-    how the app uses an IVF-PQ index (core.image_search.search.search re-scores its candidates)."""
+    how the app uses an IVF-PQ index (core.image_search.pipeline.search re-scores its candidates)."""
     q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, index.manifest.dim)
     _, cand = index.search(q, max(pool, k), nprobe)
     scores = np.full((len(q), k), -np.inf, np.float32)

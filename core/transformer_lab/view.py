@@ -112,7 +112,7 @@ def model_source() -> str:
 def train_code(settings: LabSettings, source: str, own_text: bool) -> str:
     """Lines that rerun this training outside the app, then draw its attention."""
     text_arg = "text=open('my_text.txt').read()" if own_text else f"source={source!r}"
-    return f"""from core import figures_attention as fa
+    return f"""from core.attention import figures as fa
 from core.transformer_lab import LabSettings, train, generate, fill_in
 
 job = train(LabSettings(objective={settings.objective!r}, layers={settings.layers}, heads={settings.heads},

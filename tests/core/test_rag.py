@@ -49,7 +49,7 @@ def test_unintelligible_voice_and_empty_question_are_refused():
 
 
 def test_citations_come_from_the_retrieval_not_the_model():
-    from core.image_search.search import Hit
+    from core.image_search.pipeline import Hit
 
     hits = [Hit(1, "IMG_1.jpg", 0.5, {"tags": 0.5}, [("tabby", 0.6), ("tiger cat", 0.2)], "", 0),
             Hit(2, "IMG_2.jpg", 0.45, {"tags": 0.45}, [("Egyptian cat", 0.7)], "", 1),

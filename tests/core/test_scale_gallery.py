@@ -110,7 +110,7 @@ def test_gallery_search_uses_pq_shards_and_rescores_exactly(tmp_path, monkeypatc
     truth = np.argsort(-(queries @ x.T), axis=1)[:, :10]
     found = []
     for q in queries:
-        scores, rows = loaded.search("clip:x", q, 100)  # core.image_search.search asks for 100 candidates
+        scores, rows = loaded.search("clip:x", q, 100)  # core.image_search.pipeline asks for 100 candidates
         scores, rows = scores[:10], rows[:10]
         # exact scores of the rows returned (re-scored from the vectors, not PQ's estimates);
         # float32 dot products in another order: 1e-5
@@ -132,7 +132,7 @@ def test_ray_missing_says_how_to_install(monkeypatch):
 def test_core_and_app_modules_do_not_import_ray():
     import subprocess
 
-    code = ("import sys, core.image_search.search, core.image_search.gallery, core.scale; "
+    code = ("import sys, core.image_search.pipeline, core.image_search.gallery, core.scale; "
             "print('ray' in sys.modules, 'faiss' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
