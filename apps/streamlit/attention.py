@@ -133,11 +133,11 @@ def views() -> None:
         return
     maps = result["maps"]
     st.markdown(result["summary"])
-    ctl = by_name(av.VIEW_CONTROLS)
     special = render(by_name(av.INPUT_CONTROLS)["special"], "attn_special")
     st.subheader(READY)
     _token_strip(maps, special)
 
+    ctl = by_name(av.VIEW_CONTROLS)
     cols = st.columns(4)
     # The result's own layer range, heads and tokens replace the declared ones (see VIEW_CONTROLS).
     layer = render(ctl["layer"], "attn_layer", cols[0], max_value=maps.n_layers - 1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page
-from apps.streamlit.controls import render
+from apps.streamlit.controls import render, render_all
 from core.controls import by_name
 from core.embeddings import corpus as corpus_mod, view as ev, explorer
 
@@ -43,8 +43,7 @@ def neighbours_section() -> None:
     with left:
         with st.form("emb_nn_form"):
             # The examples below may set emb_kind and emb_query too: session state wins over the default.
-            inputs = {c.name: render(c, f"emb_{c.name}") for c in ev.NEIGHBOUR_CONTROLS}
-            kind, query, k = inputs["kind"], inputs["query"], inputs["k"]
+            kind, query, k = render_all(ev.NEIGHBOUR_CONTROLS, "emb").values()  # keys emb_kind, emb_query, emb_k
             go = st.form_submit_button(ev.BUTTONS["neighbours"], type="primary", key="emb_nn_go")
         st.pills("Try", [q for q, _ in ev.NEIGHBOUR_EXAMPLES], key="emb_nn_try", on_change=_use_example)
     # The first view is filled in when the page opens, so the page is never blank.
