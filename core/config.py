@@ -54,6 +54,14 @@ MAX_UMAP_POINTS = env_int("NLP_STUDIO_MAX_UMAP_POINTS", 10_000)
 # One query is 20M multiply-adds; OpenMP threads spinning on a busy 2-core machine made a faiss
 # search 4x slower than one thread (measured: p50 60 ms vs 14 ms). Parallelism comes from users.
 FAISS_THREADS = env_int("NLP_STUDIO_FAISS_THREADS", 1)
+# The Explorer's sliders (the core limits above still apply to the API): a short list reads best
+# on a projected screen, and k-means beyond 10 clusters paints more colours than anyone can tell apart.
+UI_MAX_NEIGHBOURS = env_int("NLP_STUDIO_UI_MAX_NEIGHBOURS", 30)
+UI_MAX_ANALOGY_ANSWERS = env_int("NLP_STUDIO_UI_MAX_ANALOGY_ANSWERS", 20)
+UI_MIN_FREQUENT_WORDS = 100  # the slider steps by this many too
+UI_MAX_FREQUENT_WORDS = env_int("NLP_STUDIO_UI_MAX_FREQUENT_WORDS", 10_000)
+MIN_KMEANS_CLUSTERS = 2
+MAX_KMEANS_CLUSTERS = env_int("NLP_STUDIO_MAX_KMEANS_CLUSTERS", 10)
 
 # LoRA Chat
 CHAT_MAX_MESSAGE_CHARS = env_int("NLP_STUDIO_CHAT_MAX_MESSAGE_CHARS", 4_000)

@@ -6,10 +6,12 @@ import gradio as gr
 import numpy as np
 
 from apps.gradio.common import code_box, friendly, session_folder
+from apps.gradio.controls import render
 from apps.tabs import TABS
 from core import attention
 from core.attention import figures as fa, view as av
-from core.attention.view import ALL, EXAMPLES, EXPORTS, render_views
+from core.attention.view import ALL, EXAMPLES, render_views
+from core.controls import by_name
 from core.attention.saliency import Saliency, saliency
 from core.zerogpu import gpu
 
@@ -108,16 +110,16 @@ def export(maps, sal, which_v, layer_v, head_v, focus_v, special_v, view_v):
 # --- layout: each part returns its components by name -------------------------------------------
 
 def input_panel() -> dict:
+    ctl = by_name(av.INPUT_CONTROLS)
     with gr.Row():
         with gr.Column(scale=2):
-            text = gr.Textbox(label="Sentence", lines=2, value=EXAMPLES[0][0], max_lines=6)
-            pair = gr.Textbox(label=av.PAIR_LABEL, lines=1)
+            text = render(ctl["text"], max_lines=6)
+            pair = render(ctl["pair"])
         with gr.Column(scale=1):
-            model = gr.Dropdown(av.model_choices(), value=attention.DEFAULT_MODEL, label="Model")
+            model = render(ctl["model"], choices=av.model_choices())  # "key (kind)" labels
             with gr.Row():
-                special = gr.Checkbox(value=True, label="Show special tokens")
-                integrated = gr.Checkbox(value=True, label="Integrated gradients")
-            run = gr.Button("Show attention", variant="primary", elem_id="attn-run")
+                special, integrated = render(ctl["special"]), render(ctl["integrated"])
+            run = gr.Button(av.RUN_LABEL, variant="primary", elem_id="attn-run")
     gr.Examples(EXAMPLES, [text, pair, model])
     return {"text": text, "pair": pair, "model": model, "special": special, "integrated": integrated, "run": run}
 
@@ -127,11 +129,13 @@ def view_panel() -> dict:
     tokens = gr.HighlightedText(label="Tokens as the tokenizer split them (click one to focus it)", elem_id="attn-tokens",
                                 color_map=av.TOKEN_COLOURS, show_legend=True,
                                 combine_adjacent=False, interactive=False)
+    ctl = by_name(av.VIEW_CONTROLS)
     with gr.Row():
-        layer = gr.Slider(0, 5, value=0, step=1, label="Layer", elem_id="attn-layer")
-        head = gr.Dropdown([ALL] + [str(h) for h in range(12)], value=ALL, label="Head (all = every head / their mean)", elem_id="attn-head")
-        focus = gr.Dropdown([("none", -1)], value=-1, label="Focus token")
-        view = gr.Radio(["lines", "heatmap"], value="lines", label="Head view as")
+        # Layer maximum, head and focus choices are replaced by compute() from the result (see VIEW_CONTROLS).
+        layer = render(ctl["layer"], elem_id="attn-layer")
+        head = render(ctl["head"], elem_id="attn-head")
+        focus = render(ctl["focus"], choices=[("none", -1)])
+        view = render(ctl["view"])
     with gr.Row():
         head_plot = gr.Plot(label="Head view", scale=3)
         sal_plot = gr.Plot(label="Saliency beside attention", scale=2)
@@ -140,29 +144,30 @@ def view_panel() -> dict:
 
 
 def detail_tabs() -> dict:
+    model_title, rollout_title, math_title, next_title, export_title = av.DETAIL_TABS
     with gr.Tabs():
-        with gr.Tab("Model view"):
+        with gr.Tab(model_title):
             gr.Markdown(av.MODEL_VIEW_HELP)
             model_plot = gr.Plot(label="Model view", elem_id="attn-model")
             tile_click = gr.Textbox(elem_id="attn-tile-click", elem_classes=["nlp-hidden"], show_label=False,
                                     container=False)
-        with gr.Tab("Rollout"):
+        with gr.Tab(rollout_title):
             gr.Markdown(av.ROLLOUT_HELP)
             rollout_plot = gr.Plot(label="Rollout", elem_id="attn-rollout")
-        with gr.Tab("Scaled dot-product"):
+        with gr.Tab(math_title):
             gr.Markdown(av.MATH_HELP)
-            math_btn = gr.Button("Compute for this head and token", size="sm")
+            math_btn = gr.Button(av.MATH_LABEL, size="sm")
             math_plot = gr.Plot(label="Scaled dot-product", elem_id="attn-math")
             math_table = gr.Dataframe(headers=["j", "token", "q·k/√d_k", "softmax"], interactive=False,
                                       label="The numbers")
-        with gr.Tab("Next token"):
+        with gr.Tab(next_title):
             next_plot = gr.Plot(label="Next-token distribution (decoders)", elem_id="attn-next")
-        with gr.Tab("Export & code"):
+        with gr.Tab(export_title):
             with gr.Row():
-                which = gr.Dropdown(list(EXPORTS), value=EXPORTS[0], label="Figure")
-                export_btn = gr.Button("Export as HTML (opens offline)", size="sm")
+                which = render(av.EXPORT_CONTROL)
+                export_btn = gr.Button(av.EXPORT_LABEL, size="sm")
             export_file = gr.File(label="HTML file")
-            gr.Markdown("For a PNG, use the camera icon in the figure's toolbar (top right of each plot).")
+            gr.Markdown(av.PNG_NOTE)
             code = code_box()
     return {"model_plot": model_plot, "tile_click": tile_click, "rollout_plot": rollout_plot, "math_btn": math_btn,
             "math_plot": math_plot, "math_table": math_table, "next_plot": next_plot, "which": which,

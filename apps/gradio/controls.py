@@ -7,24 +7,25 @@ from core.controls import Control
 
 
 def render(control: Control, **overrides) -> gr.components.Component:
-    """One component for one declared control; `overrides` pass layout options (scale, visible)."""
+    """One component for one declared control. `overrides` pass layout options (scale, visible,
+    elem_id) and win over the declaration, e.g. choices known only at run time or as (label, value)."""
     c = control
-    common = dict(label=c.label, info=c.help or None, value=c.default, **overrides)
+    kw = dict(label=c.label, info=c.help or None, value=c.default)
     if c.kind == "slider":
-        return gr.Slider(minimum=c.minimum, maximum=c.maximum, step=c.step or (1 if c.integer else None),
-                         **common)
-    if c.kind in ("int", "number"):
-        return gr.Number(minimum=c.minimum, maximum=c.maximum, step=c.step or 1,
-                         precision=0 if c.kind == "int" else None, **common)
-    if c.kind == "choice":
-        return gr.Dropdown(choices=list(c.choices), **common)
-    if c.kind == "radio":
-        return gr.Radio(choices=list(c.choices), **common)
-    if c.kind == "check":
-        return gr.Checkbox(**common)
-    if c.kind == "textarea":
-        return gr.Textbox(lines=c.lines, **common)
-    return gr.Textbox(lines=1, **common)
+        make = gr.Slider
+        kw.update(minimum=c.minimum, maximum=c.maximum, step=c.step or (1 if c.integer else None))
+    elif c.kind in ("int", "number"):
+        make = gr.Number
+        kw.update(minimum=c.minimum, maximum=c.maximum, step=c.step or 1, precision=0 if c.kind == "int" else None)
+    elif c.kind in ("choice", "radio"):
+        make = gr.Dropdown if c.kind == "choice" else gr.Radio
+        kw.update(choices=list(c.choices))
+    elif c.kind == "check":
+        make = gr.Checkbox
+    else:
+        make = gr.Textbox
+        kw.update(lines=c.lines if c.kind == "textarea" else 1)
+    return make(**{**kw, **overrides})
 
 
 def render_all(controls: tuple[Control, ...], **overrides) -> dict[str, gr.components.Component]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.gradio.common import code_box, friendly
+from apps.gradio.controls import render, render_all
 from apps.tabs import TABS
+from core.controls import by_name
 from core.embeddings import corpus as corpus_mod, view as ev, explorer
-from core.embeddings.sets import WORD_SETS
-from core.embeddings.view import ANALOGY_EXAMPLES, NEIGHBOUR_EXAMPLES
+from core.embeddings.view import ANALOGY_EXAMPLES, BUTTONS, NEIGHBOUR_EXAMPLES
 
 TITLE, WEEKS, SUMMARY = TABS["embeddings"].heading
 
@@ -71,9 +72,15 @@ def do_corpus(text, path, progress=gr.Progress()):
     return result.index, result.status, result.preview
 
 
+SOURCE_INPUTS = list(ev.SOURCE_INPUT.values())  # the inputs show_source_inputs shows or hides, in order
+
+
 def show_source_inputs(src):
-    return (gr.update(visible=src == "word set"), gr.update(visible=src == "typed words"),
-            gr.update(visible=src == "frequent words"), gr.update(visible=src == "word neighbourhood"))
+    return tuple(gr.update(visible=ev.SOURCE_INPUT.get(src) == name) for name in SOURCE_INPUTS)
+
+
+def show_colour_inputs(col):
+    return gr.update(visible=ev.COLOUR_INPUT.get(col) == "clusters")
 
 
 # --- sub-tabs ------------------------------------------------------------------------------
@@ -81,12 +88,9 @@ def show_source_inputs(src):
 def neighbours_tab(user_corpus: gr.State) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            kind = gr.Radio(list(explorer.KINDS), value="word", label="Space",
-                            info="word: GloVe, 400k words · sentence: MiniLM over the demo corpus "
-                                 "(or yours, once loaded)")
-            query = gr.Textbox(value="frog", label="Word or sentence", max_lines=3)
-            k = gr.Slider(1, 30, value=10, step=1, label="How many neighbours (k)")
-            go = gr.Button("Find neighbours", variant="primary")
+            ctl = by_name(ev.NEIGHBOUR_CONTROLS)
+            kind, query, k = render(ctl["kind"]), render(ctl["query"], max_lines=3), render(ctl["k"])
+            go = gr.Button(BUTTONS["neighbours"], variant="primary")
             gr.Examples(NEIGHBOUR_EXAMPLES, [query, kind], label="Try")
         with gr.Column(scale=2):
             plot = gr.Plot(label="Cosine similarity")
@@ -102,11 +106,8 @@ def neighbours_tab(user_corpus: gr.State) -> None:
 def analogies_tab() -> None:
     gr.Markdown(ev.ANALOGY_HELP)
     with gr.Row():
-        a = gr.Textbox(value="king", label="a")
-        b = gr.Textbox(value="man", label="− b")
-        c = gr.Textbox(value="woman", label="+ c")
-        k = gr.Slider(1, 20, value=5, step=1, label="k")
-    go = gr.Button("Solve the analogy", variant="primary")
+        a, b, c, k = render_all(ev.ANALOGY_CONTROLS).values()
+    go = gr.Button(BUTTONS["analogy"], variant="primary")
     gr.Examples(ANALOGY_EXAMPLES, [a, b, c], label="Classic analogies")
     with gr.Row():
         plot = gr.Plot(label="Answers")
@@ -118,42 +119,34 @@ def analogies_tab() -> None:
 def projection_tab(user_corpus: gr.State) -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=320):
-            go = gr.Button("Project", variant="primary")
-            source = gr.Radio(list(explorer.SOURCES), value="word set", label="Points")
-            word_set = gr.Dropdown(list(WORD_SETS), value=list(WORD_SETS)[0], label="Word set")
-            words = gr.Textbox(label="Typed words (commas or spaces)", lines=3, visible=False,
-                               value="apple banana cherry car truck bus dog cat horse red blue green")
-            n_freq = gr.Slider(100, 10_000, value=2_000, step=100, visible=False,
-                               label="How many of the most frequent words")
-            centre = gr.Textbox(value="music", label="Centre word", visible=False)
+            go = gr.Button(BUTTONS["project"], variant="primary")
+            ctl = by_name(ev.PROJECTION_CONTROLS)
+            source = render(ctl["source"])
+            # Only the input the default source names shows at first; show_source_inputs does the rest.
+            shown = ev.SOURCE_INPUT[ctl["source"].default]
+            word_set, words, n_freq, centre = (render(ctl[name], visible=name == shown) for name in SOURCE_INPUTS)
             with gr.Row():
-                method = gr.Radio(["PCA", "t-SNE", "UMAP"], value="PCA", label="Method")
-                dims = gr.Radio([2, 3], value=2, label="Dimensions")
-            colour = gr.Radio(list(explorer.COLOURINGS), value="label", label="Colour by")
-            clusters = gr.Slider(2, 10, value=4, step=1, label="k-means clusters", visible=False)
+                method, dims = render(ctl["method"]), render(ctl["dims"])
+            colour = render(ctl["colour"])
+            clusters = render(ctl["clusters"], visible=ev.COLOUR_INPUT.get(ctl["colour"].default) == "clusters")
         with gr.Column(scale=3):
             plot = gr.Plot(label="Projection")
             info = gr.Markdown()
     code = code_box()
     source.change(show_source_inputs, source, [word_set, words, n_freq, centre], api_visibility="private",
                   queue=False)
-    colour.change(lambda c: gr.update(visible=c == "k-means clusters"), colour, clusters,
-                  api_visibility="private", queue=False)
+    colour.change(show_colour_inputs, colour, clusters, api_visibility="private", queue=False)
     go.click(do_project, [source, word_set, words, n_freq, centre, method, dims, colour, clusters, user_corpus],
              [plot, info, code], api_visibility="private", concurrency_limit=2)
 
 
 def axes_tab() -> None:
     gr.Markdown(ev.AXES_HELP)
+    ctl = by_name(ev.AXES_CONTROLS)
     with gr.Row():
-        xa = gr.Textbox(value="man, he, his", label="x axis: first pole")
-        xb = gr.Textbox(value="woman, she, her", label="x axis: second pole")
-        ya = gr.Textbox(value="bad, awful", label="y axis: first pole (optional)")
-        yb = gr.Textbox(value="good, great", label="y axis: second pole (optional)")
-    words = gr.Textbox(label="Words to place", lines=2,
-                       value="king queen doctor nurse engineer teacher soldier dancer "
-                             "hero villain brave cruel gentle")
-    go = gr.Button("Place the words", variant="primary")
+        xa, xb, ya, yb = (render(ctl[name]) for name in ("x_a", "x_b", "y_a", "y_b"))
+    words = render(ctl["words"])
+    go = gr.Button(BUTTONS["axes"], variant="primary")
     with gr.Row():
         with gr.Column(scale=3):
             plot = gr.Plot(label="Axes")
@@ -166,9 +159,9 @@ def axes_tab() -> None:
 def corpus_tab(user_corpus: gr.State) -> None:
     gr.Markdown(ev.CORPUS_HELP)
     with gr.Row():
-        pasted = gr.Textbox(label="Paste lines", lines=8)
-        upload = gr.File(label="…or upload .txt / .csv", file_types=[".txt", ".csv"], type="filepath")
-    go = gr.Button("Embed this corpus", variant="primary")
+        pasted = render(ev.PASTED)
+        upload = gr.File(label=ev.UPLOAD_LABEL, file_types=[f".{t}" for t in ev.UPLOAD_TYPES], type="filepath")
+    go = gr.Button(BUTTONS["corpus"], variant="primary")
     status = gr.Markdown()
     preview = gr.Dataframe(headers=["text", "label"], interactive=False, wrap=True)
     go.click(do_corpus, [pasted, upload], [user_corpus, status, preview], api_visibility="private",
@@ -178,16 +171,17 @@ def corpus_tab(user_corpus: gr.State) -> None:
 def build() -> None:
     gr.Markdown(INTRO)
     user_corpus = gr.State(None)  # this browser session's SentenceIndex, never shared
+    neighbours_title, analogies_title, projection_title, axes_title, corpus_title = ev.SECTIONS
     with gr.Tabs():
-        with gr.Tab("Nearest neighbours"):
+        with gr.Tab(neighbours_title):
             neighbours_tab(user_corpus)
-        with gr.Tab("Analogies"):
+        with gr.Tab(analogies_title):
             analogies_tab()
-        with gr.Tab("Projection (2D / 3D)"):
+        with gr.Tab(projection_title):
             projection_tab(user_corpus)
-        with gr.Tab("Semantic axes"):
+        with gr.Tab(axes_title):
             axes_tab()
-        with gr.Tab("Your corpus"):
+        with gr.Tab(corpus_title):
             corpus_tab(user_corpus)
     gr.api(friendly(api_neighbors), api_name="neighbors", concurrency_limit=8)
     gr.api(friendly(api_analogy), api_name="analogy", concurrency_limit=8)

@@ -13,9 +13,11 @@ import html
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page
+from apps.streamlit.controls import render
 from core import attention
 from core.attention import figures as fa, view as av
 from core.attention.saliency import saliency
+from core.controls import by_name
 
 READY = "Tokens as the tokenizer split them"  # shows once a result is on the page
 MODEL_CHART = "attn_model_chart"
@@ -108,18 +110,16 @@ def _token_strip(maps, special: bool) -> None:
 
 
 def input_form() -> None:
-    st.session_state.setdefault("attn_text", av.EXAMPLES[0][0])
-    st.session_state.setdefault("attn_pair", "")
-    keys = [key for _, key in av.model_choices()]
+    ctl = by_name(av.INPUT_CONTROLS)
     labels = dict((key, label) for label, key in av.model_choices())
-    st.session_state.setdefault("attn_model", attention.DEFAULT_MODEL)
     with st.form("attn_form"):
         left, right = st.columns([2, 1])
-        text = left.text_area("Sentence", key="attn_text", height=80)
-        pair = left.text_input(av.PAIR_LABEL, key="attn_pair")
-        model_key = right.selectbox("Model", keys, key="attn_model", format_func=lambda k: labels.get(k, k))
-        integrated = right.checkbox("Integrated gradients", value=True, key="attn_ig")
-        go = right.form_submit_button("Show attention", type="primary", key="attn_go")
+        # The examples below may set attn_text, attn_pair and attn_model: session state wins over the default.
+        text = render(ctl["text"], "attn_text", left, height=80)
+        pair = render(ctl["pair"], "attn_pair", left)
+        model_key = render(ctl["model"], "attn_model", right, format_func=lambda k: labels.get(k, k))
+        integrated = render(ctl["integrated"], "attn_ig", right)
+        go = right.form_submit_button(av.RUN_LABEL, type="primary", key="attn_go")
     st.pills("Examples", [t for t, _, _ in av.EXAMPLES], key="attn_try", on_change=_use_example)
     if go or st.session_state.pop("attn_pending", False):
         with guard():
@@ -133,28 +133,29 @@ def views() -> None:
         return
     maps = result["maps"]
     st.markdown(result["summary"])
-    special = st.checkbox("Show special tokens", value=True, key="attn_special")
+    special = render(by_name(av.INPUT_CONTROLS)["special"], "attn_special")
     st.subheader(READY)
     _token_strip(maps, special)
 
+    ctl = by_name(av.VIEW_CONTROLS)
     cols = st.columns(4)
-    layer = cols[0].slider("Layer", 0, maps.n_layers - 1, key="attn_layer")
-    head = cols[1].selectbox("Head (all = every head / their mean)", [av.ALL] + [str(h) for h in range(maps.n_heads)],
-                             key="attn_head")
+    # The result's own layer range, heads and tokens replace the declared ones (see VIEW_CONTROLS).
+    layer = render(ctl["layer"], "attn_layer", cols[0], max_value=maps.n_layers - 1)
+    head = render(ctl["head"], "attn_head", cols[1], options=[av.ALL] + [str(h) for h in range(maps.n_heads)])
     visible = av.visible_indices(maps, special)
     if st.session_state.get("attn_focus") not in visible:
         st.session_state["attn_focus"] = -1
-    focus = cols[2].selectbox("Focus token", [-1] + visible, key="attn_focus",
-                              format_func=lambda i: "none" if i == -1 else f"{i}: {maps.tokens[i]}")
+    focus = render(ctl["focus"], "attn_focus", cols[2], options=[-1] + visible,
+                   format_func=lambda i: "none" if i == -1 else f"{i}: {maps.tokens[i]}")
     focus = None if focus == -1 else focus
-    view = cols[3].radio("Head view as", ["lines", "heatmap"], key="attn_view", horizontal=True)
+    view = render(ctl["view"], "attn_view", cols[3])
 
     head_fig, sal_fig, model_fig = _figures(result, layer, head, focus, special, view)
     left, right = st.columns([3, 2])
     left.plotly_chart(head_fig, key="attn_head_chart", config=CHART_CONFIG)
     right.plotly_chart(sal_fig, key="attn_sal_chart", config=CHART_CONFIG)
 
-    tabs = st.tabs(["Model view", "Rollout", "Scaled dot-product", "Next token", "Export & code"])
+    tabs = st.tabs(list(av.DETAIL_TABS))
     with tabs[0]:
         st.markdown(av.MODEL_VIEW_HELP)
         st.plotly_chart(model_fig, key=MODEL_CHART, on_select=_open_tile, selection_mode="points",
@@ -164,7 +165,7 @@ def views() -> None:
         st.plotly_chart(_rollout(result, special), key="attn_rollout_chart", config=CHART_CONFIG)
     with tabs[2]:
         st.markdown(av.MATH_HELP)
-        if st.button("Compute for this head and token", key="attn_math_go"):
+        if st.button(av.MATH_LABEL, key="attn_math_go"):
             with guard():
                 st.session_state["attn_math"] = av.math_view(maps, result["text"], result["pair"], layer, head,
                                                              focus)
@@ -177,15 +178,15 @@ def views() -> None:
         st.plotly_chart(fa.next_token_bars(maps), key="attn_next_chart", config=CHART_CONFIG)
     with tabs[4]:
         export_section(result, layer, head, focus, special, view)
-        st.caption("For a PNG, use the camera icon in the figure's toolbar (top right of each plot).")
+        st.caption(av.PNG_NOTE)
         code_box(av.code(result["text"], result["pair"], maps.model_key, layer, av.head_arg(head), focus, special,
                          view))
 
 
 def export_section(result: dict, layer: int, head: str, focus: int | None, special: bool, view: str) -> None:
     cols = st.columns([2, 1])
-    which = cols[0].selectbox("Figure", list(av.EXPORTS), key="attn_which")
-    if cols[1].button("Export as HTML (opens offline)", key="attn_export_go"):
+    which = render(av.EXPORT_CONTROL, "attn_which", cols[0])
+    if cols[1].button(av.EXPORT_LABEL, key="attn_export_go"):
         with guard():
             fig = av.export_figure(result["maps"], result["sal"], which, layer, head, focus, special, view)
             st.session_state["attn_export"] = (which, fig)

@@ -8,36 +8,38 @@ import streamlit as st
 from core.controls import Control
 
 
-def render(control: Control, key: str, container: Any = st) -> Any:
+def render(control: Control, key: str, container: Any = st, **options) -> Any:
     """One widget for one declared control; returns its current value. `key` must be unique on
-    the page (prefix it with the tab id)."""
+    the page (prefix it with the tab id). `options` pass layout options (horizontal, height) and
+    win over the declaration, e.g. options or a maximum known only at run time, a format_func."""
     c = control
-    help_ = c.help or None
+    kw: dict[str, Any] = dict(label=c.label, help=c.help or None, key=key)
     if c.kind == "slider":
-        if c.integer:
-            return container.slider(c.label, int(c.minimum), int(c.maximum), int(c.default),
-                                    step=int(c.step or 1), help=help_, key=key)
-        return container.slider(c.label, float(c.minimum), float(c.maximum), float(c.default),
-                                step=float(c.step) if c.step else None, help=help_, key=key)
-    if c.kind == "int":
-        return container.number_input(c.label, int(c.minimum), int(c.maximum), int(c.default),
-                                      step=int(c.step or 1), help=help_, key=key)
-    if c.kind == "number":
-        return container.number_input(c.label, float(c.minimum), float(c.maximum), float(c.default),
-                                      step=float(c.step) if c.step else None, format=c.fmt or None,
-                                      help=help_, key=key)
-    if c.kind == "choice":
-        return container.selectbox(c.label, list(c.choices), index=list(c.choices).index(c.default),
-                                   help=help_, key=key)
-    if c.kind == "radio":
-        return container.radio(c.label, list(c.choices), index=list(c.choices).index(c.default),
-                               horizontal=True, help=help_, key=key)
-    if c.kind == "check":
-        return container.checkbox(c.label, value=bool(c.default), help=help_, key=key)
-    if c.kind == "textarea":
-        return container.text_area(c.label, value=c.default or "", height=max(68, 24 * c.lines),
-                                   help=help_, key=key)
-    return container.text_input(c.label, value=c.default or "", help=help_, key=key)
+        make, num = container.slider, (int if c.integer else float)
+        step = int(c.step or 1) if c.integer else (float(c.step) if c.step else None)
+        kw.update(min_value=num(c.minimum), max_value=num(c.maximum), value=num(c.default), step=step)
+    elif c.kind == "int":
+        make = container.number_input
+        kw.update(min_value=int(c.minimum), max_value=int(c.maximum), value=int(c.default), step=int(c.step or 1))
+    elif c.kind == "number":
+        make = container.number_input
+        kw.update(min_value=float(c.minimum), max_value=float(c.maximum), value=float(c.default),
+                  step=float(c.step) if c.step else None, format=c.fmt or None)
+    elif c.kind in ("choice", "radio"):
+        make = container.selectbox if c.kind == "choice" else container.radio
+        kw.update(options=list(c.choices), index=list(c.choices).index(c.default))
+        if c.kind == "radio":
+            kw.update(horizontal=True)
+    elif c.kind == "check":
+        make = container.checkbox
+        kw.update(value=bool(c.default))
+    elif c.kind == "textarea":
+        make = container.text_area
+        kw.update(value=c.default or "", height=max(68, 24 * c.lines))
+    else:
+        make = container.text_input
+        kw.update(value=c.default or "")
+    return make(**{**kw, **options})
 
 
 def render_all(controls: tuple[Control, ...], prefix: str, container: Any = st) -> dict[str, Any]:

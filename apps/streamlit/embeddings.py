@@ -9,10 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, model, run_page
+from apps.streamlit.controls import render, render_all
+from core.controls import by_name
 from core.embeddings import corpus as corpus_mod, view as ev, explorer
-from core.embeddings.sets import WORD_SETS
 
-METHODS = ["PCA", "t-SNE", "UMAP"]
 READY = "Ranked by cosine similarity in the original space"  # shows once the first result is drawn
 
 
@@ -39,18 +39,12 @@ def _use_example() -> None:
 
 def neighbours_section() -> None:
     st.subheader("Nearest neighbours in the original space")
-    # Defaults through session state (not value=), since the examples below set these widgets too.
-    st.session_state.setdefault("emb_query", "frog")
-    st.session_state.setdefault("emb_kind", "word")
     left, right = st.columns([1, 2], gap="large")
     with left:
         with st.form("emb_nn_form"):
-            kind = st.radio("Space", list(explorer.KINDS), key="emb_kind", horizontal=True,
-                            help="word: GloVe, 400k words · sentence: MiniLM over the demo corpus "
-                                 "(or yours, once loaded)")
-            query = st.text_input("Word or sentence", key="emb_query")
-            k = st.slider("How many neighbours (k)", 1, 30, 10, key="emb_k")
-            go = st.form_submit_button("Find neighbours", type="primary", key="emb_nn_go")
+            # The examples below may set emb_kind and emb_query too: session state wins over the default.
+            kind, query, k = render_all(ev.NEIGHBOUR_CONTROLS, "emb").values()  # keys emb_kind, emb_query, emb_k
+            go = st.form_submit_button(ev.BUTTONS["neighbours"], type="primary", key="emb_nn_go")
         st.pills("Try", [q for q, _ in ev.NEIGHBOUR_EXAMPLES], key="emb_nn_try", on_change=_use_example)
     # The first view is filled in when the page opens, so the page is never blank.
     if go or st.session_state.pop("emb_nn_pending", False) or "emb_nn" not in st.session_state:
@@ -76,11 +70,9 @@ def analogy_section() -> None:
     st.markdown(ev.ANALOGY_HELP)
     with st.form("emb_an_form"):
         cols = st.columns(4)
-        a = cols[0].text_input("a", value="king", key="emb_a")
-        b = cols[1].text_input("− b", value="man", key="emb_b")
-        c = cols[2].text_input("+ c", value="woman", key="emb_c")
-        k = cols[3].slider("k", 1, 20, 5, key="emb_an_k")
-        go = st.form_submit_button("Solve the analogy", type="primary", key="emb_an_go")
+        keys = {"a": "emb_a", "b": "emb_b", "c": "emb_c", "k": "emb_an_k"}  # emb_k is the neighbours' k
+        a, b, c, k = (render(ctl, keys[ctl.name], col) for ctl, col in zip(ev.ANALOGY_CONTROLS, cols))
+        go = st.form_submit_button(ev.BUTTONS["analogy"], type="primary", key="emb_an_go")
     st.caption("Classic analogies: " + " · ".join(f"{x} − {y} + {z}" for x, y, z in ev.ANALOGY_EXAMPLES))
     if go:
         with guard():
@@ -152,30 +144,24 @@ def _clicked_point(event) -> None:
 def projection_section() -> None:
     left, right = st.columns([1, 3], gap="large")
     with left:
+        ctl = by_name(ev.PROJECTION_CONTROLS)
         # Source and colouring decide which inputs show, so they sit outside the form (a cheap rerun).
-        source = st.radio("Points", list(explorer.SOURCES), key="emb_source")
-        colour = st.radio("Colour by", list(explorer.COLOURINGS), key="emb_colour", horizontal=True)
+        source = render(ctl["source"], "emb_source", horizontal=False)
+        colour = render(ctl["colour"], "emb_colour")
         with st.form("emb_pr_form"):
             inputs = dict(source=source, colour=colour)
-            if source == "word set":
-                inputs["word_set"] = st.selectbox("Word set", list(WORD_SETS), key="emb_word_set")
-            elif source == "typed words":
-                inputs["words"] = st.text_area("Typed words (commas or spaces)", key="emb_words",
-                                               value="apple banana cherry car truck bus dog cat horse "
-                                                     "red blue green")
-            elif source == "frequent words":
-                inputs["n"] = st.slider("How many of the most frequent words", 100, 10_000, 2_000, 100,
-                                        key="emb_n")
-            elif source == "word neighbourhood":
-                inputs["centre"] = st.text_input("Centre word", value="music", key="emb_centre")
+            shown = ev.SOURCE_INPUT.get(source)
+            if shown is not None:
+                inputs[shown] = render(ctl[shown], f"emb_{shown}")
             elif source == "my corpus" and _corpus() is None:
-                st.caption("Embed a corpus in the *Your corpus* tab first.")
+                st.caption(f"Embed a corpus in the *{ev.SECTIONS[-1]}* tab first.")
             cols = st.columns(2)
-            inputs["method"] = cols[0].radio("Method", METHODS, key="emb_method")
-            inputs["dims"] = cols[1].radio("Dimensions", [2, 3], key="emb_dims")
-            if colour == "k-means clusters":
-                inputs["clusters"] = st.slider("k-means clusters", 2, 10, 4, key="emb_clusters")
-            go = st.form_submit_button("Project", type="primary", key="emb_pr_go")
+            inputs["method"] = render(ctl["method"], "emb_method", cols[0], horizontal=False)
+            inputs["dims"] = render(ctl["dims"], "emb_dims", cols[1], horizontal=False)
+            if colour in ev.COLOUR_INPUT:
+                name = ev.COLOUR_INPUT[colour]
+                inputs[name] = render(ctl[name], f"emb_{name}")
+            go = st.form_submit_button(ev.BUTTONS["project"], type="primary", key="emb_pr_go")
     with right:
         if go:
             with guard():
@@ -198,15 +184,12 @@ def projection_section() -> None:
 def axes_section() -> None:
     st.markdown(ev.AXES_HELP)
     with st.form("emb_ax_form"):
+        ctl = by_name(ev.AXES_CONTROLS)
         cols = st.columns(4)
-        xa = cols[0].text_input("x axis: first pole", value="man, he, his", key="emb_xa")
-        xb = cols[1].text_input("x axis: second pole", value="woman, she, her", key="emb_xb")
-        ya = cols[2].text_input("y axis: first pole (optional)", value="bad, awful", key="emb_ya")
-        yb = cols[3].text_input("y axis: second pole (optional)", value="good, great", key="emb_yb")
-        words = st.text_area("Words to place", key="emb_ax_words", height=80,
-                             value="king queen doctor nurse engineer teacher soldier dancer "
-                                   "hero villain brave cruel gentle")
-        go = st.form_submit_button("Place the words", type="primary", key="emb_ax_go")
+        xa, xb, ya, yb = (render(ctl[name], f"emb_{name.replace('_', '')}", col)
+                          for name, col in zip(("x_a", "x_b", "y_a", "y_b"), cols))
+        words = render(ctl["words"], "emb_ax_words", height=80)
+        go = st.form_submit_button(ev.BUTTONS["axes"], type="primary", key="emb_ax_go")
     if go:
         with guard():
             model(explorer.WORD_MODEL)
@@ -229,9 +212,9 @@ def corpus_section() -> None:
     st.markdown(ev.CORPUS_HELP)
     with st.form("emb_co_form"):
         cols = st.columns(2)
-        pasted = cols[0].text_area("Paste lines", key="emb_pasted", height=200)
-        upload = cols[1].file_uploader("…or upload .txt / .csv", type=["txt", "csv"], key="emb_upload")
-        go = st.form_submit_button("Embed this corpus", type="primary", key="emb_co_go")
+        pasted = render(ev.PASTED, "emb_pasted", cols[0], height=200)
+        upload = cols[1].file_uploader(ev.UPLOAD_LABEL, type=list(ev.UPLOAD_TYPES), key="emb_upload")
+        go = st.form_submit_button(ev.BUTTONS["corpus"], type="primary", key="emb_co_go")
     if go:
         with guard():
             corp = (ev.corpus_from_upload(upload.name, upload.getvalue()) if upload is not None
@@ -253,7 +236,7 @@ def corpus_section() -> None:
 
 def main() -> None:
     heading("embeddings", ev.EXPLAINER)
-    tabs = st.tabs(["Nearest neighbours", "Analogies", "Projection (2D / 3D)", "Semantic axes", "Your corpus"])
+    tabs = st.tabs(list(ev.SECTIONS))
     with tabs[0]:
         neighbours_section()
     with tabs[1]:

@@ -16,6 +16,7 @@ from core import attention, config
 from core.attention import figures as fa
 from core.attention.saliency import Saliency
 from core.attention.scaled_dot_product import HeadMath, head_math
+from core.controls import Control
 
 EXAMPLES = [
     ["The animal didn't cross the street because it was too tired.", "", "minilm"],
@@ -39,6 +40,33 @@ ROLLOUT_HELP = ("Attention rollout multiplies the head-averaged maps of all laye
 MATH_HELP = ("For the chosen **layer**, **head** (a single head; *all* uses head 0) and **focus token** "
              "(none = the last token): q·kᵀ/√d_k, the softmax, and the weighted sum of the value vectors, "
              "recomputed from the model's own projections.")
+
+# --- the tab's inputs, declared once (apps/gradio/controls.py and apps/streamlit/controls.py draw them) ---
+RUN_LABEL = "Show attention"
+MATH_LABEL = "Compute for this head and token"
+EXPORT_LABEL = "Export as HTML (opens offline)"
+PNG_NOTE = "For a PNG, use the camera icon in the figure's toolbar (top right of each plot)."
+DETAIL_TABS = ("Model view", "Rollout", "Scaled dot-product", "Next token", "Export & code")
+INPUT_CONTROLS = (  # what one model run takes: attention_maps(text, model, pair) and saliency(..., integrated)
+    Control("text", "Sentence", "textarea", EXAMPLES[0][0], lines=2),
+    Control("pair", PAIR_LABEL, "text", ""),
+    # Keys here; each front end shows them as model_choices()' "key (kind)" labels.
+    Control("model", "Model", "choice", attention.DEFAULT_MODEL, choices=tuple(attention.model_kinds())),
+    Control("special", "Show special tokens", "check", True),
+    Control("integrated", "Integrated gradients", "check", True),
+)
+# The view controls only redraw the stored result. Layer, head and focus depend on that result (the
+# model's layer and head counts, its tokens): these declarations give their label and default, and
+# the range or choices drawn before the first run (MiniLM-L6: 6 layers x 12 heads, no tokens yet);
+# each front end replaces them with the computed result's own once it has one.
+VIEW_CONTROLS = (
+    Control("layer", "Layer", "slider", 0, minimum=0, maximum=5, step=1),
+    Control("head", "Head (all = every head / their mean)", "choice", ALL,
+            choices=(ALL, *(str(h) for h in range(12)))),
+    Control("focus", "Focus token", "choice", -1, choices=(-1,)),  # -1 = none; the tokens come with a result
+    Control("view", "Head view as", "radio", "lines", choices=("lines", "heatmap")),
+)
+EXPORT_CONTROL = Control("which", "Figure", "choice", EXPORTS[0], choices=EXPORTS)
 TOKEN_COLOURS = {"special": "#d9d9d9", "token": "#fdd0a2", "sentence A": "#fdd0a2", "sentence B": "#c6dbef"}
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core import config
+from core.controls import Control
 from core.embeddings import explorer, sentences, corpus as corpus_mod
-from core.embeddings.sets import split_words
+from core.embeddings.sets import WORD_SETS, split_words
 from core.embeddings.figures import axes_figure, neighbours_figure, projection_figure
 from core.embeddings.sentences import SentenceIndex
 from core.embeddings.snippets import analogy_code, axes_code, neighbours_code, projection_code
@@ -38,6 +39,51 @@ CORPUS_HELP = (f"Paste lines (one sentence each) or upload a `.txt` or a `.csv` 
                f"{config.MAX_CORPUS_CHARS:,} characters. It stays in your browser session only; "
                "sentence neighbours and projections then use it.")
 PREVIEW_ROWS = 50
+
+# --- the tab's inputs, declared once (apps/gradio/controls.py and apps/streamlit/controls.py draw them) ---
+SECTIONS = ("Nearest neighbours", "Analogies", "Projection (2D / 3D)", "Semantic axes", "Your corpus")
+BUTTONS = {"neighbours": "Find neighbours", "analogy": "Solve the analogy", "project": "Project",
+           "axes": "Place the words", "corpus": "Embed this corpus"}
+NEIGHBOUR_CONTROLS = (  # names are neighbours_view's keywords
+    Control("kind", "Space", "radio", "word", choices=explorer.KINDS,
+            help="word: GloVe, 400k words · sentence: MiniLM over the demo corpus (or yours, once loaded)"),
+    Control("query", "Word or sentence", "text", "frog"),
+    Control("k", "How many neighbours (k)", "slider", 10, minimum=1, maximum=config.UI_MAX_NEIGHBOURS, step=1),
+)
+ANALOGY_CONTROLS = (  # analogy_view's keywords
+    Control("a", "a", "text", "king"),
+    Control("b", "− b", "text", "man"),
+    Control("c", "+ c", "text", "woman"),
+    Control("k", "k", "slider", 5, minimum=1, maximum=config.UI_MAX_ANALOGY_ANSWERS, step=1),
+)
+PROJECTION_CONTROLS = (  # projection_result's keywords
+    Control("source", "Points", "radio", "word set", choices=explorer.SOURCES),
+    Control("word_set", "Word set", "choice", next(iter(WORD_SETS)), choices=tuple(WORD_SETS)),
+    Control("words", "Typed words (commas or spaces)", "textarea", lines=3,
+            default="apple banana cherry car truck bus dog cat horse red blue green"),
+    Control("n", "How many of the most frequent words", "slider", 2_000, minimum=config.UI_MIN_FREQUENT_WORDS,
+            maximum=config.UI_MAX_FREQUENT_WORDS, step=config.UI_MIN_FREQUENT_WORDS),
+    Control("centre", "Centre word", "text", "music"),
+    Control("method", "Method", "radio", "PCA", choices=("PCA", "t-SNE", "UMAP")),
+    Control("dims", "Dimensions", "radio", 2, choices=(2, 3)),
+    Control("colour", "Colour by", "radio", "label", choices=explorer.COLOURINGS),
+    Control("clusters", "k-means clusters", "slider", 4, minimum=config.MIN_KMEANS_CLUSTERS,
+            maximum=config.MAX_KMEANS_CLUSTERS, step=1),
+)
+# Which projection input each choice shows (the others stay hidden): source -> input, colour -> input.
+SOURCE_INPUT = {"word set": "word_set", "typed words": "words", "frequent words": "n", "word neighbourhood": "centre"}
+COLOUR_INPUT = {"k-means clusters": "clusters"}
+AXES_CONTROLS = (  # axes_view's keywords
+    Control("x_a", "x axis: first pole", "text", "man, he, his"),
+    Control("x_b", "x axis: second pole", "text", "woman, she, her"),
+    Control("y_a", "y axis: first pole (optional)", "text", "bad, awful"),
+    Control("y_b", "y axis: second pole (optional)", "text", "good, great"),
+    Control("words", "Words to place", "textarea", lines=2,
+            default="king queen doctor nurse engineer teacher soldier dancer hero villain brave cruel gentle"),
+)
+PASTED = Control("pasted", "Paste lines", "textarea", "", lines=8)
+UPLOAD_LABEL = "…or upload .txt / .csv"  # a file input: no Control kind, the same words in both front ends
+UPLOAD_TYPES = ("txt", "csv")
 
 
 @dataclass(frozen=True)
