@@ -4,6 +4,7 @@ no longer writes the same label twice."""
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,44 @@ def test_no_text_is_written_in_both_front_ends(tab):
     shared = _literals(ROOT / "apps/gradio" / f"{tab}.py") & _literals(ROOT / "apps/streamlit" / f"{tab}.py")
     shared.discard(tab)  # the tab's id, which each front end names to find its heading
     assert not shared, f"declare these once in core (view.py) and draw them from there: {sorted(shared)}"
+
+
+# --- issue #17's other half: gallery items are a frozen dataclass, meta.json stays the same ------
+
+def test_gallery_items_read_old_meta_and_write_what_old_code_reads():
+    from dataclasses import FrozenInstanceError
+
+    from core.image_search.gallery import Item
+
+    # An item as meta.json held it before (a plain dict; tags as lists; a field this version
+    # does not know), and one written before thumbnails existed.
+    old = {"key": "chelsea.png", "sha1": "df9e", "path": "/x/chelsea.png", "caption": "A cat.",
+           "origin": "skimage", "licence": "CC0", "thumb": "df9e.jpg", "width": 451, "height": 300,
+           "tags": [["tiger cat", 282, 0.3698], ["tabby", 281, 0.2255]], "future_field": 1}
+    item = Item.from_json(old)
+    assert (item.key, item.thumb, item.width) == ("chelsea.png", "df9e.jpg", 451)
+    assert item.tags == (("tiger cat", 282, 0.3698), ("tabby", 281, 0.2255))
+    bare = Item.from_json({"key": "a.png", "sha1": "1", "path": "/a.png"})
+    assert (bare.thumb, bare.tags, bare.caption) == ("", (), "")
+    with pytest.raises(FrozenInstanceError):
+        item.key = "other.png"  # type: ignore[misc]
+    # Written back: every old key with its old JSON type (what older code indexes by name).
+    written = json.loads(json.dumps(item.to_json()))
+    assert written == {k: v for k, v in old.items() if k != "future_field"}
+    assert Item.from_json(written) == item
+
+
+def test_a_saved_gallery_loads_its_items_as_dataclasses(tmp_path, monkeypatch):
+    import numpy as np
+
+    from core.image_search import gallery as gal
+
+    monkeypatch.setenv("NLP_STUDIO_CACHE", str(tmp_path))
+    items = [gal.Item(f"{i}.jpg", f"{i:040x}", thumb=f"{i}.jpg", tags=[["cat", 1, 0.5]]) for i in range(3)]
+    g = gal.Gallery("u0123456789abcdef", gal.galleries_dir() / "u0123456789abcdef", items,
+                    {"x": np.eye(3, dtype=np.float32)}, {"x": "synthetic"})
+    gal.save(g)
+    raw = json.loads((g.root / "meta.json").read_text())
+    assert raw["items"][0]["tags"] == [["cat", 1, 0.5]] and raw["items"][0]["key"] == "0.jpg"
+    back = gal.read(g.name)
+    assert back is not None and back.items == items and back.keys == ["0.jpg", "1.jpg", "2.jpg"]

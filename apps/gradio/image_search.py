@@ -38,7 +38,7 @@ def ui_heatmap(state, evt: gr.SelectData):
     g = search_mod.get_gallery(state["gallery"])
     clip, _ = search_mod.clip_status()
     image, what = search_mod.heatmap(g, state["rows"][evt.index], state["query"], clip=clip)
-    return image, view.heatmap_note(g.items[state["rows"][evt.index]]["key"], what)
+    return image, view.heatmap_note(g.items[state["rows"][evt.index]].key, what)
 
 
 @gpu()

@@ -204,7 +204,7 @@ def _heatmap(result: dict) -> None:
         clip, _ = search_mod.clip_status()
         with st.spinner("Finding the regions behind this match…"):
             image, what = search_mod.heatmap(g, result["rows"][i], result["query"], clip=clip)
-        st.session_state[HEAT] = (_jpeg(image), view.heatmap_note(g.items[result["rows"][i]]["key"], what))
+        st.session_state[HEAT] = (_jpeg(image), view.heatmap_note(g.items[result["rows"][i]].key, what))
 
 
 def _show_results(result: dict) -> None:
