@@ -58,7 +58,7 @@ def bench_queries(sizes: list[int], repeats: int) -> None:
     print(f"{'vectors':>8} {'index':>7} {'build s':>8} {'p50 ms':>7} {'p95 ms':>7} {'recall@10':>9}   reference")
     for n in sizes:
         mat = synthetic_tag_vectors(rng, labels, n)
-        g = gal.Gallery("bench", Path("."), [{"key": str(i)} for i in range(n)], {"tags": mat}, {"tags": "x"})
+        g = gal.Gallery("bench", Path("."), [gal.Item(str(i)) for i in range(n)], {"tags": mat}, {"tags": "x"})
         exact_rows = {}
         for kind in ("flat", "hnsw"):
             build = 0.0
@@ -107,7 +107,7 @@ def bench_indexing(n_images: int) -> None:
     tagger = models.get("efficientnet-lite0")
     classify(tagger, images[:2])
     tags = s.TagChannel(tagger)
-    items = [{"key": f"IMG_{i}.jpg", "caption": sources[i % len(sources)].caption} for i in range(n_images)]
+    items = [gal.Item(f"IMG_{i}.jpg", caption=sources[i % len(sources)].caption) for i in range(n_images)]
     s.label_vectors()
     start = time.perf_counter()
     tags.embed(images, items)

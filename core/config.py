@@ -97,6 +97,7 @@ GALLERY_IVF_NPROBE = env_int("NLP_STUDIO_GALLERY_IVF_NPROBE", 16)  # inverted li
 GALLERY_RAY_MAX_IMAGES = env_int("NLP_STUDIO_GALLERY_RAY_MAX_IMAGES", 5_000_000)  # one Ray indexing run
 IMAGE_SEARCH_MAX_K = env_int("NLP_STUDIO_IMAGE_SEARCH_MAX_K", 50)
 IMAGE_SEARCH_MAX_QUERY_CHARS = env_int("NLP_STUDIO_IMAGE_SEARCH_MAX_QUERY_CHARS", 300)
+IMAGE_SEARCH_MAX_WEIGHT = env_float("NLP_STUDIO_IMAGE_SEARCH_MAX_WEIGHT", 2.0)  # a channel's weight slider
 RAG_MAX_AUDIO_SECONDS = env_float("NLP_STUDIO_RAG_MAX_AUDIO_SECONDS", 30.0)
 RAG_CONTEXT_ITEMS = env_int("NLP_STUDIO_RAG_CONTEXT_ITEMS", 3)
 RAG_MAX_NEW_TOKENS = env_int("NLP_STUDIO_RAG_MAX_NEW_TOKENS", 48)
@@ -129,6 +130,13 @@ STREAM_TRIM_SECONDS = env_float("NLP_STUDIO_STREAM_TRIM_SECONDS", 6.0)  # trim a
 STREAM_MAX_BUFFER_SECONDS = env_float("NLP_STUDIO_STREAM_MAX_BUFFER_SECONDS", 10.0)  # hard cap on the window
 STREAM_MAX_SESSION_SECONDS = env_int("NLP_STUDIO_STREAM_MAX_SESSION_SECONDS", 60 * 60)  # one live stream
 STREAM_MAX_CHUNKS = env_int("NLP_STUDIO_STREAM_MAX_CHUNKS", 2_000)  # the /transcribe_chunks endpoint
+# The live page's policy settings (Streamlit): the ranges a user may pick. The cap's range goes past
+# Whisper's 30-second input on purpose: core refuses a window over 28 s with a message saying why.
+STREAM_MIN_WINDOW_SETTING = env_float("NLP_STUDIO_STREAM_MIN_WINDOW_SETTING", 2.0)  # trim and cap, seconds
+STREAM_MAX_TRIM_SETTING = env_float("NLP_STUDIO_STREAM_MAX_TRIM_SETTING", 28.0)
+STREAM_MAX_CAP_SETTING = env_float("NLP_STUDIO_STREAM_MAX_CAP_SETTING", 40.0)
+STREAM_MIN_PAUSE_SETTING = env_float("NLP_STUDIO_STREAM_MIN_PAUSE_SETTING", 0.2)
+STREAM_MAX_PAUSE_SETTING = env_float("NLP_STUDIO_STREAM_MAX_PAUSE_SETTING", 3.0)
 
 # Text Lab
 TEXT_LAB_MAX_CHARS = env_int("NLP_STUDIO_TEXT_LAB_MAX_CHARS", 2_000)  # one sentence through the stages

@@ -4,8 +4,9 @@ from __future__ import annotations
 import gradio as gr
 
 from apps.gradio.common import code_box, friendly
+from apps.gradio.controls import render, render_all
 from apps.tabs import TABS
-from core import config, image_search as search_mod
+from core import image_search as search_mod
 from core.image_search import rag, view
 from core.zerogpu import gpu
 
@@ -37,7 +38,7 @@ def ui_heatmap(state, evt: gr.SelectData):
     g = search_mod.get_gallery(state["gallery"])
     clip, _ = search_mod.clip_status()
     image, what = search_mod.heatmap(g, state["rows"][evt.index], state["query"], clip=clip)
-    return image, view.heatmap_note(g.items[state["rows"][evt.index]]["key"], what)
+    return image, view.heatmap_note(g.items[state["rows"][evt.index]].key, what)
 
 
 @gpu()
@@ -56,7 +57,7 @@ def ui_index_folder(folder, my_gallery, progress=gr.Progress()):
 
 def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak, progress=gr.Progress()):
     gallery = view.pick_gallery(source, my_gallery)
-    progress(0, desc="transcribe → search → speak the sources → generate (models load the first time)")
+    progress(0, desc=view.ASK_WORK)
     g = search_mod.get_gallery(gallery)
     for answer in rag.ask_steps(question=question or "", audio=audio if not (question or "").strip() else None,
                                 gallery=gallery, k=int(k), weights=view.weights(w_clip, w_tags, w_text),
@@ -65,7 +66,7 @@ def ui_ask(question, audio, k, w_clip, w_tags, w_text, my_gallery, source, speak
         timings = view.timing_rows(answer)
         state = {"gallery": gallery, "rows": [h.row for h in answer.hits], "query": answer.query}
         prompt = view.prompt_text(answer)
-        yield (f"**You asked:** {answer.question}", sources_part, model_part,
+        yield (view.asked_markdown(answer.question), sources_part, model_part,
                view.pcm(answer.audio, answer.sample_rate), view.pcm(answer.model_audio, answer.sample_rate), timings,
                prompt, view.gallery_items(g, answer.hits), view.table(answer.hits),
                view.notes(answer.notes, answer.query, False), state, gr.update(visible=True))
@@ -105,30 +106,25 @@ def build() -> None:
     results = gr.State(None)
     with gr.Row():
         with gr.Column(scale=2, min_width=320):
-            query = gr.Textbox(label="Search or question", value="a cat", lines=1, elem_id="imgsearch-query",
-                               placeholder="a cat · show me the rocket · horse + stripes · which picture shows an animal?")
+            query = render(view.QUERY, elem_id="imgsearch-query", placeholder=view.QUERY_PLACEHOLDER)
             with gr.Row():
                 search_btn = gr.Button("Search", variant="primary", elem_id="imgsearch-search")
                 ask_btn = gr.Button("Ask (RAG, spoken answer)", variant="secondary", elem_id="imgsearch-ask")
             voice = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="imgsearch-voice",
                              label="…or ask aloud (used when the box above is empty for Ask)")
-            with gr.Accordion("Example image and query arithmetic", open=False):
-                example = gr.Image(type="pil", label="Example image (optional)", height=180)
-                image_sign = gr.Radio(["+ add it", "− subtract it"], value="+ add it", label="Use the example image as")
-            with gr.Accordion("Channels and weights", open=True):
-                w_tags = gr.Slider(0, 2, value=1.0, step=0.1, label="tags weight (offline ImageNet classifier)")
-                w_text = gr.Slider(0, 2, value=0.5, step=0.1, label="text weight (caption + file name)")
-                w_clip = gr.Slider(0, 2, value=1.0, step=0.1, label="CLIP weight (used when CLIP is downloaded)")
-                k = gr.Slider(1, config.IMAGE_SEARCH_MAX_K, value=6, step=1, label="results")
-                speak = gr.Checkbox(value=True, label="speak the answer")
-            source = gr.Radio(list(view.SOURCES), value=view.SOURCES[0], label="Search in")
-            with gr.Accordion("Your own pictures (a zip or image files; names like IMG_0412.jpg are fine)", open=False):
-                files = gr.File(file_count="multiple", file_types=[".zip", "image"], label="Images or a .zip")
-                index_btn = gr.Button("Index my pictures")
+            with gr.Accordion(view.EXAMPLE_TITLE, open=False):
+                example = gr.Image(type="pil", label=view.EXAMPLE_IMAGE, height=180)
+                image_sign = render_all(view.EXAMPLE_CONTROLS)["image_sign"]
+            with gr.Accordion(view.WEIGHTS_TITLE, open=True):
+                w = render_all(view.WEIGHT_CONTROLS)
+                w_tags, w_text, w_clip, k, speak = (w[name] for name in ("w_tags", "w_text", "w_clip", "k", "speak"))
+            source = render(view.SOURCE)
+            with gr.Accordion(view.OWN_TITLE, open=False):
+                files = gr.File(file_count="multiple", file_types=[".zip", "image"], label=view.FILES_LABEL)
+                index_btn = gr.Button(view.INDEX_BUTTON)
                 with gr.Row():
-                    folder = gr.Textbox(label="…or a folder on the server (only where the host allows: "
-                                              "NLP_STUDIO_IMAGE_ROOTS)", scale=3)
-                    folder_btn = gr.Button("Index folder", scale=1)
+                    folder = render(view.FOLDER, scale=3)
+                    folder_btn = gr.Button(view.INDEX_FOLDER_BUTTON, scale=1)
                 index_status = gr.Markdown()
         with gr.Column(scale=3):
             notes = gr.Markdown()
@@ -138,19 +134,19 @@ def build() -> None:
                     sources_md = gr.Markdown()
                     model_words = gr.Markdown()
                 with gr.Column(scale=2, min_width=220):
-                    answer_audio = gr.Audio(label="Spoken: best match (from the search)", autoplay=True,
+                    answer_audio = gr.Audio(label=view.SPOKEN_MATCH, autoplay=True,
                                             interactive=False)
-                    model_audio = gr.Audio(label="Spoken: the model's sentence", interactive=False)
+                    model_audio = gr.Audio(label=view.SPOKEN_MODEL, interactive=False)
             shown = gr.Gallery(label="Results (click one for its grounding heatmap)", columns=3, height=380,
                                object_fit="contain", allow_preview=False, elem_id="imgsearch-results")
-            table = gr.Dataframe(headers=SCORE_COLUMNS, label="Per-channel scores", interactive=False, wrap=True)
+            table = gr.Dataframe(headers=SCORE_COLUMNS, label=view.SCORES_LABEL, interactive=False, wrap=True)
             with gr.Row():
-                heat = gr.Image(label="Grounding heatmap", height=260, interactive=False)
+                heat = gr.Image(label=view.HEATMAP_LABEL, height=260, interactive=False)
                 heat_note = gr.Markdown("Click a result to see which regions drove its match.")
-            timings = gr.Dataframe(headers=["step", "seconds"], label="Step timings", interactive=False)
-            with gr.Accordion("The prompt the chat model was given", open=False):
+            timings = gr.Dataframe(headers=["step", "seconds"], label=view.TIMINGS_LABEL, interactive=False)
+            with gr.Accordion(view.PROMPT_TITLE, open=False):
                 prompt = gr.Code(language=None, interactive=False, label="prompt")
-            code = code_box(view.snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
+            code = code_box(view.snippet(view.DEFAULT_QUERY, view.DEFAULT_K, "", search_mod.DEFAULT_WEIGHTS))
 
     search_in = [query, example, image_sign, k, w_clip, w_tags, w_text, my_gallery, source]
     search_out = [shown, table, notes, results, code, asked, model_words, sources_md, answer_audio, model_audio,

@@ -9,11 +9,13 @@ import gradio as gr
 import numpy as np
 
 from apps.gradio.common import code_box, friendly, session_folder
+from apps.gradio.controls import render, render_all
 from apps.tabs import TABS
 from core import asr, audio, config
-from core.asr import streaming, subtitles, view as whisper_view
+from core.asr import streaming, subtitles
+from core.asr import view as whisper_view
+from core.asr.view import file_code, live_code, render_policy, render_text, render_words
 from core.registry import available_models
-from core.asr.view import LANGUAGES, file_code, live_code, render_policy, render_text, render_words
 from core.zerogpu import gpu
 
 TITLE, WEEKS, SUMMARY = TABS["whisper"].heading
@@ -108,12 +110,9 @@ def build() -> None:
     models = available_models("asr")
     gr.Markdown("### Live Whisper\n" + whisper_view.INTRO)
     with gr.Row():
-        model = gr.Dropdown(models, value=asr.DEFAULT_MODEL, label="Model",
-                            info="tiny.en ships offline; others: python -m core.download KEY")
-        language = gr.Dropdown(LANGUAGES, value="auto", label="Language", info="auto = detect (multilingual models)")
-        backend = gr.Radio(list(asr.BACKENDS), value="faster-whisper", label="Backend",
-                           info="faster-whisper (CTranslate2) is the fast one for live use")
-    with gr.Tab("Live microphone"):
+        model = render(whisper_view.model_control(models))
+        language, backend = render_all(whisper_view.SETTINGS_CONTROLS[1:]).values()
+    with gr.Tab(whisper_view.LIVE_TAB):
         live = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
@@ -123,18 +122,16 @@ def build() -> None:
                                elem_id="whisper-mic")
                 meters = gr.HTML(render_meters(None), elem_id="whisper-meters")
                 clear = gr.Button("Clear", size="sm")
-        with gr.Accordion("The policy at work", open=True):
+        with gr.Accordion(whisper_view.POLICY_TITLE, open=True):
             policy = gr.HTML(render_policy(None), elem_id="whisper-policy")
         code = code_box(live_code(asr.DEFAULT_MODEL, "auto", "faster-whisper"))
-    with gr.Tab("File"):
+    with gr.Tab(whisper_view.FILE_TAB):
         with gr.Row():
             with gr.Column(scale=2):
                 file_in = gr.Audio(sources=["upload", "microphone"], type="filepath", label="Audio (any format/rate)")
                 with gr.Row():
-                    task = gr.Radio(list(asr.TASKS), value="transcribe", label="Task",
-                                    info="translate: speech in any language to English text (multilingual models)")
-                    words = gr.Checkbox(True, label="Word timestamps")
-                go = gr.Button("Transcribe", variant="primary")
+                    task, words = render_all(whisper_view.FILE_CONTROLS).values()
+                go = gr.Button(whisper_view.TRANSCRIBE, variant="primary")
                 clips = asr.librivox_clips()
                 if clips:
                     gr.Examples([[str(p)] for p, _ in clips[:3]], inputs=[file_in], label="LibriVox clips")

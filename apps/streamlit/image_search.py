@@ -16,7 +16,9 @@ import streamlit as st
 from PIL import Image
 
 from apps.streamlit.common import code_box, guard, heading, run_page
-from core import config, image_search as search_mod
+from apps.streamlit.controls import render, render_all
+from core import config
+from core import image_search as search_mod
 from core.image_search import rag, view
 
 RESULT = "imgsearch_result"  # the last results: gallery, hits, thumbnails, table, notes, query
@@ -33,9 +35,8 @@ def _form() -> dict:
     if SOURCE_NEXT in st.session_state:
         st.session_state["imgsearch_source"] = st.session_state.pop(SOURCE_NEXT)
     with st.form("imgsearch_form", border=False):
-        st.text_input("Search or question", "a cat", key="imgsearch_query",
-                      max_chars=config.IMAGE_SEARCH_MAX_QUERY_CHARS,
-                      placeholder="a cat · show me the rocket · horse + stripes · which picture shows an animal?")
+        render(view.QUERY, "imgsearch_query", max_chars=config.IMAGE_SEARCH_MAX_QUERY_CHARS,
+               placeholder=view.QUERY_PLACEHOLDER)
         b1, b2 = st.columns(2)
         search = b1.form_submit_button("Search", type="primary", key="imgsearch_search", icon=":material/search:",
                                        width="stretch")
@@ -45,18 +46,15 @@ def _form() -> dict:
         st.audio_input("…or ask aloud (used by Ask when the box above is empty)", key="imgsearch_voice")
         st.file_uploader("…or upload a recording", type=["wav", "mp3", "flac", "ogg", "m4a", "webm"],
                          key="imgsearch_voice_file")
-        with st.expander("Example image and query arithmetic"):
-            st.file_uploader("Example image (optional)", type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
+        with st.expander(view.EXAMPLE_TITLE):
+            st.file_uploader(view.EXAMPLE_IMAGE, type=["png", "jpg", "jpeg", "webp", "bmp", "gif"],
                              key="imgsearch_example")
-            st.radio("Use the example image as", ["+ add it", "− subtract it"], key="imgsearch_sign",
-                     horizontal=True)
-        with st.expander("Channels and weights", expanded=True):
-            st.slider("tags weight (offline ImageNet classifier)", 0.0, 2.0, 1.0, 0.1, key="imgsearch_w_tags")
-            st.slider("text weight (caption + file name)", 0.0, 2.0, 0.5, 0.1, key="imgsearch_w_text")
-            st.slider("CLIP weight (used when CLIP is downloaded)", 0.0, 2.0, 1.0, 0.1, key="imgsearch_w_clip")
-            st.slider("results", 1, config.IMAGE_SEARCH_MAX_K, 6, 1, key="imgsearch_k")
-            st.checkbox("speak the answer", True, key="imgsearch_speak")
-        st.radio("Search in", view.SOURCES, key="imgsearch_source", horizontal=True)
+            render_all(view.EXAMPLE_CONTROLS, "imgsearch")
+        with st.expander(view.WEIGHTS_TITLE, expanded=True):
+            render_all(view.WEIGHT_CONTROLS, "imgsearch")
+        # Drawn from the declaration but without its default: after indexing the page sets this
+        # widget's value through session_state, and Streamlit warns when a widget gets both.
+        st.radio(view.SOURCE.label, view.SOURCE.choices, key="imgsearch_source", horizontal=True)
     ss = st.session_state
     return {"search": search, "ask": ask, "query": ss["imgsearch_query"], "k": int(ss["imgsearch_k"]),
             "weights": view.weights(ss["imgsearch_w_clip"], ss["imgsearch_w_tags"], ss["imgsearch_w_text"]),
@@ -74,13 +72,12 @@ def _save_uploads(files, folder: Path) -> list[str]:
 
 
 def _own_pictures() -> None:
-    with st.expander("Your own pictures (a zip or image files; names like IMG_0412.jpg are fine)"):
-        files = st.file_uploader("Images or a .zip", accept_multiple_files=True, key="imgsearch_files",
+    with st.expander(view.OWN_TITLE):
+        files = st.file_uploader(view.FILES_LABEL, accept_multiple_files=True, key="imgsearch_files",
                                  type=["zip", "png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"])
-        index = st.button("Index my pictures", key="imgsearch_index", icon=":material/upload:")
-        folder = st.text_input("…or a folder on the server (only where the host allows: NLP_STUDIO_IMAGE_ROOTS)",
-                               key="imgsearch_folder")
-        index_folder = st.button("Index folder", key="imgsearch_index_folder", icon=":material/folder:")
+        index = st.button(view.INDEX_BUTTON, key="imgsearch_index", icon=":material/upload:")
+        folder = render(view.FOLDER, "imgsearch_folder")
+        index_folder = st.button(view.INDEX_FOLDER_BUTTON, key="imgsearch_index_folder", icon=":material/folder:")
         if index or index_folder:
             bar = st.progress(0.0, text="indexing…")
             progress = lambda frac, msg: bar.progress(min(max(float(frac), 0.0), 1.0), text=msg)  # noqa: E731
@@ -137,7 +134,7 @@ def _results(gallery: str, query: str, hits, result_notes: list[str], approximat
 
 def _search(c: dict) -> None:
     gallery = view.pick_gallery(c["source"], st.session_state.get(MY_GALLERY))
-    sign = -1.0 if st.session_state.get("imgsearch_sign", "+").startswith("−") else 1.0
+    sign = -1.0 if st.session_state.get("imgsearch_image_sign", "+").startswith("−") else 1.0
     with st.spinner("Searching (models and the gallery index load the first time)…"):
         result = search_mod.search_text(c["query"], c["k"], gallery, c["weights"], image=_example_image(),
                                         image_sign=sign)
@@ -156,17 +153,17 @@ def _recording() -> bytes | None:
 
 
 def _answer_view(a: dict, autoplay: bool = False) -> None:
-    st.markdown(f"**You asked:** {a['question']}")
+    st.markdown(view.asked_markdown(a["question"]))
     text, sound = st.columns([3, 2])
     with text:
         st.markdown(a["sources"])
         st.markdown(a["model"])
     with sound:
         if a["audio"] is not None:
-            st.caption("Spoken: best match (from the search)")
+            st.caption(view.SPOKEN_MATCH)
             st.audio(a["audio"][1], sample_rate=a["audio"][0], autoplay=autoplay)
         if a["model_audio"] is not None:
-            st.caption("Spoken: the model's sentence")
+            st.caption(view.SPOKEN_MODEL)
             st.audio(a["model_audio"][1], sample_rate=a["model_audio"][0])
 
 
@@ -177,8 +174,7 @@ def _ask(c: dict) -> None:
     question = (c["query"] or "").strip()
     audio = None if question else _recording()
     shown = st.empty()
-    with st.status("Transcribe → search → speak the sources → generate (models load the first time)…",
-                   expanded=False) as status:
+    with st.status(view.ASK_WORK.capitalize() + "…", expanded=False) as status:
         for step, answer in enumerate(rag.ask_steps(question=question, audio=audio, gallery=gallery, k=c["k"],
                                                     weights=c["weights"], speak=c["speak"])):
             a = {"question": answer.question, "sources": view.sources_markdown(answer),
@@ -208,7 +204,7 @@ def _heatmap(result: dict) -> None:
         clip, _ = search_mod.clip_status()
         with st.spinner("Finding the regions behind this match…"):
             image, what = search_mod.heatmap(g, result["rows"][i], result["query"], clip=clip)
-        st.session_state[HEAT] = (_jpeg(image), view.heatmap_note(g.items[result["rows"][i]]["key"], what))
+        st.session_state[HEAT] = (_jpeg(image), view.heatmap_note(g.items[result["rows"][i]].key, what))
 
 
 def _show_results(result: dict) -> None:
@@ -229,11 +225,11 @@ def _show_results(result: dict) -> None:
     if st.session_state.get(HEAT):
         image, note = st.session_state[HEAT]
         left, right = st.columns([3, 2])
-        left.image(image, caption="Grounding heatmap", width="stretch")
+        left.image(image, caption=view.HEATMAP_LABEL, width="stretch")
         right.markdown(note)
     else:
         st.caption("Press *Show regions* under a result to see which regions drove its match.")
-    st.markdown("**Per-channel scores**")
+    st.markdown(f"**{view.SCORES_LABEL}**")
     st.dataframe(result["table"], hide_index=True, width="stretch", key="imgsearch_table")
 
 
@@ -256,14 +252,14 @@ def main() -> None:
         if result is None:
             st.info("Press **Search** for pictures, or **Ask** for a spoken answer with its sources.",
                     icon=":material/info:")
-            code_box(view.snippet("a cat", 6, "", search_mod.DEFAULT_WEIGHTS))
+            code_box(view.snippet(view.DEFAULT_QUERY, view.DEFAULT_K, "", search_mod.DEFAULT_WEIGHTS))
             return
         _show_results(result)
         if answer:
-            st.markdown("**Step timings**")
+            st.markdown(f"**{view.TIMINGS_LABEL}**")
             st.dataframe(answer["timings"], hide_index=True,
                          key="imgsearch_timings")
-            with st.expander("The prompt the chat model was given"):
+            with st.expander(view.PROMPT_TITLE):
                 st.code(answer["prompt"], language=None)
         code_box(result["code"])
 

@@ -14,24 +14,25 @@ from pathlib import Path
 import streamlit as st
 
 from apps.streamlit.common import code_box, guard, heading, run_page, show_error, state
+from apps.streamlit.controls import render
 from core import asr, config
-from core.asr import streaming, subtitles, view as whisper_view
+from core.asr import streaming, subtitles
+from core.asr import view as whisper_view
 from core.registry import available_models
 
 AUDIO_RECEIVER_FRAMES = 1500  # 30 s of 20 ms frames (about 6 MB) queued before WebRTC drops any, for a starved CPU
 READY_TEXT = "Live transcript"
+# Widget keys as the page (and its tests) always had them, by declared control name.
+KEYS = {"model": "whisper-model", "language": "whisper-language", "backend": "whisper-backend",
+        "task": "whisper-task", "word_timestamps": "whisper-words", "trim_seconds": "whisper-trim",
+        "max_buffer_seconds": "whisper-cap", "pause_seconds": "whisper-pause", "use_vad": "whisper-vad"}
 FEED = "whisper_feed"  # this session's MicFeed (st.session_state)
 RESULT = "whisper_file_result"  # this session's last file transcript
 
 
 def settings_bar() -> tuple[str, str, str]:
-    c1, c2, c3 = st.columns(3)
-    model = c1.selectbox("Model", available_models("asr"), index=available_models("asr").index(asr.DEFAULT_MODEL),
-                         key="whisper-model", help="tiny.en ships offline; others: python -m core.download KEY")
-    language = c2.selectbox("Language", whisper_view.LANGUAGES, key="whisper-language",
-                            help="auto = detect (multilingual models)")
-    backend = c3.radio("Backend", list(asr.BACKENDS), horizontal=True, key="whisper-backend",
-                       help="faster-whisper (CTranslate2) is the fast one for live use")
+    controls = (whisper_view.model_control(available_models("asr")), *whisper_view.SETTINGS_CONTROLS[1:])
+    model, language, backend = (render(c, KEYS[c.name], column) for c, column in zip(controls, st.columns(3)))
     return model, language, backend
 
 
@@ -39,16 +40,8 @@ def settings_bar() -> tuple[str, str, str]:
 
 def policy_knobs() -> dict:
     with st.expander("Policy settings", icon=":material/tune:"):
-        c1, c2, c3, c4 = st.columns(4)
-        trim = c1.number_input("Trim window past (s)", 2.0, 28.0, float(config.STREAM_TRIM_SECONDS), 0.5,
-                               key="whisper-trim", help="cut the window at a committed sentence end past this length")
-        cap = c2.number_input("Window cap (s)", 2.0, 40.0, float(config.STREAM_MAX_BUFFER_SECONDS), 0.5,
-                              key="whisper-cap", help="past this, cut at the last committed word (Whisper sees 30 s at most)")
-        pause = c3.number_input("Pause commits after (s)", 0.2, 3.0, float(streaming.PAUSE_SECONDS), 0.1,
-                                key="whisper-pause",
-                                help="silence after speech that closes the utterance and commits its remaining words")
-        vad = c4.checkbox("Silero VAD", True, key="whisper-vad", help="skip silent windows; commit at pauses")
-    return {"trim_seconds": trim, "max_buffer_seconds": cap, "pause_seconds": pause, "use_vad": vad}
+        columns = st.columns(len(whisper_view.POLICY_CONTROLS))
+        return {c.name: render(c, KEYS[c.name], column) for c, column in zip(whisper_view.POLICY_CONTROLS, columns)}
 
 
 def new_transcriber(settings: tuple, knobs: dict) -> streaming.StreamingTranscriber:
@@ -112,7 +105,7 @@ def live_panel(ctx) -> None:
     with right:
         st.markdown("**Lag and level**")
         st.html(whisper_view.render_meters(latest, feed.runner.steps if feed else 0, feed.runner.overruns if feed else 0))
-    with st.expander("The policy at work", expanded=True):
+    with st.expander(whisper_view.POLICY_TITLE, expanded=True):
         st.html(whisper_view.render_policy(latest))
 
 
@@ -170,10 +163,8 @@ def file_section(settings: tuple) -> None:
         recorded = c2.audio_input("Or record a clip", key="whisper-record")
         example = c2.selectbox("Or a LibriVox clip", ["(none)"] + clips, key="whisper-example")
         c3, c4 = st.columns(2)
-        task = c3.radio("Task", list(asr.TASKS), horizontal=True, key="whisper-task",
-                        help="translate: speech in any language to English text (multilingual models)")
-        words = c4.checkbox("Word timestamps", True, key="whisper-words")
-        go = st.form_submit_button("Transcribe", type="primary", key="whisper-transcribe",
+        task, words = (render(c, KEYS[c.name], column) for c, column in zip(whisper_view.FILE_CONTROLS, (c3, c4)))
+        go = st.form_submit_button(whisper_view.TRANSCRIBE, type="primary", key="whisper-transcribe",
                                    icon=":material/subtitles:")
     if go:
         st.session_state.pop(RESULT, None)
@@ -216,7 +207,7 @@ def file_section(settings: tuple) -> None:
 def main() -> None:
     heading("whisper", whisper_view.INTRO)
     settings = settings_bar()
-    live, files = st.tabs(["Live microphone", "File"])
+    live, files = st.tabs([whisper_view.LIVE_TAB, whisper_view.FILE_TAB])
     with live:
         live_section(settings)
     with files:

@@ -13,12 +13,14 @@ import os
 import queue
 import threading
 import time
+from dataclasses import replace
 from typing import Any, Callable
 
 import numpy as np
 
 from core import asr, audio, config
 from core.asr import streaming
+from core.controls import Control
 
 LANGUAGES = ["auto", "en", "fr", "de", "es", "it", "pt", "nl", "pl", "ru", "zh", "ja", "ko", "ar", "hi", "tr"]
 INTRO = ("Whisper decodes a short sliding window of your speech every half second. A word turns **final** "
@@ -29,6 +31,51 @@ BORDER = "var(--border-color-primary, rgba(128,128,128,.35))"
 FILL = "var(--background-fill-secondary, rgba(128,128,128,.12))"
 CSS_LIVE = (f"font-size:1.35rem;line-height:1.6;min-height:6.5em;padding:.8em 1em;border-radius:8px;"
             f"border:1px solid {BORDER}")
+
+
+# --- the tab's inputs, declared once (apps/gradio/whisper.py and apps/streamlit/whisper.py draw them) ---
+
+# The model menu's choices are the models on this machine, known only at run time: the declaration
+# holds the label, help and default; `model_control(available_models("asr"))` adds the choices.
+MODEL = Control("model", "Model", "choice", default=asr.DEFAULT_MODEL, choices=(asr.DEFAULT_MODEL,),
+                help="tiny.en ships offline; others: python -m core.download KEY")
+SETTINGS_CONTROLS = (
+    MODEL,
+    Control("language", "Language", "choice", default="auto", choices=tuple(LANGUAGES),
+            help="auto = detect (multilingual models)"),
+    Control("backend", "Backend", "radio", default="faster-whisper", choices=tuple(asr.BACKENDS),
+            help="faster-whisper (CTranslate2) is the fast one for live use"),
+)
+FILE_CONTROLS = (
+    Control("task", "Task", "radio", default="transcribe", choices=tuple(asr.TASKS),
+            help="translate: speech in any language to English text (multilingual models)"),
+    Control("word_timestamps", "Word timestamps", "check", default=True),
+)
+# The commit policy's settings (`StreamingTranscriber` keywords); the Streamlit page shows them,
+# the Gradio tab streams with core's defaults.
+POLICY_CONTROLS = (
+    Control("trim_seconds", "Trim window past (s)", "number", default=float(config.STREAM_TRIM_SECONDS),
+            minimum=config.STREAM_MIN_WINDOW_SETTING, maximum=config.STREAM_MAX_TRIM_SETTING, step=0.5,
+            help="cut the window at a committed sentence end past this length"),
+    Control("max_buffer_seconds", "Window cap (s)", "number", default=float(config.STREAM_MAX_BUFFER_SECONDS),
+            minimum=config.STREAM_MIN_WINDOW_SETTING, maximum=config.STREAM_MAX_CAP_SETTING, step=0.5,
+            help="past this, cut at the last committed word (Whisper sees 30 s at most)"),
+    Control("pause_seconds", "Pause commits after (s)", "number", default=float(streaming.PAUSE_SECONDS),
+            minimum=config.STREAM_MIN_PAUSE_SETTING, maximum=config.STREAM_MAX_PAUSE_SETTING, step=0.1,
+            help="silence after speech that closes the utterance and commits its remaining words"),
+    Control("use_vad", "Silero VAD", "check", default=True, help="skip silent windows; commit at pauses"),
+)
+LIVE_TAB, FILE_TAB = "Live microphone", "File"
+POLICY_TITLE = "The policy at work"
+TRANSCRIBE = "Transcribe"
+LIBRIVOX_LABEL = "LibriVox clips"
+
+
+def model_control(models: list[str]) -> Control:
+    """The model menu with this machine's models as its choices (the default stays first choice
+    when it is missing from the list, so the menu never opens on nothing)."""
+    choices = tuple(models) if asr.DEFAULT_MODEL in models else (asr.DEFAULT_MODEL, *models)
+    return replace(MODEL, choices=choices)
 
 
 def language_arg(language: str | None) -> str | None:

@@ -5,10 +5,10 @@ A gallery is a folder `cache_dir()/galleries/<name>/`:
     thumbs/<n>.jpg    small previews, the only image files the app serves
     vec_<channel>.npy float32 [N, D] per channel, rows aligned with meta["items"]
     hnsw_<channel>.faiss  approximate index, only at GALLERY_APPROX_MIN_VECTORS items and above
-    meta.json         items (key, sha1, size, caption, tags...) and channel fingerprints; written last
+    meta.json         items (`Item`: key, sha1, size, caption, tags...) and channel fingerprints; written last
 
 Embedding is done by channels passed in (`Channel`: a name, a fingerprint of the model, and
-embed(images, items) -> vectors). Re-indexing reuses the vectors of unchanged files (same sha1)
+embed(images, items) -> vectors, or vectors and display fields). Re-indexing reuses the vectors of unchanged files (same sha1)
 and embeds only new or changed ones. Every write goes to a temporary file and is renamed into
 place, meta.json last, so a crash leaves the previous index; a gallery whose files disagree
 with its meta is treated as corrupt and rebuilt from its sources.
@@ -24,9 +24,9 @@ import stat
 import threading
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path, PurePosixPath
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 from PIL import Image
@@ -44,15 +44,59 @@ _NAME_RE = re.compile(r"^(shipped|u[0-9a-f]{16})$")
 Progress = Callable[[float, str], None]
 
 
+@dataclass(frozen=True)
+class Item:
+    """One indexed image, as meta.json stores it (one JSON object per item, these fields by name).
+
+    `path` is where the image was read (the user's file name is `key`); `thumb` the preview's file
+    name under thumbs/; `tags` the tagger's top labels as (label, ImageNet index, probability).
+    """
+
+    key: str
+    sha1: str = ""
+    path: str = ""
+    caption: str = ""
+    origin: str = ""
+    licence: str = ""
+    thumb: str = ""
+    width: int = 0
+    height: int = 0
+    tags: tuple[tuple[str, int, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        # JSON gives lists: kept as tuples so items compare, hash and stay read-only.
+        object.__setattr__(self, "tags", tuple((str(t[0]), int(t[1]), float(t[2])) for t in self.tags))
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as meta.json holds it (every field; tags as lists), readable by older versions."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["tags"] = [list(t) for t in self.tags]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Item:
+        """An item from meta.json, old or new: fields it lacks take their defaults, others are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
 class Channel(Protocol):
     """One way of embedding images. `fingerprint` changes when the model does (forces re-embedding)."""
 
     name: str
     fingerprint: str
 
-    def embed(self, images: list[Image.Image], items: list[dict]) -> np.ndarray:
-        """float32 [N, D] for N images; may add display fields (e.g. "tags") to each item dict."""
+    def embed(self, images: list[Image.Image], items: list[Item]) -> np.ndarray | tuple[np.ndarray, list[dict]]:
+        """float32 [N, D] for N images; or (vectors, fields) where the channel also describes each
+        image: fields[i] are `Item` fields to set on item i (the tag channel's "tags")."""
         ...
+
+
+def embedded(out: np.ndarray | tuple[np.ndarray, list[dict]], n: int) -> tuple[np.ndarray, list[dict]]:
+    """A channel's `embed` result as (vectors [n, D], one dict of item fields per image)."""
+    if isinstance(out, tuple):
+        return out
+    return out, [{} for _ in range(n)]
 
 
 @dataclass(frozen=True)
@@ -74,11 +118,11 @@ class Skipped:
 
 @dataclass
 class Gallery:
-    """A loaded gallery: items (dicts, see module doc) and one vector matrix per channel."""
+    """A loaded gallery: items and one vector matrix per channel (rows aligned with items)."""
 
     name: str
     root: Path
-    items: list[dict]
+    items: list[Item]
     vectors: dict[str, np.ndarray]  # channel -> float32 [N, D]
     fingerprints: dict[str, str]
     skipped: list[Skipped] = field(default_factory=list)
@@ -89,10 +133,10 @@ class Gallery:
 
     @property
     def keys(self) -> list[str]:
-        return [it["key"] for it in self.items]
+        return [it.key for it in self.items]
 
     def thumb_path(self, i: int) -> Path:
-        return self.root / "thumbs" / self.items[i]["thumb"]
+        return self.root / "thumbs" / self.items[i].thumb
 
     def approximate(self, channel: str) -> bool:
         return len(self) >= config.GALLERY_APPROX_MIN_VECTORS or (self.ivf_dir(channel) / "manifest.json").is_file()
@@ -444,7 +488,7 @@ def save(gallery: Gallery, hnsw: bool = True) -> None:
             _write_hnsw(graph, mat)  # built at index time, so the first query does not wait for it
         else:
             graph.unlink(missing_ok=True)
-    meta = {"version": FORMAT_VERSION, "name": gallery.name, "items": gallery.items,
+    meta = {"version": FORMAT_VERSION, "name": gallery.name, "items": [it.to_json() for it in gallery.items],
             "channels": {ch: {"fingerprint": gallery.fingerprints[ch], "digest": digests[ch],
                               "dim": int(gallery.vectors[ch].shape[1])} for ch in gallery.vectors},
             "skipped": [[s.key, s.reason] for s in gallery.skipped]}
@@ -465,7 +509,7 @@ def read(name: str) -> Gallery | None:
         meta = json.loads(meta_path.read_text())
         if meta.get("version") != FORMAT_VERSION:
             return None
-        items = meta["items"]
+        items = [Item.from_json(it) for it in meta["items"]]
         vectors, fingerprints = {}, {}
         for ch, info in meta["channels"].items():
             path = root / f"vec_{_safe(ch)}.npy"
@@ -516,13 +560,13 @@ def index(name: str, sources: list[Source], channels: list[Channel], skipped: li
         old = read(name)
         if old is None and (root / "meta.json").exists():
             progress(0.0, "the saved index was damaged or from another version: rebuilding it")
-        old_rows = {it["key"]: (i, it) for i, it in enumerate(old.items)} if old else {}
+        old_rows = {it.key: (i, it) for i, it in enumerate(old.items)} if old else {}
         skipped = list(skipped)
         items, rows_old, todo = [], [], []
         seen: dict[str, str] = {}
         if keep_missing and old:
             for it in old.items:
-                seen[it["sha1"]] = it["key"]
+                seen[it.sha1] = it.key
         given = {s.key for s in sources}
         for src in sources:
             try:
@@ -535,14 +579,13 @@ def index(name: str, sources: list[Source], channels: list[Channel], skipped: li
                 skipped.append(Skipped(src.key, f"duplicate of {seen[digest]}"))
                 continue
             seen[digest] = src.key
-            item = {"key": src.key, "sha1": digest, "path": str(src.path), "caption": src.caption,
-                    "origin": src.origin, "licence": src.licence}
-            if prev and prev[1]["sha1"] == digest:
-                item = {**prev[1], **{k: v for k, v in item.items() if v}}
-                items.append(item)
+            given_fields = {"path": str(src.path), "caption": src.caption, "origin": src.origin,
+                            "licence": src.licence}
+            if prev and prev[1].sha1 == digest:
+                items.append(replace(prev[1], **{k: v for k, v in given_fields.items() if v}))
                 rows_old.append(prev[0])
             else:
-                items.append(item)
+                items.append(Item(src.key, digest, **given_fields))
                 rows_old.append(-1)
                 todo.append(len(items) - 1)
         if keep_missing and old:
@@ -564,26 +607,28 @@ def index(name: str, sources: list[Source], channels: list[Channel], skipped: li
             images, ok = [], []
             for i in batch:
                 try:
-                    images.append(open_image(Path(items[i]["path"])))
+                    images.append(open_image(Path(items[i].path)))
                     ok.append(i)
                 except (ValueError, OSError) as exc:
-                    skipped.append(Skipped(items[i]["key"], str(exc)))
+                    skipped.append(Skipped(items[i].key, str(exc)))
                     bad.add(i)
             for i, im in zip(ok, images):
-                if "thumb" not in items[i] or rows_old[i] < 0:
-                    items[i]["thumb"] = f"{items[i]['sha1'][:20]}.jpg"
-                    with Image.open(items[i]["path"]) as header:
-                        items[i]["width"], items[i]["height"] = header.size
+                if not items[i].thumb or rows_old[i] < 0:
+                    with Image.open(items[i].path) as header:
+                        width, height = header.size
+                    items[i] = replace(items[i], thumb=f"{items[i].sha1[:20]}.jpg", width=width, height=height)
                     data = thumbnail_jpeg(im)
-                    _atomic_write(root / "thumbs" / items[i]["thumb"], lambda tmp, data=data: tmp.write_bytes(data))
+                    _atomic_write(root / "thumbs" / items[i].thumb, lambda tmp, data=data: tmp.write_bytes(data))
             for ch in channels:
                 wanted = set(need[ch.name])
                 sel = [j for j, i in enumerate(ok) if i in wanted]
                 if not sel:
                     continue
-                vec = ch.embed([images[j] for j in sel], [items[ok[j]] for j in sel])
-                for j, v in zip(sel, vec):
+                vec, described = embedded(ch.embed([images[j] for j in sel], [items[ok[j]] for j in sel]), len(sel))
+                for j, v, extra in zip(sel, vec, described):
                     done_vectors[ch.name][ok[j]] = v
+                    if extra:
+                        items[ok[j]] = replace(items[ok[j]], **extra)
             progress(min(start + batch_size, len(work)) / max(len(work), 1),
                      f"embedded {min(start + batch_size, len(work))}/{len(work)} new or changed images")
 

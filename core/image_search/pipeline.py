@@ -76,26 +76,30 @@ class TagChannel:
         self.tagger = tagger or models.get(TAGGER_KEY)
         self.fingerprint = f"{TAGGER_KEY}/top{TAG_K}/minilm-centred"
 
-    def embed(self, images: list[Image.Image], items: list[dict]) -> np.ndarray:
+    def embed(self, images: list[Image.Image], items: list[gal.Item]) -> tuple[np.ndarray, list[dict]]:
+        """The tag vectors, and each image's top tags as its items' "tags" field."""
         from core.image_search.tagger import classify
 
         probs = classify(self.tagger, images)
-        return tag_vectors(self.tagger, probs, items)
+        return tag_vectors(self.tagger, probs), [{"tags": shown_tags(self.tagger, p)} for p in probs]
 
 
-def tag_vectors(tagger, probs: np.ndarray, items: list[dict] | None = None) -> np.ndarray:
-    """[N, 384] tag vectors from class probabilities [N, 1000]; fills items[i]["tags"] if given."""
-    from core.image_search.tagger import top_tags
-
+def tag_vectors(tagger, probs: np.ndarray) -> np.ndarray:
+    """[N, 384] tag vectors from class probabilities [N, 1000]."""
     labels = label_vectors()
     labels = labels - labels.mean(axis=0)
     out = np.zeros((len(probs), labels.shape[1]), np.float32)
     for i, p in enumerate(probs):
         top = np.argsort(-p)[:TAG_K]
         out[i] = p[top] @ labels[top]
-        if items is not None:
-            items[i]["tags"] = [[t.label, t.index, round(t.prob, 4)] for t in top_tags(tagger, p, SHOW_TAGS)]
     return out
+
+
+def shown_tags(tagger, probs: np.ndarray) -> tuple[tuple[str, int, float], ...]:
+    """The SHOW_TAGS labels an item displays, from its class probabilities [1000]: (label, index, prob)."""
+    from core.image_search.tagger import top_tags
+
+    return tuple((t.label, t.index, round(t.prob, 4)) for t in top_tags(tagger, probs, SHOW_TAGS))
 
 
 class TextChannel:
@@ -104,8 +108,8 @@ class TextChannel:
     name = "text"
     fingerprint = "minilm/caption+filename"
 
-    def embed(self, images: list[Image.Image], items: list[dict]) -> np.ndarray:
-        texts = [". ".join(t for t in (it.get("caption", ""), file_words(it["key"])) if t) for it in items]
+    def embed(self, images: list[Image.Image], items: list[gal.Item]) -> np.ndarray:
+        texts = [". ".join(t for t in (it.caption, file_words(it.key)) if t) for it in items]
         out = np.zeros((len(items), 384), np.float32)
         said = [i for i, t in enumerate(texts) if t]
         if said:
@@ -121,7 +125,7 @@ class ClipChannel:
         self.name = f"clip:{clip.name}"
         self.fingerprint = clip.name
 
-    def embed(self, images: list[Image.Image], items: list[dict]) -> np.ndarray:
+    def embed(self, images: list[Image.Image], items: list[gal.Item]) -> np.ndarray:
         return self.clip.encode_images(images)
 
 
@@ -187,7 +191,7 @@ def shipped_sources() -> list[gal.Source]:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             continue
-        path = Path(list(spec.submodule_search_locations)[0]) / inner
+        path = (Path(list(spec.submodule_search_locations)[0]) / inner).resolve()  # not via a linked venv
         if path.is_file():
             out.append(gal.Source(e["key"], path, e["caption"], e["origin"], e["licence"]))
     return out
@@ -208,7 +212,10 @@ def get_gallery(name: str = "", channels: list | None = None, progress=None) -> 
     with _shipped_lock:
         channels = channels if channels is not None else default_channels()
         g = gal.load(name)
-        if g is None or any(g.fingerprints.get(c.name) != c.fingerprint for c in channels):
+        # A moved environment (another virtualenv, a worktree removed) leaves items pointing at
+        # files that are gone: re-index, which reuses every unchanged file's vectors (same sha1).
+        if (g is None or any(g.fingerprints.get(c.name) != c.fingerprint for c in channels)
+                or any(not Path(it.path).is_file() for it in g.items)):
             g = gal.index(name, shipped_sources(), channels, progress=progress)
         return g
 
@@ -391,8 +398,8 @@ def search(g: gal.Gallery, terms: list[Term], k: int = 8, weights: dict[str, flo
     hits = []
     for rank, j in enumerate(order, 1):
         item = g.items[int(rows[j])]
-        hits.append(Hit(rank, item["key"], float(total[j]), {channel_kind(ch): float(per[ch][j]) for ch in names},
-                        [(t[0], float(t[2])) for t in item.get("tags", [])], item.get("caption", ""), int(rows[j])))
+        hits.append(Hit(rank, item.key, float(total[j]), {channel_kind(ch): float(per[ch][j]) for ch in names},
+                        [(t[0], t[2]) for t in item.tags], item.caption, int(rows[j])))
     return SearchResult(hits, " ".join(("+ " if t.sign > 0 else "- ") + (t.text or "[image]") for t in terms)[2:],
                         {channel_kind(ch): weights[channel_kind(ch)] for ch in names},
                         g.approximate(names[0]), notes)
@@ -418,14 +425,14 @@ def heatmap(g: gal.Gallery, row: int, query: str, clip=None) -> tuple[Image.Imag
     if not 0 <= row < len(g):
         raise ValueError(f"no result {row} in this gallery")
     item = g.items[row]
-    image = gal.open_image(Path(item["path"]))
+    image = gal.open_image(Path(item.path))
     if clip is not None and query.strip():
         from core.image_search.tagger import to_rgb
 
         heat = clip.saliency(image, clean_query(query))
         crop = to_rgb(image).resize((heat.shape[1], heat.shape[0]))
         return overlay(crop, heat), f"CLIP saliency for “{clean_query(query)}” (square crop CLIP sees)"
-    tags = item.get("tags") or []
+    tags = item.tags
     if not tags:
         raise ValueError("this item has no tags to explain")
     index, label = tags[0][1], tags[0][0]

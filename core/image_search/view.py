@@ -8,8 +8,11 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core.image_search import gallery as gal
+from core import config
 from core.audio import to_int16
+from core.controls import Control
+from core.image_search import gallery as gal
+from core.image_search.pipeline import DEFAULT_WEIGHTS
 
 INTRO = """Ask aloud or type. Each picture is scored by up to three **channels**, shown separately:
 **tags** (an offline ImageNet classifier looks at the pixels; your words are compared with its labels),
@@ -20,6 +23,46 @@ SCORE_COLUMNS = ["#", "file", "total", "tags", "text", "clip", "top tags", "capt
 SOURCES = ("Shipped gallery", "My upload")
 SOURCES_TITLE = "**Sources** (computed from the search, not written by the model):"
 MODEL_TITLE = "**Model's words** (SmolLM2-135M; it can be wrong, check the pictures):"
+
+# --- the tab's inputs, declared once (apps/gradio/image_search.py and apps/streamlit/image_search.py
+# draw them); `name` is the argument of `weights`, `search_text` or `rag.ask_steps` it feeds.
+DEFAULT_QUERY, DEFAULT_K = "a cat", 6
+QUERY = Control("query", "Search or question", "text", default=DEFAULT_QUERY)
+QUERY_PLACEHOLDER = "a cat · show me the rocket · horse + stripes · which picture shows an animal?"
+IMAGE_SIGNS = ("+ add it", "− subtract it")
+EXAMPLE_CONTROLS = (
+    Control("image_sign", "Use the example image as", "radio", default=IMAGE_SIGNS[0], choices=IMAGE_SIGNS),
+)
+
+
+def _weight(channel: str, label: str) -> Control:
+    return Control(f"w_{channel}", label, "slider", default=DEFAULT_WEIGHTS[channel], minimum=0.0,
+                   maximum=config.IMAGE_SEARCH_MAX_WEIGHT, step=0.1)
+
+
+WEIGHT_CONTROLS = (
+    _weight("tags", "tags weight (offline ImageNet classifier)"),
+    _weight("text", "text weight (caption + file name)"),
+    _weight("clip", "CLIP weight (used when CLIP is downloaded)"),
+    Control("k", "results", "slider", default=DEFAULT_K, minimum=1, maximum=config.IMAGE_SEARCH_MAX_K, step=1),
+    Control("speak", "speak the answer", "check", default=True),
+)
+# "My upload" is chosen for the user after indexing (each front end sets the value at run time).
+SOURCE = Control("source", "Search in", "radio", default=SOURCES[0], choices=SOURCES)
+FOLDER = Control("folder", f"…or a folder on the server (only where the host allows: {gal.ROOTS_ENV})", "text",
+                 default="")
+# Labels and titles both front ends show beside the declared inputs.
+EXAMPLE_TITLE = "Example image and query arithmetic"
+EXAMPLE_IMAGE = "Example image (optional)"
+WEIGHTS_TITLE = "Channels and weights"
+OWN_TITLE = "Your own pictures (a zip or image files; names like IMG_0412.jpg are fine)"
+INDEX_BUTTON, INDEX_FOLDER_BUTTON = "Index my pictures", "Index folder"
+FILES_LABEL = "Images or a .zip"
+PROMPT_TITLE = "The prompt the chat model was given"
+SPOKEN_MATCH, SPOKEN_MODEL = "Spoken: best match (from the search)", "Spoken: the model's sentence"
+HEATMAP_LABEL = "Grounding heatmap"
+SCORES_LABEL, TIMINGS_LABEL = "Per-channel scores", "Step timings"
+ASK_WORK = "transcribe → search → speak the sources → generate (models load the first time)"
 
 
 def weights(w_clip: float, w_tags: float, w_text: float) -> dict[str, float]:
@@ -89,6 +132,10 @@ def snippet(query: str, k: int, gallery: str, w: dict) -> str:
         "for hit in result.hits:\n"
         "    print(hit.rank, hit.key, round(hit.score, 3), hit.scores, hit.tags[:2])\n"
     )
+
+
+def asked_markdown(question: str) -> str:
+    return f"**You asked:** {question}"
 
 
 def sources_markdown(answer) -> str:

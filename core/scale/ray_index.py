@@ -80,18 +80,19 @@ class EmbedBatch:
             out["ok"][j] = True
             out["thumb"][j] = gal.thumbnail_jpeg(images[-1])
             ok.append(j)
-            items.append({"key": str(batch["key"][j]), "caption": str(batch["caption"][j])})
+            items.append(gal.Item(str(batch["key"][j]), caption=str(batch["caption"][j])))
         described = []
         for ch in self.channels:
-            vec = ch.embed(images, items) if images else None
+            vec, fields = gal.embedded(ch.embed(images, items), len(items)) if images else (None, [])
             dim = vec.shape[1] if vec is not None else 0
             full = np.zeros((n, dim), np.float32)
             if vec is not None:
                 full[ok] = vec
             out[f"vec:{ch.name}"] = full
             described.append([ch.name, ch.fingerprint])
-        for j, item in zip(ok, items):
-            out["tags"][j] = json.dumps(item.get("tags", []))
+            for j, extra in zip(ok, fields):
+                if "tags" in extra:
+                    out["tags"][j] = json.dumps([list(t) for t in extra["tags"]])
         out["channels"] = [json.dumps(described)] * n
         return {k: np.asarray(v, dtype=object) if isinstance(v, list) else v for k, v in out.items()}
 
@@ -172,13 +173,10 @@ def _write(name: str, sources: list[gal.Source], skipped: list[gal.Skipped], res
             skipped.append(gal.Skipped(src.key, f"duplicate of {seen[r['sha1']]}"))
             continue
         seen[r["sha1"]] = src.key
-        item = {"key": src.key, "sha1": str(r["sha1"]), "path": str(src.path), "caption": src.caption,
-                "origin": src.origin, "licence": src.licence, "thumb": f"{str(r['sha1'])[:20]}.jpg",
-                "width": int(r["width"]), "height": int(r["height"])}
-        tags = json.loads(str(r["tags"]))
-        if tags:
-            item["tags"] = tags
-        (root / "thumbs" / item["thumb"]).write_bytes(bytes(r["thumb"]))
+        item = gal.Item(src.key, str(r["sha1"]), str(src.path), src.caption, src.origin, src.licence,
+                        thumb=f"{str(r['sha1'])[:20]}.jpg", width=int(r["width"]), height=int(r["height"]),
+                        tags=json.loads(str(r["tags"])))
+        (root / "thumbs" / item.thumb).write_bytes(bytes(r["thumb"]))
         items.append(item)
         keep.append(i)
     if not items:

@@ -100,7 +100,7 @@ def test_gallery_search_uses_pq_shards_and_rescores_exactly(tmp_path, monkeypatc
     monkeypatch.setenv("NLP_STUDIO_CACHE", str(tmp_path))
     x = _clustered(3_000, 32)
     name = gal.new_name()
-    items = [{"key": f"{i}.jpg", "sha1": f"{i:040x}"} for i in range(len(x))]
+    items = [gal.Item(f"{i}.jpg", f"{i:040x}") for i in range(len(x))]
     g = gal.Gallery(name, gal.galleries_dir() / name, items, {"clip:x": x}, {"clip:x": "synthetic"})
     gal.save(g, hnsw=False)
     shards.build(x, g.ivf_dir("clip:x"), digest=gal.digest(x), shard_size=1_000, pq=True)
@@ -180,12 +180,12 @@ def test_ray_index_equals_the_single_process_one(both):
         # the order of float32 sums in convolutions and matmuls: differences of ~1e-6, not more.
         np.testing.assert_allclose(ray_g.vectors[ch], mat, atol=1e-4, rtol=0)
     for a, b in zip(ray_g.items, single.items):
-        assert [t[:2] for t in a["tags"]] == [t[:2] for t in b["tags"]]  # same labels, same order
+        assert [t[:2] for t in a.tags] == [t[:2] for t in b.tags]  # same labels, same order
         # probabilities are rounded to 4 places: a 1e-6 difference can flip the last digit
-        assert np.allclose([t[2] for t in a["tags"]], [t[2] for t in b["tags"]], atol=2e-4)
+        assert np.allclose([t[2] for t in a.tags], [t[2] for t in b.tags], atol=2e-4)
         same = ("sha1", "width", "height", "thumb")
-        assert {k: a[k] for k in same} == {k: b[k] for k in same}
-        assert ray_g.thumb_path(ray_g.keys.index(a["key"])).is_file()
+        assert {k: getattr(a, k) for k in same} == {k: getattr(b, k) for k in same}
+        assert ray_g.thumb_path(ray_g.keys.index(a.key)).is_file()
 
 
 @pytest.mark.serving
