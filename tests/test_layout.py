@@ -68,3 +68,18 @@ def test_core_domains_are_packages_with_a_public_surface():
         for public in module.__all__:
             assert hasattr(module, public) or (init.parent / f"{public}.py").exists() \
                 or (init.parent / public / "__init__.py").exists(), f"{name}.__all__ lists {public!r}, which does not exist"
+
+
+def test_every_test_that_opens_chromium_is_marked_browser():
+    """`-m "not browser"` must leave out every test that drives Chromium (helpers and quick runs rely on it)."""
+    fixtures = {"browser", "mic_browser", "commands_browser"}
+    unmarked = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        source = path.read_text(encoding="utf-8")
+        if "pytestmark" in source and "mark.browser" in source.split("pytestmark", 1)[1].split("\n", 1)[0]:
+            continue
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef) and {a.arg for a in node.args.args} & fixtures \
+                    and not any("mark.browser" in ast.unparse(d) for d in node.decorator_list):
+                unmarked.append(f"{path.relative_to(ROOT)}::{node.name}")
+    assert not unmarked, unmarked

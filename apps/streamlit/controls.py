@@ -11,7 +11,8 @@ from core.controls import Control
 def render(control: Control, key: str, container: Any = st, **options) -> Any:
     """One widget for one declared control; returns its current value. `key` must be unique on
     the page (prefix it with the tab id). `options` pass layout and widget-only options (horizontal,
-    height, placeholder, max_chars) and win over the declaration, e.g. options or a maximum known only at run time, a format_func."""
+    height, placeholder, max_chars) and win over the declaration: choices or a maximum known only at
+    run time, a format_func."""
     c = control
     kw: dict[str, Any] = dict(label=c.label, help=c.help or None, key=key)
     if c.kind == "slider":

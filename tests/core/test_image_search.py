@@ -160,6 +160,7 @@ def _no_error(browser):
     assert not any("rror" in t for t in toasts), toasts
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 def test_browser_search_shows_results(browser, app_url, screenshot_dir):
     from selenium.webdriver.common.by import By
@@ -187,6 +188,7 @@ def test_browser_search_shows_results(browser, app_url, screenshot_dir):
     assert "Grad-CAM" in browser.find_element(By.TAG_NAME, "body").text
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 def test_browser_ask_gives_a_cited_spoken_answer(browser, app_url, screenshot_dir):
     from selenium.webdriver.common.by import By

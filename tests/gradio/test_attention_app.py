@@ -73,6 +73,7 @@ def _wait_svg_text(driver, text: str, timeout: float = 90) -> None:
     raise AssertionError(f"no figure title with {text!r} within {timeout} s")
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 def test_browser_renders_a_sentence_and_switches_layer_and_head(app_url, browser, screenshot_dir):
     from selenium.webdriver.common.by import By
@@ -110,6 +111,7 @@ def test_browser_renders_a_sentence_and_switches_layer_and_head(app_url, browser
     browser.save_screenshot(os.path.join(screenshot_dir, "attention.png"))
 
 
+@pytest.mark.browser
 def test_browser_click_on_a_model_view_tile_opens_that_head(app_url, browser, screenshot_dir):
     """A real mouse click on the model view's tile for layer 4, head 7 opens it in the head view."""
     from selenium.webdriver.common.action_chains import ActionChains

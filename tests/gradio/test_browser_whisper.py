@@ -25,6 +25,7 @@ def _visible_errors(driver) -> list[str]:
     return found
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.skipif(not CLIPS, reason="needs Debian pocketsphinx-testdata (scripts/setup.sh --test)")
 def test_fake_microphone_words_appear(app_url, mic_browser, screenshot_dir):

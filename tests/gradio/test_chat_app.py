@@ -65,6 +65,7 @@ def test_finetune_endpoint_returns_adapter_and_losses(client):
         client.predict('{"prompt": "a", "response": "b"}\n', {"steps": 2}, "", api_name="/finetune")
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
     open_app(browser, app_url)
@@ -102,6 +103,7 @@ def test_browser_chat_then_compare(browser, app_url, screenshot_dir):
     browser.save_screenshot(os.path.join(screenshot_dir, "chat_compare.png"))
 
 
+@pytest.mark.browser
 @pytest.mark.slow
 def test_browser_fine_tune_shows_progress_and_loss_then_lists_the_adapter(browser, app_url, screenshot_dir):
     from core.chat.lora import delete_adapter, list_adapters
