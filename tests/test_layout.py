@@ -79,7 +79,8 @@ def test_every_test_that_opens_chromium_is_marked_browser():
         if "pytestmark" in source and "mark.browser" in source.split("pytestmark", 1)[1].split("\n", 1)[0]:
             continue
         for node in ast.parse(source).body:
-            if isinstance(node, ast.FunctionDef) and {a.arg for a in node.args.args} & fixtures \
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_") \
+                    and {a.arg for a in node.args.args} & fixtures \
                     and not any("mark.browser" in ast.unparse(d) for d in node.decorator_list):
                 unmarked.append(f"{path.relative_to(ROOT)}::{node.name}")
     assert not unmarked, unmarked
