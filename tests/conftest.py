@@ -101,6 +101,12 @@ def screenshot_dir():
 @pytest.fixture(scope="session")
 def streamlit_url():
     """The Streamlit front end (`streamlit run streamlit_app.py`), started once on a free port."""
+    yield from streamlit_server()
+
+
+def streamlit_server():
+    """Start `streamlit run streamlit_app.py` on a free port, yield its URL, stop it afterwards
+    (a generator for fixtures of any scope)."""
     import subprocess
     import sys
     import time

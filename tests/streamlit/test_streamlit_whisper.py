@@ -414,6 +414,18 @@ def test_ice_servers_come_only_from_the_environment(monkeypatch):
 
 
 @pytest.fixture(scope="module")
+def streamlit_url():
+    """This module's own Streamlit server, fresh: the WebRTC tests stream in real time, and a server
+    that earlier tests have loaded with models, sessions and their work was seen to fall behind,
+    lose packets and drop the WebRTC connection after a few seconds (passing alone, failing late in
+    the full suite). A user's classroom server is not tested here for that; the transport loss
+    itself is reported on the page (FrameBatcher.lost_seconds)."""
+    from tests.conftest import streamlit_server
+
+    yield from streamlit_server()
+
+
+@pytest.fixture(scope="module")
 def commands_browser(tmp_path_factory):
     """A Chromium whose fake microphone reads short commands with pauses (tests/gradio/test_browser_whisper.py)."""
     import tests.gradio.test_browser_whisper as gradio_mic
