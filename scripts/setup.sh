@@ -10,6 +10,7 @@ want_tests=0
 
 apt_pkgs=(ffmpeg espeak-ng)
 ((want_tests)) && apt_pkgs+=(pocketsphinx-testdata chromium chromium-driver)
+((want_tests)) && apt_pkgs+=(g++ cmake)  # llama.cpp's server (requirements-serving.txt) compiles from source
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
