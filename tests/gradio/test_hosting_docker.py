@@ -59,8 +59,33 @@ def test_home_and_caches_are_the_users_and_writable():
 
 def test_offline_weights_are_prepared_at_build_time():
     runs = " ".join(args_of("RUN"))
-    assert "ensure_hf_folder" in runs and "smollm2-135m" in runs  # the GGUF dequantized once, in the image
-    assert "core.download $PRELOAD_MODELS" in runs
+    assert "core.download --prepare $PRELOAD_MODELS" in runs
+
+
+def test_the_build_step_that_prepares_weights_runs_here():
+    """The image's weight step, run as the image runs it: SmolLM2's GGUF comes out as a model folder
+    (a renamed import once broke this line while every string check above still passed). The
+    conversion itself is tested with the chat model; here the shared cache keeps it to one."""
+    from core import download
+    from core.config import cache_dir
+
+    lines = download.prepare_installed()
+    (line,) = [x for x in lines if x.startswith("smollm2-135m: ")]
+    folder = Path(line.split(": ", 1)[1])
+    assert folder.is_dir() and cache_dir() in folder.parents
+    assert (folder / "config.json").is_file() and list(folder.glob("*.safetensors"))
+
+
+def test_every_module_the_image_runs_exists():
+    import importlib.util
+
+    text = (ROOT / "Dockerfile").read_text() + (ROOT / "docker-compose.yml").read_text()
+    modules = set(re.findall(r"python -m ([\w.]+)", text)) | set(re.findall(r'"-m", "([\w.]+)"', text))
+    assert "core.download" in modules and "streamlit" in modules
+    for name in modules:
+        assert importlib.util.find_spec(name) is not None, f"the image runs `python -m {name}`, which is missing"
+    for script in re.findall(r"\b((?:scripts/)?[\w/]+\.py)\b", text):
+        assert (ROOT / script).is_file(), f"the image runs {script}, which is missing"
 
 
 def test_port_7860_and_a_health_check():
