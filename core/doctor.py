@@ -104,6 +104,67 @@ def _evaluation_lab() -> str:
             f"SmolLM2 {bits:.2f} bits per token" if isinstance(bits, (int, float)) else "SmolLM2 perplexity computed")
 
 
+def _text_lab() -> str:
+    from core.text_lab import data, vectorize
+
+    docs = data.lee_corpus()
+    rep = vectorize.vectorize(docs, "tfidf", vectorize.Settings(stop_words=True))
+    top = [t for t, _ in vectorize.top_terms(rep, 0, 3)]
+    labelled = data.sentiment_sentences()
+    return (f"TF-IDF over {len(docs)} Lee articles ({len(rep.vocabulary):,} terms), article 1's top terms: "
+            f"{', '.join(top)}; "
+            f"{len(labelled.texts)} labelled review snippets")
+
+
+def _sequence_lab() -> str:
+    from core.sequence_lab import corpus
+    from core.sequence_lab.view import ngram_api
+
+    text = corpus.default_text()
+    held_out = corpus.held_out_text()[:5000]
+    r = ngram_api(text, order=3, held_out=held_out, n_samples=1)
+    return (f"trigram on {len(text):,} characters of Shakespeare: held-out perplexity "
+            f"{r['held_out_perplexity']:.0f}, vocabulary {r['vocab_size']:,}")
+
+
+def _decoding_lab() -> str:
+    from core.decoding.view import decode_api
+
+    greedy = decode_api("The capital of France is", "greedy", max_new_tokens=6)
+    beam = decode_api("The capital of France is", "beam", max_new_tokens=6, num_beams=3)
+    return f"greedy {greedy['text'].strip()!r}; beam 3 {beam['text'].strip()!r}"
+
+
+def _transformer_lab() -> str:
+    from core.transformer_lab.train import LabSettings, train
+
+    st = train(LabSettings(steps=30, layers=1, d_model=32, context=16, batch_size=16)).status()
+    if st.error:
+        raise ValueError(st.error)
+    losses = st.losses
+    if not losses or losses[-1] >= losses[0]:  # 30 steps at the default rate always lower it from chance
+        raise ValueError(f"a 30-step run did not lower the loss ({losses[:1]} → {losses[-1:]})")
+    return f"30 training steps of a 1-layer model: loss {losses[0]:.2f} → {losses[-1]:.2f}"
+
+
+def _preference_lab() -> str:
+    import torch
+
+    from core.chat.conversation import DEFAULT_MODEL
+    from core.chat.lora import LoraSettings
+    from core.chat.lora_train import prepare
+    from core.preference.dpo import encode_pairs, sequence_logps
+    from core.preference.pairs import PRESETS
+
+    pairs = next(iter(PRESETS.values()))[:2]
+    model, tokenizer = prepare(DEFAULT_MODEL, LoraSettings())
+    model.eval()
+    with torch.no_grad():
+        logps = sequence_logps(model, *encode_pairs(tokenizer, pairs)).tolist()
+    return (f"SmolLM2 + LoRA scores {len(pairs)} preference pairs: log p(chosen) {logps[0]:.1f}, "
+            f"log p(rejected) {logps[len(pairs)]:.1f}")
+
+
 def _models_panel() -> str:
     rows = models.status()
     return f"{len(rows)} models listed"
@@ -118,6 +179,11 @@ ACTIONS: dict[str, tuple[str, Callable[[], str]]] = {
     "image_search": ("text search over the shipped gallery", _image_search),
     "tokenizer_lab": ("three tokenizers on one sentence", _tokenizer_lab),
     "evaluation_lab": ("BLEU/WER of a sentence, SmolLM2 perplexity", _evaluation_lab),
+    "text_lab": ("TF-IDF of the Lee corpus, review snippets", _text_lab),
+    "sequence_lab": ("a trigram on Shakespeare, held-out perplexity", _sequence_lab),
+    "decoding_lab": ("SmolLM2 greedy and beam search", _decoding_lab),
+    "transformer_lab": ("30 training steps of a tiny Transformer", _transformer_lab),
+    "preference_lab": ("SmolLM2 + LoRA scores preference pairs", _preference_lab),
     "models_panel": ("the Models panel", _models_panel),
 }
 
@@ -175,10 +241,10 @@ def check_tabs(tabs: list[str] | None = None) -> list[Check]:
 
 
 def report(checks: list[Check]) -> str:
-    lines = [f"{'':2}{'what':28} {'action':44} {'seconds':>8}  result"]
+    lines = [f"{'':3}{'what':28} {'action':44} {'seconds':>8}  result"]
     for c in checks:
         mark = "ok" if c.ok else "!!"
-        lines.append(f"{mark:2}{c.tab:28} {c.action[:44]:44} {c.seconds:8.2f}  {c.detail}")
+        lines.append(f"{mark:3}{c.tab:28} {c.action[:44]:44} {c.seconds:8.2f}  {c.detail}")
     failed = [c for c in checks if not c.ok]
     lines.append("")
     lines.append(f"READY: every tab answered ({len(checks)} checks)." if not failed else

@@ -89,6 +89,15 @@ def test_readiness_check_passes_here_for_every_tab(capsys):
     out = capsys.readouterr().out
     assert "READY: every tab answered" in out
     assert "optional, not here" in out  # hub models are listed with how to get them, not failed
+    assert "no readiness check" not in out  # every tab runs a real action
+    for proof in ("Lee articles", "held-out perplexity", "beam 3 ", "loss ", "log p(chosen)"):
+        assert proof in out, proof
+
+
+def test_every_tab_has_a_readiness_action():
+    from apps.tabs import TABS
+
+    assert set(TABS) - {"home"} <= set(doctor.ACTIONS), set(TABS) - {"home"} - set(doctor.ACTIONS)
 
 
 def test_readiness_check_fails_clearly_when_a_model_is_missing(tmp_path):
