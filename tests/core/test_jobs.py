@@ -139,3 +139,15 @@ def test_error_text_keeps_a_user_message_and_names_anything_else():
     assert error_text(ValueError("lower the learning rate")) == "lower the learning rate"
     assert error_text(RuntimeError("CUDA out of memory")) == "RuntimeError: CUDA out of memory"
 
+
+@pytest.mark.parametrize("module, name", [("core.chat.lora_train", "TrainingJob"),
+                                          ("core.sequence_lab.train", "TrainingJob"),
+                                          ("core.transformer_lab.train", "LabJob"),
+                                          ("core.preference.dpo", "DPOJob")])
+def test_every_training_job_uses_the_one_base(module, name):
+    import importlib
+
+    cls = getattr(importlib.import_module(module), name)
+    assert issubclass(cls, BackgroundJob)
+    copied = [m for m in ("status", "cancel", "wait", "_set", "start") if m in vars(cls)]
+    assert not copied, f"{module}.{name} redefines {copied}: keep one copy, in core.jobs"
