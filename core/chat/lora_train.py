@@ -24,14 +24,14 @@ import logging
 import math
 import threading
 import time
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT
 from core.config import LORA_CHECK_MIN_DROP, LORA_CHECK_MIN_STEPS, LORA_TRAIN_THREADS
 from core.chat.lora import LoraSettings, check_name, describe, name_taken, save_adapter, settings_dict, unique_name, user_dir
 from core.chat.lora_data import Dataset, encode_example, load_dataset
+from core.jobs import BackgroundJob, error_text, new_job_id
 
 log = logging.getLogger("nlp_studio")
 STATES = ("starting", "running", "saving", "done", "cancelled", "failed")
@@ -193,38 +193,20 @@ def learning_check(losses: list[float], weight_change: float, first_batch_after:
     return None
 
 
-class TrainingJob:
-    """One fine-tuning run in a background thread. Create with `start_training`."""
+class TrainingJob(BackgroundJob[JobStatus]):
+    """One fine-tuning run in a background thread. Create with `start_training`. `cancel()` stops
+    it after the current step and saves what was learned so far."""
 
     def __init__(self, dataset: Dataset, settings: LoraSettings, name: str, model_key: str,
                  on_step: Callable[[JobStatus], None] | None, lock_file, threads: int = 0, owner: str = "") -> None:
-        self.job_id = uuid.uuid4().hex[:12]
+        job_id = new_job_id()
+        super().__init__(job_id, JobStatus(job_id, name, "starting", 0, settings.steps, (), 0.0, None),
+                         thread_name=f"lora-train-{name}")
         self.owner = owner
         self.dataset, self.settings, self.name, self.model_key = dataset, settings, name, model_key
         self._on_step = on_step
         self.threads = threads or LORA_TRAIN_THREADS
         self._lock_file = lock_file
-        self._cancel = threading.Event()
-        self._mutex = threading.Lock()
-        self._status = JobStatus(self.job_id, name, "starting", 0, settings.steps, (), 0.0, None)
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"lora-train-{name}")
-
-    def status(self) -> JobStatus:
-        with self._mutex:
-            return self._status
-
-    def cancel(self) -> None:
-        """Stop after the current step and save what was learned so far."""
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> JobStatus:
-        self._thread.join(timeout)
-        return self.status()
-
-    def _set(self, **changes) -> JobStatus:
-        with self._mutex:
-            self._status = replace(self._status, **changes)
-            return self._status
 
     def _publish(self, status: JobStatus) -> None:
         try:
@@ -259,7 +241,7 @@ class TrainingJob:
             first_batch = None
             for ids, labels, mask in training_batches(features, self.settings.batch_size, self.settings.steps,
                                               self.settings.seed, tokenizer.pad_token_id):
-                if self._cancel.is_set():
+                if self.cancelled:
                     break
                 ids, labels, mask = (t.to(device) for t in (ids, labels, mask))
                 first_batch = first_batch or (ids, mask, labels)
@@ -278,7 +260,7 @@ class TrainingJob:
                 eta = sum(recent) / len(recent) * (self.settings.steps - len(losses))
                 self._publish(self._set(step=len(losses), losses=tuple(losses),
                                         seconds=time.perf_counter() - start, eta_s=eta))
-            cancelled = self._cancel.is_set() and len(losses) < self.settings.steps
+            cancelled = self.cancelled and len(losses) < self.settings.steps
             if not losses:
                 self._set(state="cancelled", seconds=time.perf_counter() - start, eta_s=0.0,
                           error="cancelled before the first step finished; nothing to save")
@@ -303,8 +285,7 @@ class TrainingJob:
             self._publish(self._set(state="cancelled" if cancelled else "done", adapter=saved.name,
                                     seconds=time.perf_counter() - start, eta_s=0.0))
         except Exception as exc:  # noqa: BLE001 - reported through status(), the app stays up
-            self._set(state="failed", error=f"{type(exc).__name__}: {exc}" if not isinstance(exc, ValueError)
-                      else str(exc), seconds=time.perf_counter() - start, eta_s=0.0)
+            self._set(state="failed", error=error_text(exc), seconds=time.perf_counter() - start, eta_s=0.0)
         finally:
             del model
             try:
@@ -348,7 +329,7 @@ def start_training(dataset: str | Dataset, settings: LoraSettings = LoraSettings
         fh.close()
         raise
     _jobs[job.job_id] = job
-    job._thread.start()
+    job.start()
     return job
 
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 import math
 import threading
 import time
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from core.chat.conversation import DEFAULT_MODEL, DEFAULT_SYSTEM_PROMPT, build_prompt_ids
 from core.config import env_int
+from core.jobs import BackgroundJob, error_text, new_job_id
 from core.preference.pairs import PreferencePair, parse_pairs
 
 DPO_MAX_STEPS = env_int("NLP_STUDIO_DPO_MAX_STEPS", 200)
@@ -182,31 +182,13 @@ def judge(history: tuple[StepStats, ...]) -> tuple[bool, str]:
                    "little. Raise the learning rate, beta or the steps")
 
 
-class DPOJob:
+class DPOJob(BackgroundJob[DPOStatus]):
     """One DPO run in a background thread. Create with `start`."""
 
     def __init__(self, pairs: tuple[PreferencePair, ...], settings: DPOSettings, model_key: str) -> None:
-        self.job_id = uuid.uuid4().hex[:12]
+        job_id = new_job_id()
+        super().__init__(job_id, DPOStatus(job_id, "starting", 0, settings.steps, pairs), thread_name=f"dpo-{job_id}")
         self.pairs, self.settings, self.model_key = pairs, settings, model_key
-        self._cancel = threading.Event()
-        self._mutex = threading.Lock()
-        self._status = DPOStatus(self.job_id, "starting", 0, settings.steps, pairs)
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"dpo-{self.job_id}")
-
-    def status(self) -> DPOStatus:
-        with self._mutex:
-            return self._status
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> DPOStatus:
-        self._thread.join(timeout)
-        return self.status()
-
-    def _set(self, **changes) -> None:
-        with self._mutex:
-            self._status = replace(self._status, **changes)
 
     def _replies(self, model, tokenizer) -> tuple[str, ...]:
         return tuple(greedy_reply(model, tokenizer, p.prompt, self.settings.reply_tokens) for p in self.pairs)
@@ -237,7 +219,7 @@ class DPOJob:
                                       weight_decay=0.0)
             history: list[StepStats] = []
             for _ in range(s.steps):
-                if self._cancel.is_set():
+                if self.cancelled:
                     break
                 policy = sequence_logps(model, ids, attn, answer_mask)
                 losses, chosen, rejected = dpo_loss(policy[:n], policy[n:], ref[:n], ref[n:], s.beta)
@@ -261,12 +243,11 @@ class DPOJob:
             final = StepStats(float(losses.mean()), tuple(chosen.tolist()), tuple(rejected.tolist()))
             after = self._replies(model, tokenizer)
             learned, verdict = judge(tuple(history) + (final,))
-            cancelled = self._cancel.is_set() and len(history) < s.steps
+            cancelled = self.cancelled and len(history) < s.steps
             self._set(state="cancelled" if cancelled else "done", after=after, final=final,
                       seconds=time.perf_counter() - start, verdict=verdict, learned=learned)
         except Exception as exc:  # noqa: BLE001 - reported through status(), the app stays up
-            self._set(state="failed", error=str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}",
-                      seconds=time.perf_counter() - start)
+            self._set(state="failed", error=error_text(exc), seconds=time.perf_counter() - start)
         finally:
             del model
             _slot.release()
@@ -289,7 +270,7 @@ def start(pairs: Any, settings: DPOSettings = DPOSettings(), model: str = DEFAUL
     try:
         job = DPOJob(pairs, settings, model)
         _jobs[job.job_id] = job
-        job._thread.start()
+        job.start()
     except Exception:
         _slot.release()
         raise

@@ -16,12 +16,12 @@ import logging
 import math
 import threading
 import time
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.config import SEQ_MAX_HIDDEN, SEQ_MAX_JOBS, SEQ_MAX_STEPS, SEQ_MAX_TRAIN_SECONDS, SEQ_TRAIN_THREADS
+from core.jobs import BackgroundJob, error_text, new_job_id
 from core.sequence_lab.cells import KINDS, build_model, check_kind
 from core.sequence_lab.corpus import CharData, char_data
 from core.sequence_lab.gradients import GradientProfile, gradient_profile
@@ -190,38 +190,21 @@ _slots = threading.BoundedSemaphore(max(1, SEQ_MAX_JOBS))
 _jobs: dict[str, "TrainingJob"] = {}
 
 
-class TrainingJob:
-    """One run in a daemon thread. Create it with `start_training`."""
+class TrainingJob(BackgroundJob[JobStatus]):
+    """One run in a daemon thread. Create it with `start_training`. `cancel()` stops it after the
+    current step; the models keep what they learned."""
 
     def __init__(self, data: CharData, settings: TrainSettings, threads: int = 0) -> None:
-        self.job_id = uuid.uuid4().hex[:12]
+        job_id = new_job_id()
+        train_ids, _ = split(data)
+        spe = max(1, len(train_ids) // (settings.batch_size * settings.seq_len))
+        super().__init__(job_id, JobStatus(job_id, "starting", 0, settings.steps, 0.0,
+                                           tuple(ModelReport(k) for k in settings.kinds), math.log(data.vocab_size),
+                                           data.source, steps_per_epoch=spe),
+                         thread_name=f"seq-train-{job_id}")
         self.data, self.settings = data, settings
         self.threads = threads or SEQ_TRAIN_THREADS
         self.models: dict = {}
-        self._cancel = threading.Event()
-        self._mutex = threading.Lock()
-        train_ids, _ = split(data)
-        spe = max(1, len(train_ids) // (settings.batch_size * settings.seq_len))
-        self._status = JobStatus(self.job_id, "starting", 0, settings.steps, 0.0,
-                                 tuple(ModelReport(k) for k in settings.kinds), math.log(data.vocab_size),
-                                 data.source, steps_per_epoch=spe)
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"seq-train-{self.job_id}")
-
-    def status(self) -> JobStatus:
-        with self._mutex:
-            return self._status
-
-    def cancel(self) -> None:
-        """Stop after the current step; the models keep what they learned."""
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> JobStatus:
-        self._thread.join(timeout)
-        return self.status()
-
-    def _set(self, **changes) -> None:
-        with self._mutex:
-            self._status = replace(self._status, **changes)
 
     def _run(self) -> None:
         import torch
@@ -240,7 +223,7 @@ class TrainingJob:
             self._set(state="running", reports=self._reports(losses, samples, params))
             last_sample, step = time.perf_counter(), 0
             stream = batches(train_ids, s.seq_len, s.batch_size, s.seed)
-            while step < s.steps and not self._cancel.is_set() and time.perf_counter() - start < s.seconds:
+            while step < s.steps and not self.cancelled and time.perf_counter() - start < s.seconds:
                 inputs, targets = next(stream)
                 for kind in s.kinds:
                     loss = train_step(self.models[kind], optims[kind], inputs, targets, s.clip)
@@ -253,11 +236,10 @@ class TrainingJob:
                     last_sample = time.perf_counter()
                 self._set(step=step, seconds=time.perf_counter() - start,
                           reports=self._reports(losses, samples, params))
-            self._finish(losses, params, val_ids, start, cancelled=self._cancel.is_set())
+            self._finish(losses, params, val_ids, start, cancelled=self.cancelled)
         except Exception as exc:  # noqa: BLE001 - reported through status(); the app stays up
             log.exception("sequence training failed")
-            self._set(state="failed", error=str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}",
-                      seconds=time.perf_counter() - start)
+            self._set(state="failed", error=error_text(exc), seconds=time.perf_counter() - start)
         finally:
             _slots.release()
 
@@ -296,7 +278,7 @@ def start_training(settings: TrainSettings = TrainSettings(), text: str | None =
         _slots.release()
         raise
     _jobs[job.job_id] = job
-    job._thread.start()
+    job.start()
     return job
 
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 import math
 import threading
 import time
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from core.attention.maps import AttentionMaps
 from core.config import env_int
+from core.jobs import BackgroundJob, error_text, new_job_id
 from core.transformer_lab.data import MASK, SOURCES, Vocab, causal_batch, check_text, masked_batch, source_text
 
 OBJECTIVES = ("causal", "masked")
@@ -124,7 +124,7 @@ def judge(losses: tuple[float, ...] | list[float], baseline: float) -> tuple[boo
                    f"{baseline:.2f}): the model learned little. Raise the learning rate or the steps")
 
 
-class LabJob:
+class LabJob(BackgroundJob[LabStatus]):
     """One training run in a background thread. Create with `start`; keep the job to sample from."""
 
     def __init__(self, settings: LabSettings, text: str) -> None:
@@ -132,7 +132,6 @@ class LabJob:
 
         from core.transformer_lab.model import TinyTransformer
 
-        self.job_id = uuid.uuid4().hex[:12]
         self.settings, self.text = settings, text
         self.vocab = Vocab.of(text)
         self.data = torch.tensor(self.vocab.encode(text), dtype=torch.long)
@@ -144,11 +143,10 @@ class LabJob:
                                      settings.layers, settings.causal)
         self.probe = self._probe_ids()
         self.model_lock = threading.Lock()  # sampling and training never use the weights at once
-        self._cancel = threading.Event()
-        self._mutex = threading.Lock()
-        self._status = LabStatus(self.job_id, "running", 0, settings.steps, (), 0.0,
-                                 math.log(len(self.vocab)), settings.objective)
-        self._thread = threading.Thread(target=self._run, daemon=True, name=f"transformer-lab-{self.job_id}")
+        job_id = new_job_id()
+        super().__init__(job_id, LabStatus(job_id, "running", 0, settings.steps, (), 0.0,
+                                           math.log(len(self.vocab)), settings.objective),
+                         thread_name=f"transformer-lab-{job_id}")
 
     @property
     def n_params(self) -> int:
@@ -161,21 +159,6 @@ class LabJob:
         if not self.settings.causal:
             ids[2::6] = self.vocab.mask_id
         return ids
-
-    def status(self) -> LabStatus:
-        with self._mutex:
-            return self._status
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> LabStatus:
-        self._thread.join(timeout)
-        return self.status()
-
-    def _set(self, **changes) -> None:
-        with self._mutex:
-            self._status = replace(self._status, **changes)
 
     def snapshot(self) -> tuple[AttentionMaps, str]:
         """Attention maps on the probe window, and the sample that goes with them."""
@@ -217,7 +200,7 @@ class LabJob:
             self._set(maps=maps, sample=sample)
             self.model.train()
             for _ in range(s.steps):
-                if self._cancel.is_set():
+                if self.cancelled:
                     break
                 if s.causal:
                     x, y = causal_batch(self.data, s.batch_size, s.context, gen)
@@ -242,13 +225,12 @@ class LabJob:
                 self._set(step=len(losses), losses=tuple(losses), seconds=now - start, **changes)
             self.model.eval()
             maps, sample = self.snapshot()
-            learned, verdict = judge(losses, self._status.baseline)
-            cancelled = self._cancel.is_set() and len(losses) < s.steps
+            learned, verdict = judge(losses, self.status().baseline)
+            cancelled = self.cancelled and len(losses) < s.steps
             self._set(state="cancelled" if cancelled else "done", maps=maps, sample=sample, verdict=verdict,
                       learned=learned, seconds=time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001 - reported through status(), the app stays up
-            self._set(state="failed", error=str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}",
-                      seconds=time.perf_counter() - start)
+            self._set(state="failed", error=error_text(exc), seconds=time.perf_counter() - start)
 
 
 _jobs: dict[str, LabJob] = {}
@@ -276,7 +258,7 @@ def start(settings: LabSettings = LabSettings(), text: str = "", source: str = "
         for old in [k for k, j in _jobs.items() if j.status().finished][:-8]:
             del _jobs[old]  # keep a few finished runs to sample from, not every run ever
         _jobs[job.job_id] = job
-    job._thread.start()
+    job.start()
     return job
 
 
