@@ -42,17 +42,31 @@ stamp=".venv/.installed-$(cat "${reqs[@]}" | sha1sum | cut -c1-12)"
 if [[ ! -f "$stamp" ]]; then
   echo "setup: installing Python packages (first time: a few minutes, about 5 GB)"
   .venv/bin/python -m pip install -q --upgrade pip
+  if ((want_tests)); then
+    # llama.cpp's server for the `serving` tests compiles from source (about 6 min on 2 cores). Its
+    # wheel is built in the background while the other packages download and unpack, at the lowest
+    # priority, one job per core, without the multimodal library (not used); installed below.
+    llama=$(grep -E '^llama-cpp-python' requirements-serving.txt | sed 's/\[[a-z,]*\]//')
+    echo "setup: building llama.cpp's server ($llama) in the background; log in .venv/llama-build.log"
+    rm -rf .venv/llama-wheel
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+      nice -n 19 .venv/bin/python -m pip wheel -q --no-deps -w .venv/llama-wheel "$llama" \
+      >.venv/llama-build.log 2>&1 &
+    llama_build=$!
+  fi
   args=(-r requirements.txt)
   ((want_tests)) && args+=(-r requirements-test.txt)
   ((want_tests)) && args+=(-r requirements-ray.txt)
   .venv/bin/python -m pip install -q "${args[@]}"
   .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
   if ((want_tests)); then
-    # llama.cpp's server for the `serving` tests compiles from source: one job per core, lowest priority, so
-    # the machine stays usable; without the multimodal library (not used). pip caches the wheel.
-    echo "setup: building llama.cpp's server (llama-cpp-python; first time: many minutes on 2 cores)"
-    CMAKE_ARGS="-DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-      nice -n 19 .venv/bin/python -m pip install -q -r requirements-serving.txt
+    echo "setup: waiting for the llama.cpp build"
+    if ! wait "$llama_build"; then
+      tail -30 .venv/llama-build.log
+      echo "setup: building $llama failed (log above; it needs g++ and cmake)" >&2
+      exit 1
+    fi
+    .venv/bin/python -m pip install -q --find-links .venv/llama-wheel -r requirements-serving.txt
   fi
   touch "$stamp"
 fi
