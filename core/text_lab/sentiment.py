@@ -179,8 +179,10 @@ def _fit(method: str, X_train, y_train, X_test, y_test, C: float, started: float
     return Trained(method, clf, acc, majority, len(y_train), len(y_test), time.perf_counter() - started)
 
 
-def train(settings: TrainSettings = TrainSettings(), progress: Progress | None = None) -> Classifiers:
-    """Fit both classifiers on the same split and score all three methods on the held-out set."""
+def train(settings: TrainSettings | None = None, progress: Progress | None = None) -> Classifiers:
+    """Fit both classifiers on the same split and score all three methods on the held-out set
+    (`settings` None: the defaults; made here, not at import, since they read the data)."""
+    settings = settings if settings is not None else TrainSettings()
     labelled = data.sentiment_sentences()
     parts = split(settings)
     texts = labelled.texts
