@@ -14,7 +14,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 
 from bench.common import pct, table  # noqa: E402
-from core import explorer  # noqa: E402
+from core.embeddings import explorer  # noqa: E402
 from core.embeddings.sets import frequent_words  # noqa: E402
 from core.embeddings.projection import project  # noqa: E402
 

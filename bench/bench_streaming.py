@@ -31,8 +31,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from bench.common import table  # noqa: E402
-from core import asr, streaming  # noqa: E402
-from core.asr import speech_sets
+from core import asr  # noqa: E402
+from core.asr import streaming  # noqa: E402
+from core.asr import speech_sets  # noqa: E402
 from core.audio import SAMPLE_RATE  # noqa: E402
 
 
