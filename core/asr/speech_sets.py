@@ -7,7 +7,10 @@ Kinds, each an `AudioCase` (float32 mono at `sample_rate`, reference text):
 - `phrases`: short commands, numbers and playing-card names read by Piper (joe), 0.3-1.5 s apart;
 - `long-silence`: speech, 10 s of (near) silence, speech;
 - `mid-word`: speech that stops in the middle of its last word (reference: the words before it);
-- `resampled`: `phrases` at a 48 kHz microphone rate (the pipeline resamples each chunk).
+- `resampled`: `phrases` at a 48 kHz microphone rate (the pipeline resamples each chunk);
+- `commands`: real people (CMU's test recordings in pocketsphinx-testdata, several speakers, not
+  LibriVox and not Piper) reading playing cards, "go forward ten meters" and a string of digits,
+  0.3-1.5 s apart. No setting of the policy was tuned on these.
 
 Pauses come from a fixed cycle and the room noise from a fixed seed, so the LibriVox kinds (`read`,
 `read-pauses`, `long-silence`) are the same in every run. The Piper kinds (`phrases`, `mid-word`,
@@ -28,7 +31,7 @@ import numpy as np
 from core.audio import SAMPLE_RATE, resample
 
 PAUSES = (0.3, 0.8, 1.5, 0.5, 1.2, 0.4, 1.0, 0.6)  # seconds between pieces, cycled (0.3-1.5 s)
-KINDS = ("read", "read-pauses", "phrases", "long-silence", "mid-word", "resampled")
+KINDS = ("read", "read-pauses", "phrases", "long-silence", "mid-word", "resampled", "commands")
 MIC_RATE = 48_000  # a common browser microphone rate
 # Commands, numbers and card names, as a class would read them into the live tab.
 PHRASES = (
@@ -80,6 +83,36 @@ def _clips() -> tuple[tuple[np.ndarray, str], ...]:
     if not clips:
         raise ValueError("the LibriVox clips are missing; install Debian's pocketsphinx-testdata")
     return tuple((load_audio(path), ref) for path, ref in clips)
+
+
+# Real speakers' commands from pocketsphinx-testdata: (file under test/data, what is said). The card
+# transcripts are the package's own (cards.transcription); goforward is its grammar's sentence and
+# the TIDIGITS file's name spells its digits (z = zero).
+COMMAND_RECORDINGS = (
+    ("cards/001.wav", "ten of clubs"), ("goforward.raw", "go forward ten meters"),
+    ("cards/002.wav", "four queen of clubs"), ("cards/003.wav", "seven of clubs"),
+    ("tidigits/dhd.2934z.raw", "two nine three four zero"), ("cards/004.wav", "five five"),
+    ("cards/005.wav", "eight of spades four of clubs seven of hearts"),
+)
+
+
+@functools.lru_cache(maxsize=None)
+def _recordings() -> tuple[tuple[np.ndarray, str], ...]:
+    from core.asr.whisper import LIBRIVOX
+    from core.audio import load_audio
+
+    data = LIBRIVOX.parent
+    out = []
+    for name, text in COMMAND_RECORDINGS:
+        path = data / name
+        if not path.is_file():
+            raise ValueError(f"{path} is missing; install Debian's pocketsphinx-testdata")
+        if path.suffix == ".raw":  # headerless 16 kHz 16-bit little-endian mono
+            audio = np.fromfile(path, dtype="<i2").astype(np.float32) / 32768.0
+        else:
+            audio = load_audio(path)
+        out.append((audio, text))
+    return tuple(out)
 
 
 @functools.lru_cache(maxsize=None)
@@ -166,6 +199,12 @@ def resampled(phrase_list: tuple[str, ...] = PHRASES, rate: int = MIC_RATE) -> A
                      f"the phrases at {rate // 1000} kHz (resampled chunk by chunk on the way in)")
 
 
+def commands(n: int | None = None) -> AudioCase:
+    recs = _recordings()[:n]
+    return AudioCase("commands", _join([a for a, _ in recs], seed=400), SAMPLE_RATE, " ".join(t for _, t in recs),
+                     f"{len(recs)} recordings of real speakers (cards, a command, digits), pauses 0.3-1.5 s")
+
+
 def build(kind: str, short: bool = False) -> AudioCase:
     """One case by kind; `short` gives a smaller one for tests (fewer clips and phrases)."""
     if kind == "read":
@@ -180,6 +219,8 @@ def build(kind: str, short: bool = False) -> AudioCase:
         return mid_word()
     if kind == "resampled":
         return resampled(PHRASES[8:] if short else PHRASES)
+    if kind == "commands":
+        return commands(5 if short else None)
     raise ValueError(f"unknown audio kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 

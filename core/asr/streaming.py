@@ -57,6 +57,19 @@ EDGE_SECONDS = 0.3
 # misheard the same way twice (p 0.2 for "am" of "am you"); it waits for surer audio or the
 # utterance's final decode, which hears the whole word.
 MIN_AGREED_PROBABILITY = 0.3
+# Whisper often ends a decode early when speech runs right up to the end of its input ("seven of
+# clubs" decoded as "seven", "five five" as "five"). An utterance's final decode that leaves more
+# than this much of VAD's speech unheard is done again with the pause after it.
+UNHEARD_SECONDS = 0.3
+# Words at the very end of a hypothesis that Whisper could not place in the audio (timed under
+# ARTEFACT_SECONDS) or that it doubts (probability under ARTEFACT_PROBABILITY) are what it invents
+# where its input ends: "I'll see you next time." stacked at one instant, "Just.", "I'm", "Thanks."
+# (probability 0.01-0.02). Whisper's own hallucination check scores words by the same two signs
+# (probability under 0.15, duration under 0.133 s). A real word dropped this way is not lost: the
+# barrier stays before it (see _close) and it is heard again, no longer last, with what follows.
+ARTEFACT_SECONDS = 0.07
+ARTEFACT_PROBABILITY = 0.15
+SHORT_WINDOW = True
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
 
@@ -125,16 +138,27 @@ def _looks_looped(text: str) -> bool:
 
 
 def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
-    """Cut a greedy decoding loop: keep one copy of a phrase of 3-8 words said twice in a row, or
-    of 1-2 words said three times in a row ("no, no" and "very, very" are speech), drop the rest."""
+    """Cut a greedy decoding loop: keep one copy of a phrase of 3 or more words said twice in a row,
+    or of 1-2 words said three times in a row ("no, no" and "very, very" are speech), drop the rest.
+    (A loop can be long: "eight of spades four of clubs seven of hearts" came out twice.)"""
     keys = [_key(w.text) for w in words]
     for i in range(len(keys)):
-        for n in range(1, 9):
+        for n in range(1, (len(keys) - i) // 2 + 1):
             copies = 2 if n >= 3 else 3
             if i + copies * n <= len(keys) and all(keys[i:i + n] == keys[i + k * n:i + (k + 1) * n]
                                                    for k in range(1, copies)):
                 return words[:i + n]
     return words
+
+
+def _drop_artefact_tail(words: list[StreamWord]) -> list[StreamWord]:
+    """Drop the words at the end of a hypothesis that Whisper invented where its input ends (see
+    ARTEFACT_SECONDS): no duration, or a probability under ARTEFACT_PROBABILITY."""
+    n = len(words)
+    while n and (words[n - 1].end - words[n - 1].start < ARTEFACT_SECONDS
+                 or words[n - 1].probability < ARTEFACT_PROBABILITY):
+        n -= 1
+    return words[:n]
 
 
 def agreed_prefix(previous: list[StreamWord], new: list[StreamWord]) -> int:
@@ -307,6 +331,15 @@ class StreamingTranscriber:
             t0 = time.perf_counter()
             self._catch_up(speech_end)
             words = self._decode(speech_end)
+            if self.use_vad and self._received > speech_end + 0.05 and \
+                    self._last_speech_end - self._heard_to(words) > UNHEARD_SECONDS:
+                # Whisper stopped before the speech did: hear it again with the pause after it (words
+                # it puts in the silence are dropped by the VAD filter in _decode).
+                again = self._decode(self._received)
+                if again is not None and self._heard_to(again) > self._heard_to(words):
+                    self._event(kind, f"the final decode stopped {self._last_speech_end - self._heard_to(words):.1f} s "
+                                      "before the speech did; decoded again with the pause after it")
+                    words = again
             compute, decoded = time.perf_counter() - t0, True
             if words is None:  # the final decode looped: the newest sane hypothesis is all there is
                 words = self._tentative
@@ -325,10 +358,21 @@ class StreamingTranscriber:
         if self.use_vad:
             # Everything heard up to the silence is committed. The window keeps that audio as context
             # for the next utterance (a short window alone makes Whisper loop and invent words).
-            # The barrier never moves back: a word once committed stays behind it.
-            self._barrier = max(self._barrier, min(self._last_speech_end, self._received - PREROLL_SECONDS))
+            # The barrier never moves back: a word once committed stays behind it. It moves to the end
+            # of the speech only when the words reach it: speech Whisper has not written down yet stays
+            # in front of the barrier, to be heard with the next utterance rather than dropped.
+            heard = self._heard_to([])
+            end = self._last_speech_end if self._last_speech_end - heard <= UNHEARD_SECONDS else heard
+            if end < self._last_speech_end:
+                self._event(kind, f"{self._last_speech_end - heard:.1f} s of speech not written down yet; "
+                                  "it is decoded again with what follows")
+            self._barrier = max(self._barrier, min(end, self._received - PREROLL_SECONDS))
             self._trim()
         return self._state(_text(new), compute, decoded=decoded)
+
+    def _heard_to(self, words: list[StreamWord] | None) -> float:
+        """Stream time up to which words are written down: the committed ones and `words`."""
+        return max([w.end for w in words or ()] + [self._barrier, self._offset])
 
     def _commit(self, words: list[StreamWord], kind: str, why: str) -> list[StreamWord]:
         if words:
@@ -362,15 +406,16 @@ class StreamingTranscriber:
         cap = {"max_new_tokens": budget} if self.backend == "faster-whisper" else {"sample_len": budget}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
                              condition_on_previous_text=False, initial_prompt=prompt or None,
-                             short_window=self.backend == "faster-whisper", extra=cap)
+                             short_window=SHORT_WINDOW and self.backend == "faster-whisper", extra=cap)
         t0 = time.perf_counter()
         result = transcribe(audio, self.model, self.backend, self.language, word_timestamps=True, options=opts)
         self._total_compute += time.perf_counter() - t0
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _cut_loop([StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word,
-                                      w.probability) for w in result.words if w.start < seconds and _key(w.word)])
+        words = _drop_artefact_tail(_cut_loop([
+            StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
+            for w in result.words if w.start < seconds and _key(w.word)]))
         if _looks_looped(_text(words)):
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
             return None
@@ -445,21 +490,28 @@ class StreamingTranscriber:
 
     def _force_trim(self, target: float) -> None:
         """The window is at its maximum: commit the tentative words that end before `target` (they
-        have waited a whole window) and cut after the last committed word, so nothing is dropped."""
+        have waited a whole window) and cut in the first gap between committed words at or after
+        `target`, so nothing is dropped and as much context as possible stays."""
         old = [w for w in self._tentative if w.end <= target]
         self._commit(old, "commit", "window at its maximum: committed the oldest tentative words")
         self._tentative = self._tentative[len(old):]
         before = self._received - self._offset
-        if self._committed and self._committed[-1].end > self._offset:
-            last = self._committed[-1].end
-            nxt = self._tentative[0].start if self._tentative else last
-            cut = (last + max(nxt, last)) / 2
+        inside = [w for w in self._committed if w.end > self._offset]
+        if inside:
+            # The gaps after committed words; the first at or past `target` keeps the most context
+            # (cutting after the newest committed word instead left windows of 1 s after a pause, and
+            # the next utterance was decoded with no audio before it: "old-sposed" for "ill-disposed").
+            following = inside[1:] + self._tentative[:1]
+            gaps = [(w.end + max(nxt.start, w.end)) / 2 for w, nxt in zip(inside, following)]
+            if len(following) < len(inside):
+                gaps.append(inside[-1].end)
+            cut = next((g for g in gaps if g >= target), gaps[-1])
         else:
             cut = target  # nothing committed in the window (mumbling, music, a stalled machine)
         # Whatever happens the window must fit the model's input; every word before this is committed.
         self._cut(max(cut, self._received - self.max_buffer_seconds))
         self._barrier = max(self._barrier, self._offset)
-        self._event("trim", f"window at its maximum; cut after the last committed word: "
+        self._event("trim", f"window at its maximum; cut after a committed word: "
                             f"window {before:.1f} s -> {self._received - self._offset:.1f} s")
 
     def _cut(self, at: float) -> None:

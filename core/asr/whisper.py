@@ -410,10 +410,15 @@ def _run_openai(samples, model_key, language, task, word_timestamps, opts, progr
 # --- evaluation --------------------------------------------------------------------------------
 
 def normalize(text: str) -> str:
-    """Whisper's English normalizer (numbers, spelling, punctuation), as WER papers use."""
+    """Whisper's English normalizer (numbers, spelling, punctuation), as WER papers use, then every
+    digit as a word of its own: the normalizer joins spelled-out digits ("two nine three" -> "293")
+    but leaves "2 9 3" apart, so the same spoken digits would score three errors or none depending
+    on how the system happened to write them."""
+    import re
+
     from whisper.normalizers import EnglishTextNormalizer
 
-    return EnglishTextNormalizer()(text)
+    return " ".join(re.sub(r"(\d)", r" \1 ", EnglishTextNormalizer()(text)).split())
 
 
 def word_error_rate(reference: str | list[str], hypothesis: str | list[str]) -> float:

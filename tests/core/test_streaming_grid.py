@@ -187,6 +187,51 @@ def test_decoding_loops_keep_one_copy():
     assert [x.text for x in kept] == [" pick", " up", " the", " red"]
     speech = [w(0, 0.1, " no"), w(0.1, 0.2, " no"), w(0.2, 0.3, " stop")]
     assert streaming._cut_loop(speech) == speech  # noqa: SLF001 - a word said twice is speech
+    # A long loop (seen on real speech at the end of a stream: nine words twice, then more).
+    said = "eight of spades four of clubs seven of hearts".split()
+    long_loop = [w(i * 0.1, i * 0.1 + 0.1, " " + t) for i, t in enumerate(said + said + ["seven"])]
+    assert [x.text.strip() for x in streaming._cut_loop(long_loop)] == said  # noqa: SLF001
+
+
+def test_words_invented_where_the_input_ends_are_dropped():
+    """Trailing words Whisper cannot place in time (zero length) or doubts (p < 0.15) are what it
+    invents at the end of its input; words before them, and doubtful words inside, stay."""
+    w = streaming.StreamWord
+    real = [w(18.3, 18.7, " seven", 0.75), w(18.7, 18.9, " of", 0.97), w(18.9, 19.3, " hearts.", 0.72)]
+    invented = [w(19.3, 19.5, " I'll", 0.14), w(19.5, 19.5, " see", 0.11), w(19.5, 19.5, " you", 0.86),
+                w(19.5, 19.5, " next", 0.38), w(19.5, 19.5, " time.", 0.57)]
+    assert streaming._drop_artefact_tail(real + invented) == real  # noqa: SLF001
+    assert streaming._drop_artefact_tail(real + [w(19.3, 19.7, " Thanks.", 0.02)]) == real  # noqa: SLF001
+    doubtful_inside = [w(5.3, 5.8, " four", 0.4), w(6.1, 6.8, " clubs", 0.01), w(7.0, 7.4, " seven", 0.9)]
+    assert streaming._drop_artefact_tail(doubtful_inside) == doubtful_inside  # noqa: SLF001
+
+
+def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
+    """Whisper often ends a decode before a word that runs up to the end of its input ("seven of
+    clubs" came out as "seven", "five five" as "five", on real speakers). Here a scripted decoder
+    does that every time: it returns offline Whisper's words for the window, except those ending
+    in its last 0.4 s. Every word must still be committed, once, in order: the utterance's final
+    decode is done again with the pause after it, and the barrier never passes unheard speech."""
+    from core.asr import whisper
+
+    case = cases["commands"]
+    truth = asr.transcribe(case.at_16k(), word_timestamps=True).words
+    s = streaming.StreamingTranscriber()
+
+    def scripted(audio, *args, **kwargs):
+        start, end = s._offset, s._offset + audio.size / 16000  # noqa: SLF001 - the window's place in the stream
+        words = tuple(whisper.Word(x.start - start, x.end - start, x.word, x.probability) for x in truth
+                      if x.start >= start - 0.05 and x.end <= end - 0.4)
+        return whisper.Transcript("".join(x.word for x in words), (whisper.Segment(0.0, end - start, "", words),),
+                                  "en", end - start)
+
+    monkeypatch.setattr(streaming, "transcribe", scripted)
+    for chunk in speech_sets.chunked(case, 0.5):
+        s.insert_audio(chunk)
+        s.process()
+    final = s.finish()
+    said = asr.normalize("".join(x.word for x in truth))
+    assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
 
 def test_piper_phrases_are_heard_by_offline_whisper(cases, offline):
