@@ -161,6 +161,17 @@ def _drop_artefact_tail(words: list[StreamWord]) -> list[StreamWord]:
     return words[:n]
 
 
+def _drop_number_echo(words: list[StreamWord]) -> list[StreamWord]:
+    """Whisper sometimes writes the last spoken digit twice, once inside the number and once alone
+    right after it ("29340. zero.", "105. 5."); the lone copy goes (see _number_tail)."""
+    out: list[StreamWord] = []
+    for w in words:
+        if out and w.start - out[-1].end < 0.3 and _number_tail(_key(out[-1].text), _key(w.text)):
+            continue
+        out.append(w)
+    return out
+
+
 def agreed_prefix(previous: list[StreamWord], new: list[StreamWord]) -> int:
     """LocalAgreement-2: how many leading words two successive hypotheses share."""
     n = 0
@@ -192,7 +203,22 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     for n in range(min(len(old), len(rest)), 0, -1):
         if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS:
             return rest[n:]
+    if rest and committed and rest[0].start < barrier + DUPLICATE_GAP_SECONDS \
+            and _number_tail(_key(committed[-1].text), keys[0]):
+        return rest[1:]
     return rest
+
+
+def _number_tail(committed: str, new: str) -> bool:
+    """Whisper writes spoken digits as one number ("two nine three four zero" -> "29340") whose
+    timestamp can end before the last digit is spoken; the next decode then writes that digit again
+    on its own ("29340 zero", "105. 5."). True when `new` is the end of the committed number."""
+    if len(committed) < 2 or not committed.isdigit():
+        return False
+    from core.asr.whisper import normalize
+
+    digits = "".join(normalize(new).split())
+    return digits.isdigit() and len(digits) < len(committed) and committed.endswith(digits)
 
 
 def _speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -413,9 +439,9 @@ class StreamingTranscriber:
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _drop_artefact_tail(_cut_loop([
+        words = _drop_artefact_tail(_drop_number_echo(_cut_loop([
             StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
-            for w in result.words if w.start < seconds and _key(w.word)]))
+            for w in result.words if w.start < seconds and _key(w.word)])))
         if _looks_looped(_text(words)):
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
             return None

@@ -177,6 +177,16 @@ def test_uncommitted_is_decided_by_time():
     echo = [w(1.05, 1.2, " of"), w(1.2, 1.5, " clubs."), w(1.6, 1.9, " go")]
     assert [x.text for x in streaming.uncommitted(echo, 1.0, committed, committed)] == [" go"]
     assert streaming.agreed_prefix(committed, [w(0, 0.4, " Seven,"), w(0.4, 0.5, " of"), w(0.5, 1, " cloves")]) == 2
+    # Digits written as one number whose timestamp ended early: the last digit heard again alone.
+    number = [w(9.9, 11.8, " 29340.")]
+    assert [x.text for x in streaming.uncommitted([w(11.9, 12.2, " zero"), w(13.0, 13.3, " five")], 11.8, number,
+                                                  number)] == [" five"]
+    # ... or written twice by Whisper itself in one hypothesis.
+    echo = [w(10.8, 11.7, " 29340."), w(11.7, 12.0, " zero."), w(12.6, 13.0, " five")]
+    assert [x.text for x in streaming._drop_number_echo(echo)] == [" 29340.", " five"]  # noqa: SLF001
+    # The same digit later in time is new speech, and so is another number.
+    assert len(streaming.uncommitted([w(13.2, 13.5, " 0")], 11.8, number, number)) == 1
+    assert len(streaming.uncommitted([w(11.9, 12.2, " 41")], 11.8, number, number)) == 1
 
 
 def test_decoding_loops_keep_one_copy():
