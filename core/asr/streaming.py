@@ -61,6 +61,7 @@ MIN_AGREED_PROBABILITY = 0.3
 # clubs" decoded as "seven", "five five" as "five"). An utterance's final decode that leaves more
 # than this much of VAD's speech unheard is done again with the pause after it.
 UNHEARD_SECONDS = 0.3
+RETRY_TAIL_SECONDS = 1.0  # the pause after the speech that the second decode hears (at most)
 # Words at the very end of a hypothesis that Whisper could not place in the audio (timed under
 # ARTEFACT_SECONDS) or that it doubts (probability under ARTEFACT_PROBABILITY) are what it invents
 # where its input ends: "I'll see you next time." stacked at one instant, "Just.", "I'm", "Thanks."
@@ -361,7 +362,8 @@ class StreamingTranscriber:
                     self._last_speech_end - self._heard_to(words) > UNHEARD_SECONDS:
                 # Whisper stopped before the speech did: hear it again with the pause after it (words
                 # it puts in the silence are dropped by the VAD filter in _decode).
-                again = self._decode(self._received)
+                again = self._decode(min(self._received, self._last_speech_end + RETRY_TAIL_SECONDS,
+                                         self._offset + self.max_buffer_seconds + 0.5))
                 if again is not None and self._heard_to(again) > self._heard_to(words):
                     self._event(kind, f"the final decode stopped {self._last_speech_end - self._heard_to(words):.1f} s "
                                       "before the speech did; decoded again with the pause after it")
