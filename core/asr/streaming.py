@@ -70,7 +70,6 @@ RETRY_TAIL_SECONDS = 1.0  # the pause after the speech that the second decode he
 # barrier stays before it (see _close) and it is heard again, no longer last, with what follows.
 ARTEFACT_SECONDS = 0.07
 ARTEFACT_PROBABILITY = 0.15
-SHORT_WINDOW = True
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
 
@@ -358,14 +357,14 @@ class StreamingTranscriber:
             t0 = time.perf_counter()
             self._catch_up(speech_end)
             words = self._decode(speech_end)
-            if self.use_vad and self._received > speech_end + 0.05 and \
-                    self._last_speech_end - self._heard_to(words) > UNHEARD_SECONDS:
+            heard = self._heard_to(words)
+            if self.use_vad and self._received > speech_end + 0.05 and self._last_speech_end - heard > UNHEARD_SECONDS:
                 # Whisper stopped before the speech did: hear it again with the pause after it (words
                 # it puts in the silence are dropped by the VAD filter in _decode).
                 again = self._decode(min(self._received, self._last_speech_end + RETRY_TAIL_SECONDS,
                                          self._offset + self.max_buffer_seconds + 0.5))
-                if again is not None and self._heard_to(again) > self._heard_to(words):
-                    self._event(kind, f"the final decode stopped {self._last_speech_end - self._heard_to(words):.1f} s "
+                if again is not None and self._heard_to(again) > heard:
+                    self._event(kind, f"the final decode stopped {self._last_speech_end - heard:.1f} s "
                                       "before the speech did; decoded again with the pause after it")
                     words = again
             compute, decoded = time.perf_counter() - t0, True
@@ -389,7 +388,7 @@ class StreamingTranscriber:
             # The barrier never moves back: a word once committed stays behind it. It moves to the end
             # of the speech only when the words reach it: speech Whisper has not written down yet stays
             # in front of the barrier, to be heard with the next utterance rather than dropped.
-            heard = self._heard_to([])
+            heard = self._heard_to(None)
             end = self._last_speech_end if self._last_speech_end - heard <= UNHEARD_SECONDS else heard
             if end < self._last_speech_end:
                 self._event(kind, f"{self._last_speech_end - heard:.1f} s of speech not written down yet; "
@@ -434,7 +433,7 @@ class StreamingTranscriber:
         cap = {"max_new_tokens": budget} if self.backend == "faster-whisper" else {"sample_len": budget}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
                              condition_on_previous_text=False, initial_prompt=prompt or None,
-                             short_window=SHORT_WINDOW and self.backend == "faster-whisper", extra=cap)
+                             short_window=self.backend == "faster-whisper", extra=cap)
         t0 = time.perf_counter()
         result = transcribe(audio, self.model, self.backend, self.language, word_timestamps=True, options=opts)
         self._total_compute += time.perf_counter() - t0
