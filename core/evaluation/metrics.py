@@ -241,7 +241,6 @@ def sentence_rouge(hypothesis: str, references: list[str]) -> dict:
 # Before WER: "basic" lower-cases and drops punctuation; "whisper" is Whisper's English normalizer
 # (numbers, British/American spelling, contractions) as the Live Whisper tab uses; "none" keeps the text.
 NORMALIZERS = ("basic", "whisper", "none")
-_normalizer = None
 
 
 def _basic(text: str) -> str:
@@ -251,14 +250,11 @@ def _basic(text: str) -> str:
 
 
 def _whisper_normalize(text: str) -> str:
-    """Whisper's English normalizer, as `core.asr.whisper.normalize` uses it, built once (building it reads
-    a spelling table: 2 ms a call, which dominated a 1,000-sentence evaluation)."""
-    global _normalizer
-    if _normalizer is None:
-        from whisper.normalizers import EnglishTextNormalizer
+    """Whisper's English normalizer, the instance `core.asr.whisper.normalize` uses, built once
+    (building it reads a spelling table: 2 ms a call, which dominated a 1,000-sentence evaluation)."""
+    from core.asr.whisper import english_normalizer
 
-        _normalizer = EnglishTextNormalizer()
-    return _normalizer(text)
+    return english_normalizer()(text)
 
 
 def normalize(text: str, how: str = "basic") -> str:
