@@ -23,6 +23,18 @@ if ((${#missing[@]})); then
 fi
 
 PY=${PYTHON:-python3}
+if [[ ! -x .venv/bin/python ]] && ! command -v "$PY" >/dev/null; then
+  # A bare machine: Debian's Python (3.11 on bookworm, 3.13 on trixie).
+  echo "setup: $PY not found; installing Debian's python3"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null
+fi
+if [[ ! -x .venv/bin/python ]] && ! $PY -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: NLP Studio needs Python 3.11 or newer; $PY is $($PY --version 2>&1)." >&2
+  echo "setup: install Python 3.11+ and run the same command again with PYTHON=/path/to/python3.11 in front" >&2
+  exit 1
+fi
 if [[ ! -x .venv/bin/python ]]; then
   echo "setup: creating .venv with $($PY --version)"
   if ! $PY -m venv .venv 2>/dev/null; then
