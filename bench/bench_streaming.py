@@ -8,6 +8,9 @@ finished, and takes all audio that arrived meanwhile; the clock then advances by
 time. So a slow system falls behind exactly as it would live.
 
 Latency of a word = the clock when it becomes final - when it was spoken (its end time).
+With --policy-alone, ours also runs with no clock (every chunk exactly one step, decodes taking no
+time): its latency is then what the policy itself waits for (agreement, the pause), i.e. what a
+machine with instant decodes would show; the rest of the clocked figure is this machine's compute.
 "Final" is a commit for our policy; for the naive demo, which never commits, it is the first
 update from which that word stays unchanged to the end (generous to the naive demo).
 "Repeats" counts the 3-grams a system's text repeats more often than offline Whisper's does (a
@@ -17,6 +20,7 @@ Wall-clock compute depends on what else runs on the machine; CPU seconds per aud
 (process time, all threads) is the load-independent figure of how much work each system does.
 
 Run from the repo root:  .venv/bin/python -m bench.bench_streaming  [--steps 0.3,0.5,1.0] [--kinds read,phrases]
+                                                                    [--policy-alone]
 """
 from __future__ import annotations
 
@@ -76,6 +80,21 @@ def simulate(make, audio: np.ndarray, step: float) -> dict:
             "finished_after": clock - n / SAMPLE_RATE}
 
 
+def policy_alone(case, step: float, model: str, backend: str) -> dict:
+    """Ours with fixed steps and no clock: latency = audio received when a word was committed -
+    its end."""
+    stream = streaming.StreamingTranscriber(model, backend)
+    lat: list[float] = []
+    for chunk in speech_sets.chunked(case, step):
+        stream.insert_audio(chunk)
+        stream.process()
+        lat += [stream._received - w.end for w in stream._committed[len(lat):]]  # noqa: SLF001
+    out = stream.finish()
+    lat += [stream._received - w.end for w in stream._committed[len(lat):]]  # noqa: SLF001
+    lat_a = np.array(lat) if lat else np.array([np.nan])
+    return {"text": out.committed, "median": float(np.median(lat_a)), "p90": float(np.percentile(lat_a, 90))}
+
+
 def _collect(system, out, clock, finals, history, before) -> None:
     if isinstance(system, streaming.NaiveStream):
         history.append((clock, list(out)))
@@ -113,7 +132,7 @@ def repeats(text: str, offline: str, n: int = 3) -> int:
     return sum(c - max(1, o.get(g, 0)) for g, c in s.items() if c > 1 and c > o.get(g, 0))
 
 
-def run_case(case, steps: list[float], model: str, backend: str) -> list[list]:
+def run_case(case, steps: list[float], model: str, backend: str, alone: bool = False) -> list[list]:
     audio = case.at_16k()
     seconds = audio.size / SAMPLE_RATE
     t0 = time.perf_counter()
@@ -134,6 +153,11 @@ def run_case(case, steps: list[float], model: str, backend: str) -> list[list]:
                          str(repeats(r["text"], offline)), f"{r['compute'] / seconds:.2f}", f"{r['finished_after']:.1f}"])
             if name == "ours":
                 print(f"  [{case.kind} @ {step:g} s] ours: {r['text']}", flush=True)
+        if alone:
+            r = policy_alone(case, step, model, backend)
+            rows.append([case.kind, f"{step:g}", "ours, no clock (policy alone)",
+                         f"{100 * asr.word_error_rate(case.reference, r['text']):.1f}", f"{r['median']:.2f}",
+                         f"{r['p90']:.2f}", "", str(repeats(r["text"], offline)), "", ""])
     print(f"  [{case.kind}] offline: {offline}", flush=True)
     return rows
 
@@ -144,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--kinds", default=",".join(speech_sets.KINDS), help="audio kinds (core.asr.speech_sets.KINDS)")
     parser.add_argument("--model", default=asr.DEFAULT_MODEL)
     parser.add_argument("--backend", default="faster-whisper", choices=asr.BACKENDS)
+    parser.add_argument("--policy-alone", action="store_true",
+                        help="also run ours with no clock: the latency the policy itself adds")
     args = parser.parse_args(argv)
     steps = [float(x) for x in args.steps.split(",")]
     cases = [speech_sets.build(k) for k in args.kinds.split(",")]
@@ -157,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     streaming.transcribe_chunks([warm], args.model, args.backend)
     rows = []
     for case in cases:
-        rows += run_case(case, steps, args.model, args.backend)
+        rows += run_case(case, steps, args.model, args.backend, args.policy_alone)
     print()
     print(table(rows, ["audio", "step s", "system", "WER %", "median s", "p90 s", "overran", "repeats",
                        "compute/audio s", "done after s"]))
