@@ -193,3 +193,20 @@ def test_start_script_runs_the_check_or_the_server_after_setup(tmp_path):
 
     assert run("--check", "--tabs", "tts") == ["setup-ran", "python -m core.doctor --tabs tts"]
     assert run("--host", "0.0.0.0") == ["setup-ran", "python app.py --host 0.0.0.0"]
+
+
+def test_setup_refuses_a_python_older_than_311_with_what_to_do(tmp_path):
+    """scripts/setup.sh on a machine whose python3 is too old: a clear message and exit 1, before
+    any venv or pip (a stub python that says it is 3.9)."""
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "setup.sh").write_text((ROOT / "scripts" / "setup.sh").read_text())
+    old = tmp_path / "python3.9"
+    old.write_text('#!/bin/bash\n[[ "$1" == "--version" ]] && { echo "Python 3.9.2"; exit 0; }\n'
+                   '[[ "$1" == "-c" ]] && exit 1\necho "venv must not be reached: $*" >&2; exit 3\n')
+    old.chmod(0o755)
+    # The system packages the script checks first are installed on any machine that runs this suite.
+    done = subprocess.run(["bash", str(tmp_path / "scripts" / "setup.sh")], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHON=str(old)))
+    assert done.returncode == 1, done.stderr
+    assert "needs Python 3.11 or newer" in done.stderr and "Python 3.9.2" in done.stderr
+    assert "PYTHON=" in done.stderr and not (tmp_path / ".venv").exists()
