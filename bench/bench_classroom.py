@@ -1,7 +1,6 @@
 """A classroom on one server: simulated students making light calls while one fine-tune runs.
 
     .venv/bin/python -m bench.bench_classroom [--students 60] [--seconds 60] [--steps 20] [--no-streamlit]
-                                              [--clients-nice 19]
 
 Each student is a gradio_client session that clicks, reads for 1-3 s, and clicks again, choosing
 among the light calls a lesson makes: GloVe neighbours, one attention head redrawn, a sentence
@@ -61,7 +60,7 @@ def connect(url: str, errors: list, lock: threading.Lock):
     return None
 
 
-def classroom(url: str, students: int, seconds: float, steps: int, nice: int = 0) -> dict:
+def classroom(url: str, students: int, seconds: float, steps: int) -> dict:
     latencies: dict[str, list[float]] = {}
     errors: list[str] = []
     clicked: set[int] = set()  # students who got at least one answer
@@ -73,8 +72,6 @@ def classroom(url: str, students: int, seconds: float, steps: int, nice: int = 0
     finetune: dict = {}
 
     def student(i: int) -> None:
-        if nice:
-            os.nice(nice)  # Linux: this thread only (the fine-tuning student and the server keep theirs)
         rnd = random.Random(i)
         time.sleep(rnd.uniform(0, 5))  # students open the page over a few seconds
         client = connect(url, errors, lock)
@@ -163,9 +160,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--steps", type=int, default=20, help="fine-tune steps (the shipped demo is 40)")
     parser.add_argument("--no-streamlit", action="store_true")
-    parser.add_argument("--clients-nice", type=int, default=0,
-                        help="run the simulated students at this nice level (19: lowest), so the server gets "
-                             "the cores first, as when students' browsers run on their own machines")
     args = parser.parse_args()
 
     port = free_port()
@@ -173,8 +167,6 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}/"
     print(f"Gradio up in {cold:.1f} s; load average before the run: {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")
-    if args.clients_nice:
-        print(f"students run at nice {args.clients_nice}; the server at its own level")
     try:
         from gradio_client import Client
 
@@ -187,7 +179,7 @@ def main() -> None:
                                ("/search_images", ("a cat", 3, "")), ("/speak", ("Warm up.", "piper", "piper-joe", 1.0))):
             warm.predict(*call_args, api_name=api)  # models load once, before the class
         print(f"Warm-up (every light model loaded once): {time.perf_counter() - t:.1f} s")
-        res = classroom(url, args.students, args.seconds, args.steps, args.clients_nice)
+        res = classroom(url, args.students, args.seconds, args.steps)
     finally:
         proc.terminate()
         proc.wait(10)
