@@ -69,6 +69,7 @@ RETRY_TAIL_SECONDS = 1.0  # the pause after the speech that the second decode he
 # (probability under 0.15, duration under 0.133 s). A real word dropped this way is not lost: the
 # barrier stays before it (see _close) and it is heard again, no longer last, with what follows.
 ARTEFACT_SECONDS = 0.07
+LOOP_WORD_SECONDS = 0.15  # a copy in a greedy loop whose words are shorter than this was not spoken
 ARTEFACT_PROBABILITY = 0.15
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
@@ -140,14 +141,24 @@ def _looks_looped(text: str) -> bool:
 def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
     """Cut a greedy decoding loop: keep one copy of a phrase of 3 or more words said twice in a row,
     or of 1-2 words said three times in a row ("no, no" and "very, very" are speech), drop the rest.
-    (A loop can be long: "eight of spades four of clubs seven of hearts" came out twice.)"""
+    (A loop can be long: "eight of spades four of clubs seven of hearts" came out twice.) Copies of
+    1-2 words that each take LOOP_WORD_SECONDS or more are speech ("five five five"); the loop
+    starts at the first copy squeezed into less."""
     keys = [_key(w.text) for w in words]
     for i in range(len(keys)):
         for n in range(1, (len(keys) - i) // 2 + 1):
             copies = 2 if n >= 3 else 3
             if i + copies * n <= len(keys) and all(keys[i:i + n] == keys[i + k * n:i + (k + 1) * n]
                                                    for k in range(1, copies)):
-                return words[:i + n]
+                # Short words said again and again are speech when each copy takes time ("five five",
+                # then "five five five..." stacked at the end of the input): the loop starts at the
+                # first copy squeezed into no time. (Longer phrases keep one copy, as before.)
+                end = i + n
+                while n <= 2 and end + n <= len(keys) and keys[end:end + n] == keys[i:i + n] and all(
+                        w.end - w.start >= LOOP_WORD_SECONDS for w in words[end:end + n]):
+                    end += n
+                if end - i < copies * n:  # else every copy took time: speech, not a loop
+                    return words[:end]
     return words
 
 
@@ -200,8 +211,11 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
         rest = rest[1:]
     keys = [_key(w.text) for w in rest]
     old = [_key(w.text) for w in tail[-5:]]
+    before = [_key(w.text) for w in words[:len(words) - len(rest)]]
     for n in range(min(len(old), len(rest)), 0, -1):
-        if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS:
+        # ... unless the hypothesis itself has those words right before the barrier too: then it
+        # says them twice ("five five"), and so did the speaker.
+        if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS and before[-n:] != keys[:n]:
             return rest[n:]
     if rest and committed and rest[0].start < barrier + DUPLICATE_GAP_SECONDS \
             and _number_tail(_key(committed[-1].text), keys[0]):

@@ -177,6 +177,11 @@ def test_uncommitted_is_decided_by_time():
     echo = [w(1.05, 1.2, " of"), w(1.2, 1.5, " clubs."), w(1.6, 1.9, " go")]
     assert [x.text for x in streaming.uncommitted(echo, 1.0, committed, committed)] == [" go"]
     assert streaming.agreed_prefix(committed, [w(0, 0.4, " Seven,"), w(0.4, 0.5, " of"), w(0.5, 1, " cloves")]) == 2
+    # A word said twice ("five five"): the hypothesis has it before the barrier too, so the copy
+    # after the barrier is speech, not the committed word heard again.
+    five = [w(14.0, 15.02, " 5")]
+    twice = [w(14.0, 15.02, " 5"), w(15.02, 15.48, " 5")]
+    assert [x.text for x in streaming.uncommitted(twice, 15.02, five, five)] == [" 5"]
     # Digits written as one number whose timestamp ended early: the last digit heard again alone.
     number = [w(9.9, 11.8, " 29340.")]
     assert [x.text for x in streaming.uncommitted([w(11.9, 12.2, " zero"), w(13.0, 13.3, " five")], 11.8, number,
@@ -201,6 +206,13 @@ def test_decoding_loops_keep_one_copy():
     said = "eight of spades four of clubs seven of hearts".split()
     long_loop = [w(i * 0.1, i * 0.1 + 0.1, " " + t) for i, t in enumerate(said + said + ["seven"])]
     assert [x.text.strip() for x in streaming._cut_loop(long_loop)] == said  # noqa: SLF001
+    # "five five" said, then the loop Whisper adds where its input ends: copies squeezed into no
+    # time (seen on a real speaker's digits). The spoken copies stay, the squeezed ones go.
+    spoken = [w(14.0, 14.78, " 5"), w(14.78, 14.98, " 5")]
+    squeezed = [w(14.98, 14.98, " 5") for _ in range(6)]
+    assert streaming._cut_loop(spoken + squeezed) == spoken  # noqa: SLF001
+    said_thrice = [w(0.3 * i, 0.3 * i + 0.3, t) for i, t in enumerate([" no", " no", " no", " stop"])]
+    assert streaming._cut_loop(said_thrice) == said_thrice  # noqa: SLF001
 
 
 def test_words_invented_where_the_input_ends_are_dropped():
