@@ -11,38 +11,39 @@ want_tests=0
 apt_pkgs=(ffmpeg espeak-ng)
 ((want_tests)) && apt_pkgs+=(pocketsphinx-testdata chromium chromium-driver)
 ((want_tests)) && apt_pkgs+=(g++ cmake)  # llama.cpp's server (requirements-serving.txt) compiles from source
+
+apt_install() {  # Debian packages, as root or through sudo
+  local SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing system packages: ${missing[*]}"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 fi
 
 PY=${PYTHON:-python3}
-if [[ ! -x .venv/bin/python ]] && ! command -v "$PY" >/dev/null; then
-  # A bare machine: Debian's Python (3.11 on bookworm, 3.13 on trixie).
-  echo "setup: $PY not found; installing Debian's python3"
-  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null
-fi
-if [[ ! -x .venv/bin/python ]] && ! $PY -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
-  echo "setup: NLP Studio needs Python 3.11 or newer; $PY is $($PY --version 2>&1)." >&2
-  echo "setup: install Python 3.11+ and run the same command again with PYTHON=/path/to/python3.11 in front" >&2
-  exit 1
-fi
 if [[ ! -x .venv/bin/python ]]; then
+  if ! command -v "$PY" >/dev/null; then
+    # A bare machine: Debian's Python (3.11 on bookworm, 3.13 on trixie).
+    echo "setup: $PY not found; installing Debian's python3"
+    apt_install python3 python3-venv
+  fi
+  if ! $PY -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "setup: NLP Studio needs Python 3.11 or newer; $PY is $($PY --version 2>&1)." >&2
+    echo "setup: install Python 3.11+ and run the same command again with PYTHON=/path/to/python3.11 in front" >&2
+    exit 1
+  fi
   echo "setup: creating .venv with $($PY --version)"
   if ! $PY -m venv .venv 2>/dev/null; then
     # Debian's own python3 keeps venv/ensurepip in a separate package.
     rm -rf .venv
-    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+    apt_install python3-venv
     $PY -m venv .venv
   fi
 fi
