@@ -69,8 +69,8 @@ RETRY_TAIL_SECONDS = 1.0  # the pause after the speech that the second decode he
 # (probability under 0.15, duration under 0.133 s). A real word dropped this way is not lost: the
 # barrier stays before it (see _close) and it is heard again, no longer last, with what follows.
 ARTEFACT_SECONDS = 0.07
-LOOP_WORD_SECONDS = 0.15  # a copy in a greedy loop whose words are shorter than this was not spoken
 ARTEFACT_PROBABILITY = 0.15
+LOOP_WORD_SECONDS = 0.15  # a copy in a greedy loop whose words are shorter than this was not spoken
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
 
