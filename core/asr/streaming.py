@@ -28,6 +28,7 @@ everything heard so far at every step), kept for comparison in bench/ and the ta
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import deque
@@ -122,8 +123,19 @@ class StreamState:
 
 
 def _key(word: str) -> str:
-    """Words compare without case or punctuation: "Dashwood," agrees with "dashwood"."""
-    return re.sub(r"[^\w']+", "", word.lower())
+    """Words compare without case, punctuation or British spelling: "Dashwood," agrees with
+    "dashwood", and "centre" with "center" (tiny.en writes both for the same sound, one decode
+    apart; as two spellings they were committed twice)."""
+    key = re.sub(r"[^\w']+", "", word.lower())
+    return _spellings().get(key, key)
+
+
+@functools.cache
+def _spellings() -> dict[str, str]:
+    """British -> American spellings: the table Whisper's English normalizer uses for WER."""
+    from whisper.normalizers.english import EnglishSpellingNormalizer
+
+    return EnglishSpellingNormalizer().mapping
 
 
 def _text(words: list[StreamWord]) -> str:
@@ -159,6 +171,20 @@ def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
                     end += n
                 if end - i < copies * n:  # else every copy took time: speech, not a loop
                     return words[:end]
+    return words
+
+
+def _drop_squeezed_repeat(words: list[StreamWord]) -> list[StreamWord]:
+    """Drop a copy of 1-2 words written again right after themselves when a word of the copy takes
+    no time (under ARTEFACT_SECONDS): Whisper repeating itself, not the speaker ("left. Side left."
+    with the second "Side" 0 s long, on a real speaker). A spoken repeat takes time ("five five")."""
+    keys = [_key(w.text) for w in words]
+    for i in range(len(words)):
+        for n in (1, 2):
+            copy = words[i + n:i + 2 * n]
+            if len(copy) == n and keys[i:i + n] == keys[i + n:i + 2 * n] \
+                    and any(w.end - w.start < ARTEFACT_SECONDS for w in copy):
+                return words[:i + n] + _drop_squeezed_repeat(words[i + 2 * n:])
     return words
 
 
@@ -213,9 +239,12 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     old = [_key(w.text) for w in tail[-5:]]
     before = [_key(w.text) for w in words[:len(words) - len(rest)]]
     for n in range(min(len(old), len(rest)), 0, -1):
-        # ... unless the hypothesis itself has those words right before the barrier too: then it
-        # says them twice ("five five"), and so did the speaker.
-        if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS and before[-n:] != keys[:n]:
+        # ... unless the hypothesis itself has those words right before the barrier too, and each
+        # copy after it takes time: then it says them twice ("five five"), and so did the speaker.
+        # A copy squeezed into no time is Whisper repeating itself ("Side, left. Side, left." with
+        # the second "Side" 0 s long, on a real speaker).
+        said_twice = before[-n:] == keys[:n] and all(w.end - w.start >= LOOP_WORD_SECONDS for w in rest[:n])
+        if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS and not said_twice:
             return rest[n:]
     if rest and committed and rest[0].start < barrier + DUPLICATE_GAP_SECONDS \
             and _number_tail(_key(committed[-1].text), keys[0]):
@@ -395,7 +424,7 @@ class StreamingTranscriber:
             self._event(kind, f"{why}; every word of it was already committed")
         self._tentative = []
         self._pending = False
-        self._utterance_from = len(self._committed)  # a phrase said again after a pause is new speech
+        held = False
         if self.use_vad:
             # Everything heard up to the silence is committed. The window keeps that audio as context
             # for the next utterance (a short window alone makes Whisper loop and invent words).
@@ -404,11 +433,18 @@ class StreamingTranscriber:
             # in front of the barrier, to be heard with the next utterance rather than dropped.
             heard = self._heard_to(None)
             end = self._last_speech_end if self._last_speech_end - heard <= UNHEARD_SECONDS else heard
-            if end < self._last_speech_end:
+            held = end < self._last_speech_end
+            if held:
                 self._event(kind, f"{self._last_speech_end - heard:.1f} s of speech not written down yet; "
                                   "it is decoded again with what follows")
             self._barrier = max(self._barrier, min(end, self._received - PREROLL_SECONDS))
             self._trim()
+        if not held:
+            # A phrase said again after a pause is new speech. But while the barrier is held back, the
+            # next decode hears the end of this utterance again, and Whisper may write its last words
+            # once more with times shifted past the barrier ("front, right." committed twice on a real
+            # speaker): this utterance stays the tail that such an echo is matched against.
+            self._utterance_from = len(self._committed)
         return self._state(_text(new), compute, decoded=decoded)
 
     def _heard_to(self, words: list[StreamWord] | None) -> float:
@@ -447,16 +483,16 @@ class StreamingTranscriber:
         cap = {"max_new_tokens": budget} if self.backend == "faster-whisper" else {"sample_len": budget}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
                              condition_on_previous_text=False, initial_prompt=prompt or None,
-                             short_window=self.backend == "faster-whisper", extra=cap)
+                             short_window=True, extra=cap)
         t0 = time.perf_counter()
         result = transcribe(audio, self.model, self.backend, self.language, word_timestamps=True, options=opts)
         self._total_compute += time.perf_counter() - t0
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _drop_artefact_tail(_drop_number_echo(_cut_loop([
+        words = _drop_artefact_tail(_drop_number_echo(_drop_squeezed_repeat(_cut_loop([
             StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
-            for w in result.words if w.start < seconds and _key(w.word)])))
+            for w in result.words if w.start < seconds and _key(w.word)]))))
         if _looks_looped(_text(words)):
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
             return None
