@@ -89,7 +89,7 @@ class DecodeOptions:
     fallback: bool = True
     initial_prompt: str | None = None
     vad: bool = True  # skip decoding entirely when Silero VAD hears no speech
-    short_window: bool = False  # faster-whisper: encode only STREAM_MAX_BUFFER_SECONDS, not 30 s (streaming)
+    short_window: bool = False  # encode only the audio (+1 s), not Whisper's padded 30 s (streaming)
     condition_on_previous_text: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -265,7 +265,24 @@ def load_openai_whisper(path: Path, device: str) -> Any:
         for layer, head in heads:
             mask[layer, head] = True
         model.register_buffer("alignment_heads", mask.to_sparse(), persistent=False)
+    model.encoder.forward = functools.partial(_window_encode, model.encoder, model.encoder.forward)
     return model.to(device)
+
+
+def _window_encode(encoder: Any, full_forward: Callable, mel: Any) -> Any:
+    """openai-whisper's encoder on the start of its padded 30 s input only, when a short-window
+    decode set _window_frames for this thread (streaming): the encoder's cost shrinks with its input,
+    as in load_whisper_window. The positional embedding is cut to the same length for the call;
+    openai-whisper runs one call at a time per model (_torch_lock), so no other call sees it cut."""
+    frames = getattr(_window_frames, "value", None)
+    if not frames or frames >= mel.shape[-1]:
+        return full_forward(mel)
+    full = encoder.positional_embedding
+    encoder.positional_embedding = full[: frames // 2]  # the second convolution halves the frames
+    try:
+        return full_forward(mel[..., :frames])
+    finally:
+        encoder.positional_embedding = full
 
 
 def check_request(model: str, backend: str, language: str | None, task: str) -> str | None:
@@ -394,12 +411,21 @@ def _run_openai(samples, model_key, language, task, word_timestamps, opts, progr
         progress(0.02, "decoding (openai-whisper reports no progress until it finishes)")
     temps = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if opts.fallback else 0.0
     beam = opts.beam_size if opts.beam_size > 1 else None
+    if opts.short_window and samples.size > 28 * SAMPLE_RATE:
+        raise ValueError("short_window decoding takes at most 28 s")
     with _torch_lock(m):
-        result = whisper.transcribe(
-            m, samples, language=language, task=task, temperature=temps, beam_size=beam,
-            word_timestamps=word_timestamps, initial_prompt=opts.initial_prompt or None,
-            condition_on_previous_text=opts.condition_on_previous_text,
-            fp16=use_fp16(loaded.device), verbose=None, **opts.extra)
+        # Short window: the encoder sees the audio plus WINDOW_MARGIN_SECONDS, in whole seconds
+        # (100 frames each), as with faster-whisper; otherwise Whisper's whole 30 s.
+        _window_frames.value = (int(np.ceil(samples.size / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)) * 100
+                                if opts.short_window else None)
+        try:
+            result = whisper.transcribe(
+                m, samples, language=language, task=task, temperature=temps, beam_size=beam,
+                word_timestamps=word_timestamps, initial_prompt=opts.initial_prompt or None,
+                condition_on_previous_text=opts.condition_on_previous_text,
+                fp16=use_fp16(loaded.device), verbose=None, **opts.extra)
+        finally:
+            _window_frames.value = None
     out = []
     for s in result["segments"]:
         words = tuple(Word(float(w["start"]), float(w["end"]), w["word"], float(w.get("probability", 1.0)))

@@ -50,6 +50,30 @@ def test_openai_whisper_backend_runs_the_same_weights():
     assert r.words and r.words[0].word.strip().lower() == "he"
 
 
+@pytest.mark.slow
+def test_openai_whisper_short_window_hears_what_the_full_window_hears():
+    """Streaming decodes with openai-whisper encode only the audio plus 1 s, not Whisper's padded
+    30 s (3x less compute on a 4-8 s window here). Same clip, same greedy decode: the words and
+    their times agree with the full-window decode, and the model is left as it was."""
+    import core.asr.whisper as w
+
+    path, ref = CLIPS[1]
+    greedy = dict(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
+    full = asr.transcribe(path, backend="openai-whisper", word_timestamps=True, options=asr.DecodeOptions(**greedy))
+    short = asr.transcribe(path, backend="openai-whisper", word_timestamps=True,
+                           options=asr.DecodeOptions(short_window=True, **greedy))
+    # The decoder attends to 4 s of encoded audio instead of 30 s, so a word may change (1 word in 8
+    # allowed) and word times may move (0.3 s allowed: they come from cross-attention over fewer
+    # frames, and int8/fp32 sums differ by CPU).
+    assert asr.word_error_rate(full.text, short.text) <= 0.15, (full.text, short.text)
+    assert asr.word_error_rate(ref, short.text) <= 0.3, short.text
+    same = [(a, b) for a, b in zip(full.words, short.words) if a.word == b.word]
+    assert same and all(abs(a.start - b.start) < 0.3 and abs(a.end - b.end) < 0.3 for a, b in same)
+    assert getattr(w._window_frames, "value", None) is None  # noqa: SLF001 - reset for the next call
+    model = w.models.load(w.DEFAULT_MODEL, loader=w._OPENAI_LOADER).model  # noqa: SLF001
+    assert model.encoder.positional_embedding.shape[0] == model.dims.n_audio_ctx  # restored to 30 s
+
+
 def test_any_format_and_rate(tmp_path):
     """8 kHz telephone audio, 96 kHz stereo, mp3/ogg/m4a/flac all decode to 16 kHz mono."""
     src, ref = CLIPS[4]  # "he might even have been made amiable himself"
