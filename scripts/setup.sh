@@ -9,7 +9,7 @@ want_tests=0
 [[ "${1:-}" == "--test" ]] && want_tests=1
 
 apt_pkgs=(ffmpeg espeak-ng)
-((want_tests)) && apt_pkgs+=(pocketsphinx-testdata chromium chromium-driver)
+((want_tests)) && apt_pkgs+=(pocketsphinx-testdata alsa-utils chromium chromium-driver)
 ((want_tests)) && apt_pkgs+=(g++ cmake)  # llama.cpp's server (requirements-serving.txt) compiles from source
 
 apt_install() {  # Debian packages, as root or through sudo

@@ -11,6 +11,10 @@ Kinds, each an `AudioCase` (float32 mono at `sample_rate`, reference text):
 - `commands`: real people (CMU's test recordings in pocketsphinx-testdata, several speakers, not
   LibriVox and not Piper) reading playing cards, "go forward ten meters" and a string of digits,
   0.3-1.5 s apart. No setting of the policy was tuned on these.
+- `channels`: another real speaker, at a 48 kHz microphone rate: ALSA's speaker-test recordings
+  (alsa-utils: "Front, center", "Rear, left", ...), eight two-word phrases with the package's
+  noise burst among them, 0.3-1.5 s apart. Held out: first streamed on 2026-11-30 after every other
+  kind's fixes, and it showed phrases committed twice that no other kind had.
 
 Pauses come from a fixed cycle and the room noise from a fixed seed, so the LibriVox kinds (`read`,
 `read-pauses`, `long-silence`) are the same in every run. The Piper kinds (`phrases`, `mid-word`,
@@ -25,13 +29,14 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from core.audio import SAMPLE_RATE, resample
 
 PAUSES = (0.3, 0.8, 1.5, 0.5, 1.2, 0.4, 1.0, 0.6)  # seconds between pieces, cycled (0.3-1.5 s)
-KINDS = ("read", "read-pauses", "phrases", "long-silence", "mid-word", "resampled", "commands")
+KINDS = ("read", "read-pauses", "phrases", "long-silence", "mid-word", "resampled", "commands", "channels")
 MIC_RATE = 48_000  # a common browser microphone rate
 # Commands, numbers and card names, as a class would read them into the live tab.
 PHRASES = (
@@ -112,6 +117,29 @@ def _recordings() -> tuple[tuple[np.ndarray, str], ...]:
         else:
             audio = load_audio(path)
         out.append((audio, text))
+    return tuple(out)
+
+
+# ALSA's speaker-test voice (Debian alsa-utils, 48 kHz), in the order played; Noise.wav is a burst
+# of noise that must decode to nothing.
+CHANNEL_SOUNDS = Path("/usr/share/sounds/alsa")
+CHANNEL_ORDER = ("Front_Center", "Front_Left", "Noise", "Front_Right", "Rear_Center", "Rear_Left",
+                 "Rear_Right", "Side_Left", "Side_Right")
+
+
+@functools.lru_cache(maxsize=None)
+def _channel_recordings() -> tuple[tuple[np.ndarray, str], ...]:
+    import soundfile as sf
+
+    out = []
+    for name in CHANNEL_ORDER:
+        path = CHANNEL_SOUNDS / f"{name}.wav"
+        if not path.is_file():
+            raise ValueError(f"{path} is missing; install Debian's alsa-utils (scripts/setup.sh --test)")
+        audio, rate = sf.read(path, dtype="float32")
+        if rate != MIC_RATE or audio.ndim != 1:
+            raise ValueError(f"{path}: expected mono at {MIC_RATE} Hz, got {audio.shape} at {rate} Hz")
+        out.append((audio, "" if name == "Noise" else name.replace("_", " ").lower()))
     return tuple(out)
 
 
@@ -205,6 +233,20 @@ def commands(n: int | None = None) -> AudioCase:
                      f"{len(recs)} recordings of real speakers (cards, a command, digits), pauses 0.3-1.5 s")
 
 
+def channels(n: int | None = None) -> AudioCase:
+    recs = _channel_recordings()[:n]
+    pieces = [a for a, _ in recs]
+    out: list[np.ndarray] = []
+    for i, p in enumerate(pieces):  # _join's pauses and room noise, at the recordings' own rate
+        if i:
+            out.append(resample(_silence(PAUSES[(i - 1) % len(PAUSES)], 500 + i), SAMPLE_RATE, MIC_RATE))
+        out.append(p)
+    return AudioCase("channels", np.concatenate(out).astype(np.float32), MIC_RATE,
+                     " ".join(t for _, t in recs if t),
+                     f"{sum(1 for _, t in recs if t)} two-word phrases by a real speaker (alsa-utils) at "
+                     f"{MIC_RATE // 1000} kHz, with a noise burst, pauses 0.3-1.5 s")
+
+
 def build(kind: str, short: bool = False) -> AudioCase:
     """One case by kind; `short` gives a smaller one for tests (fewer clips and phrases)."""
     if kind == "read":
@@ -221,6 +263,8 @@ def build(kind: str, short: bool = False) -> AudioCase:
         return resampled(PHRASES[8:] if short else PHRASES)
     if kind == "commands":
         return commands(5 if short else None)
+    if kind == "channels":
+        return channels(6 if short else None)
     raise ValueError(f"unknown audio kind {kind!r}; choose one of {', '.join(KINDS)}")
 
 
