@@ -47,6 +47,8 @@ PAUSE_TAIL_SECONDS = 0.1  # audio after VAD's (padded) speech end given to the u
 # more trailing silence makes Whisper invent a closing word ("Please.", "Thanks.")
 MIN_WINDOW_SECONDS = 4.0  # a trim leaves this much audio: context (Whisper loops and mishears on tiny windows)
 LONG_SILENCE_SECONDS = 2.0  # silence after which the old context is dropped from the window
+SAME_START_SECONDS = 0.05  # a word starting this close to a committed one, before the barrier, is that word
+# heard again, however it is spelt this time (committed "clothes" 6.34-6.58, then "clubs." 6.35-7.23)
 DUPLICATE_GAP_SECONDS = 1.0  # a repeat of the committed tail starting this close to the barrier is one
 SPEECH_PAD_SECONDS = 0.1  # a word within this of a VAD speech span belongs to it
 PROMPT_CHARS = 200  # committed text handed to Whisper as context
@@ -226,14 +228,16 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     `barrier`: stream time up to which everything heard is committed; a word whose middle lies
     before it is an old word heard again. Word times jitter (Whisper often stretches the last word
     before a pause into the silence), so a leading word that overlaps in time a committed word with
-    the same spelling is old too. `tail`: the committed words of the current utterance; a repeat of
+    the same spelling is old too, and so is one that starts where a committed word starts (spelt
+    another way this time). `tail`: the committed words of the current utterance; a repeat of
     them that starts just after the barrier is recognised by its words, but only there: the same
     words later in time, or after a pause, are new speech. `committed`: the committed words that
     the decoded window covers.
     """
     rest = [w for w in words if w.middle >= barrier]
     while rest and rest[0].start < barrier and any(
-            _key(c.text) == _key(rest[0].text) and c.start < rest[0].end and rest[0].start < c.end for c in committed):
+            (_key(c.text) == _key(rest[0].text) and c.start < rest[0].end and rest[0].start < c.end)
+            or abs(c.start - rest[0].start) < SAME_START_SECONDS for c in committed):
         rest = rest[1:]
     keys = [_key(w.text) for w in rest]
     old = [_key(w.text) for w in tail[-5:]]

@@ -189,6 +189,10 @@ def test_uncommitted_is_decided_by_time():
     center = [w(14.54, 14.66, " center,")]
     assert streaming.uncommitted([w(14.54, 15.02, " centre.")], 14.66, center, center) == []
     assert streaming.agreed_prefix([w(0, 1, " colour")], [w(0, 1, " color")]) == 1
+    # The committed word re-heard and spelt another way: it starts where the committed one starts.
+    clothes = [w(6.34, 6.58, " clothes")]
+    assert [x.text for x in streaming.uncommitted([w(6.35, 7.23, " clubs."), w(8.77, 9.05, " 7")], 6.58, clothes,
+                                                  clothes)] == [" 7"]
     # Digits written as one number whose timestamp ended early: the last digit heard again alone.
     number = [w(9.9, 11.8, " 29340.")]
     assert [x.text for x in streaming.uncommitted([w(11.9, 12.2, " zero"), w(13.0, 13.3, " five")], 11.8, number,
