@@ -37,8 +37,8 @@ STEPS = (0.3, 0.5, 1.0)
 def grid_cells() -> list:
     """Every kind x step with faster-whisper (the live microphones' default); openai-whisper at the
     default 0.5 s step on every kind, and at 0.3 s and 1.0 s on the pause-heavy phrases only: fp32
-    openai-whisper encodes a padded 30 s window at every step (30-80 s a cell on 2 cores), and CI's
-    whole run must stay under 45 minutes. The policy is the same code for both backends."""
+    openai-whisper is the slower backend (15-40 s a cell on 2 cores, with its short-window encoder),
+    and CI's whole run must stay under 45 minutes. The policy is the same code for both backends."""
     cells = []
     for kind in speech_sets.KINDS:
         for step in STEPS:
