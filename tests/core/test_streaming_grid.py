@@ -248,22 +248,16 @@ def test_words_invented_where_the_input_ends_are_dropped():
     assert streaming._drop_artefact_tail(doubtful_inside) == doubtful_inside  # noqa: SLF001
 
 
-def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
-    """Whisper often ends a decode before a word that runs up to the end of its input ("seven of
-    clubs" came out as "seven", "five five" as "five", on real speakers). Here a scripted decoder
-    does that every time: it returns offline Whisper's words for the window, except those ending
-    in its last 0.4 s. Every word must still be committed, once, in order: the utterance's final
-    decode is done again with the pause after it, and the barrier never passes unheard speech."""
+def stream_with_scripted_whisper(case, monkeypatch, write):
+    """Stream `case` in 0.5 s steps with Whisper replaced by a script: `write(start, end)` gives the
+    words (stream times) that a decode of the window start..end returns. Returns the final state."""
     from core.asr import whisper
 
-    case = cases["commands"]
-    truth = asr.transcribe(case.at_16k(), word_timestamps=True).words
-    s = streaming.StreamingTranscriber()
+    s = streaming.StreamingTranscriber(keep_events=100_000)
 
     def scripted(audio, *args, **kwargs):
         start, end = s._offset, s._offset + audio.size / 16000  # noqa: SLF001 - the window's place in the stream
-        words = tuple(whisper.Word(x.start - start, x.end - start, x.word, x.probability) for x in truth
-                      if x.start >= start - 0.05 and x.end <= end - 0.4)
+        words = tuple(whisper.Word(x.start - start, x.end - start, x.word, x.probability) for x in write(start, end))
         return whisper.Transcript("".join(x.word for x in words), (whisper.Segment(0.0, end - start, "", words),),
                                   "en", end - start)
 
@@ -271,7 +265,19 @@ def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
     for chunk in speech_sets.chunked(case, 0.5):
         s.insert_audio(chunk)
         s.process()
-    final = s.finish()
+    return s.finish()
+
+
+def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
+    """Whisper often ends a decode before a word that runs up to the end of its input ("seven of
+    clubs" came out as "seven", "five five" as "five", on real speakers). Here a scripted decoder
+    does that every time: it returns offline Whisper's words for the window, except those ending
+    in its last 0.4 s. Every word must still be committed, once, in order: the utterance's final
+    decode is done again with the pause after it, and the barrier never passes unheard speech."""
+    case = cases["commands"]
+    truth = asr.transcribe(case.at_16k(), word_timestamps=True).words
+    final = stream_with_scripted_whisper(
+        case, monkeypatch, lambda start, end: [x for x in truth if x.start >= start - 0.05 and x.end <= end - 0.4])
     said = asr.normalize("".join(x.word for x in truth))
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
@@ -291,8 +297,6 @@ def test_an_utterance_heard_again_past_a_held_barrier_is_committed_once(cases, m
     gap = next(i for i in range(2, len(truth)) if truth[i].start - truth[i - 1].end >= 1.3)
     prev, last, following = truth[gap - 2], truth[gap - 1], truth[gap].start
     early = last.start + 0.08  # where the utterance's last word is written to end
-    s = streaming.StreamingTranscriber(keep_events=100_000)
-
     def written(x: whisper.Word, end: float) -> whisper.Word:
         if x is last and end < following:
             return whisper.Word(x.start, early, x.word, x.probability)
@@ -302,18 +306,8 @@ def test_an_utterance_heard_again_past_a_held_barrier_is_committed_once(cases, m
             return whisper.Word(early + 0.1, x.end, x.word, x.probability)
         return x
 
-    def scripted(audio, *args, **kwargs):
-        start, end = s._offset, s._offset + audio.size / 16000  # noqa: SLF001 - the window's place in the stream
-        words = tuple(whisper.Word(y.start - start, y.end - start, y.word, y.probability)
-                      for y in (written(x, end) for x in truth if x.start >= start - 0.05 and x.end <= end))
-        return whisper.Transcript("".join(x.word for x in words), (whisper.Segment(0.0, end - start, "", words),),
-                                  "en", end - start)
-
-    monkeypatch.setattr(streaming, "transcribe", scripted)
-    for chunk in speech_sets.chunked(case, 0.5):
-        s.insert_audio(chunk)
-        s.process()
-    final = s.finish()
+    final = stream_with_scripted_whisper(
+        case, monkeypatch, lambda start, end: [written(x, end) for x in truth if x.start >= start - 0.05 and x.end <= end])
     # The case this test is for happened: an utterance closed with its end not written down.
     assert any("not written down yet" in e.detail for e in final.events), [e.detail for e in final.events]
     said = asr.normalize("".join(x.word for x in truth))
