@@ -134,10 +134,19 @@ def _key(word: str) -> str:
 
 @functools.cache
 def _spellings() -> dict[str, str]:
-    """British -> American spellings: the table Whisper's English normalizer uses for WER."""
-    from whisper.normalizers.english import EnglishSpellingNormalizer
+    """British -> American spellings: the table Whisper's English normalizer uses for WER, read from
+    openai-whisper's files without importing the package (that imports torch: 2.8 s, which the first
+    live step would pay)."""
+    import importlib.util
+    import json
+    from pathlib import Path
 
-    return EnglishSpellingNormalizer().mapping
+    spec = importlib.util.find_spec("whisper")
+    table = Path(spec.origin).parent / "normalizers" / "english.json" if spec and spec.origin else None
+    if not table or not table.is_file():
+        raise RuntimeError("openai-whisper's spelling table (whisper/normalizers/english.json) is missing; "
+                           "reinstall the pinned packages: bash scripts/setup.sh")
+    return json.loads(table.read_text())
 
 
 def _text(words: list[StreamWord]) -> str:
