@@ -70,11 +70,14 @@ def _silence(seconds: float, seed: int) -> np.ndarray:
     return (rng.standard_normal(int(round(seconds * SAMPLE_RATE))) * 3e-4).astype(np.float32)
 
 
-def _join(pieces: list[np.ndarray], pauses: tuple[float, ...] = PAUSES, seed: int = 0) -> np.ndarray:
+def _join(pieces: list[np.ndarray], pauses: tuple[float, ...] = PAUSES, seed: int = 0,
+          rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The pieces (at `rate`) with room-noise pauses between them."""
     out: list[np.ndarray] = []
     for i, p in enumerate(pieces):
         if i:
-            out.append(_silence(pauses[(i - 1) % len(pauses)], seed + i))
+            gap = _silence(pauses[(i - 1) % len(pauses)], seed + i)
+            out.append(gap if rate == SAMPLE_RATE else resample(gap, SAMPLE_RATE, rate))
         out.append(p)
     return np.concatenate(out).astype(np.float32)
 
@@ -235,13 +238,7 @@ def commands(n: int | None = None) -> AudioCase:
 
 def channels(n: int | None = None) -> AudioCase:
     recs = _channel_recordings()[:n]
-    pieces = [a for a, _ in recs]
-    out: list[np.ndarray] = []
-    for i, p in enumerate(pieces):  # _join's pauses and room noise, at the recordings' own rate
-        if i:
-            out.append(resample(_silence(PAUSES[(i - 1) % len(PAUSES)], 500 + i), SAMPLE_RATE, MIC_RATE))
-        out.append(p)
-    return AudioCase("channels", np.concatenate(out).astype(np.float32), MIC_RATE,
+    return AudioCase("channels", _join([a for a, _ in recs], seed=500, rate=MIC_RATE), MIC_RATE,
                      " ".join(t for _, t in recs if t),
                      f"{sum(1 for _, t in recs if t)} two-word phrases by a real speaker (alsa-utils) at "
                      f"{MIC_RATE // 1000} kHz, with a noise burst, pauses 0.3-1.5 s")
