@@ -146,6 +146,12 @@ def load_whisper_window(path: Path, device: str) -> Any:
 _window_frames = threading.local()  # encoder frames for the current thread's short-window decode
 WINDOW_MARGIN_SECONDS = 1.0
 
+
+def _window_frame_count(samples: np.ndarray) -> int:
+    """A short-window decode's encoder input: the audio plus WINDOW_MARGIN_SECONDS, in whole seconds
+    (100 mel frames each). Both backends."""
+    return int(np.ceil(samples.size / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)) * 100
+
 _CT2_DTYPES = {0: np.float32, 1: np.int8, 2: np.int16, 3: np.int32, 4: np.float16}
 
 
@@ -384,8 +390,7 @@ def _run_faster(samples, model_key, language, task, word_timestamps, opts, progr
     if opts.short_window:
         if samples.size > m.feature_extractor.n_samples:
             raise ValueError(f"short_window decoding takes at most {m.feature_extractor.n_samples // SAMPLE_RATE} s")
-        # Encoder input: the audio plus WINDOW_MARGIN_SECONDS, in whole seconds (100 frames each).
-        _window_frames.value = int(np.ceil(samples.size / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)) * 100
+        _window_frames.value = _window_frame_count(samples)
     if progress:
         progress(0.02, "decoding")
     temps = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0) if opts.fallback else (0.0,)
@@ -414,10 +419,8 @@ def _run_openai(samples, model_key, language, task, word_timestamps, opts, progr
     if opts.short_window and samples.size > 28 * SAMPLE_RATE:
         raise ValueError("short_window decoding takes at most 28 s")
     with _torch_lock(m):
-        # Short window: the encoder sees the audio plus WINDOW_MARGIN_SECONDS, in whole seconds
-        # (100 frames each), as with faster-whisper; otherwise Whisper's whole 30 s.
-        _window_frames.value = (int(np.ceil(samples.size / SAMPLE_RATE + WINDOW_MARGIN_SECONDS)) * 100
-                                if opts.short_window else None)
+        # Short window: as with faster-whisper; otherwise Whisper's whole 30 s.
+        _window_frames.value = _window_frame_count(samples) if opts.short_window else None
         try:
             result = whisper.transcribe(
                 m, samples, language=language, task=task, temperature=temps, beam_size=beam,
