@@ -162,3 +162,32 @@ def test_a_browser_sessions_files_are_removed_when_it_leaves(browser, app_url):
     while time.time() < deadline and made[0].exists():
         time.sleep(0.5)
     assert not made[0].exists(), "the session's folder was still there 60 s after the visitor left"
+
+
+def test_a_new_visitors_session_starts_with_remembered_signatures_and_the_same_config(monkeypatch):
+    """A session's start builds every block's config on the event loop (75 ms per visitor with this
+    app's blocks, all others waiting). build_app() gives gradio.blocks a signature lookup that
+    remembers each class's; the configs a session gets must be exactly gradio's own."""
+    import inspect
+    import types
+
+    import gradio.blocks
+    from gradio.state_holder import SessionState
+
+    from app import build_app
+    from apps.gradio import common
+
+    demo = build_app()
+    assert gradio.blocks.inspect.signature is common._cached_signature, "build_app() did not install the lookup"
+    common._function_signature.cache_clear()
+    remembered = SessionState(demo).config_values
+    SessionState(demo)  # a second visitor: every class's signature is remembered now
+    info = common._function_signature.cache_info()
+    assert info.hits >= len(remembered) > 100, info  # the app has hundreds of blocks; each was looked up again
+
+    monkeypatch.setattr(gradio.blocks, "inspect", inspect)  # gradio exactly as shipped
+    assert SessionState(demo).config_values == remembered
+    # A gradio whose blocks.py no longer imports inspect: the speed-up says so and changes nothing.
+    other = types.SimpleNamespace(signature=inspect.signature)
+    monkeypatch.setattr(gradio.blocks, "inspect", other)
+    assert common.cache_block_signatures() is False and gradio.blocks.inspect is other
