@@ -47,10 +47,12 @@ def student_client(url: str, **kwargs):
     return Client(url, verbose=False, ssl_verify=_TLS[0], **kwargs)
 
 
-def start_app(port: int) -> tuple[subprocess.Popen, float]:
+def start_app(port: int, host: str = "127.0.0.1") -> tuple[subprocess.Popen, float]:
+    """`python app.py` on `port`; answers on 127.0.0.1 either way. host="0.0.0.0" starts it as a
+    classroom server (app.shared_server_threads)."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "app.py", "--host", host, "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < 120:

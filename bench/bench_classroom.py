@@ -186,7 +186,7 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    proc, cold = start_app(port)
+    proc, cold = start_app(port, host="0.0.0.0")  # as a teacher starts it: scripts/start.sh --host 0.0.0.0
     url = f"http://127.0.0.1:{port}/"
     print(f"Gradio up in {cold:.1f} s; load average before the run: {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores")

@@ -72,6 +72,41 @@ def test_server_on_all_interfaces_prints_the_lan_url_and_a_qr_code(tmp_path):
     else:
         assert f"Students open: http://{addr}:{port}/" in text
         assert sum(line.count("▄") + line.count("▀") for line in text.splitlines()) > 50  # the QR code
+    assert "Serving others: 1 torch and 1 ONNX thread(s) per request" in text
+
+
+_THREADS_PROBE = """
+import sys, app
+from core import config
+print(repr(app.shared_server_threads(sys.argv[1])))
+from core.device import get_device
+from core.tts.piper import onnx_session_options
+import torch
+get_device()  # the first model load applies NLP_STUDIO_TORCH_THREADS
+print(torch.get_num_threads(), onnx_session_options().intra_op_num_threads, config.TTS_THREADS)
+"""
+
+
+@pytest.mark.parametrize("host, env, expected", [
+    ("0.0.0.0", {}, "1 1 1"),  # a classroom server: one torch and one ONNX thread per request
+    ("127.0.0.1", {}, None),  # one local user: the libraries' own defaults, nothing changed
+    ("0.0.0.0", {"NLP_STUDIO_TORCH_THREADS": "2", "NLP_STUDIO_TTS_THREADS": "2"}, "2 2 2"),  # the teacher's choice wins
+])
+def test_a_server_others_reach_runs_one_thread_per_request(host, env, expected):
+    """Checked in a fresh interpreter, through what the models read (torch's thread count after the
+    first model load, the ONNX session options of a voice): a setting nothing reads would pass a
+    test of the environment alone."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("NLP_STUDIO_TORCH_THREADS", "NLP_STUDIO_TTS_THREADS",
+                                                             "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", _THREADS_PROBE, host], cwd=ROOT, env={**clean, **env},
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    note, threads = out.stdout.strip().splitlines()[-2:]
+    if expected is None:
+        assert note == "''"
+        assert threads.split()[1:] == ["0", "0"]  # ONNX Runtime's own threading (torch's default varies by CPU)
+    else:
+        assert "Serving others" in note and threads == expected
 
 
 # --- readiness check -----------------------------------------------------------------------------
