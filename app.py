@@ -15,6 +15,7 @@ from apps.gradio import tab_modules  # noqa: E402
 from apps.gradio.common import cache_block_signatures, end_session  # noqa: E402
 from apps.replica import app_kwargs as replica_app_kwargs  # noqa: E402
 from core.config import env_int  # noqa: E402
+from core.device import shared_server_threads  # noqa: E402
 
 # Events that only read cached models (a kNN lookup) take this many users at once;
 # events that hold a model lock set their own, lower limit.
@@ -71,25 +72,6 @@ def build_app() -> gr.Blocks:
     return demo
 
 
-def shared_server_threads(host: str) -> str:
-    """Bound to an address others reach (a classroom LAN, a Space, a Docker container): one torch
-    thread and one ONNX Runtime thread per request, unless NLP_STUDIO_TORCH_THREADS /
-    NLP_STUDIO_TTS_THREADS say otherwise. Two threads per request win for one user on a quiet
-    machine; with a class on 2 cores each request's threads wait for each other's time slices (60
-    simulated students with a fine-tune running: attention redraws p50 1.3-1.8 s, p95 3.6-4.2 s with
-    torch's default of 2, 0.4-0.7 s / 1.4-1.5 s with 1; bench_classroom). Returns a line saying so,
-    or "" for a local single-user app (nothing changed)."""
-    if host.startswith("127.") or host in ("localhost", "::1"):
-        return ""
-    from core import config
-
-    os.environ.setdefault("NLP_STUDIO_TORCH_THREADS", "1")  # read when the first torch model loads
-    if "NLP_STUDIO_TTS_THREADS" not in os.environ:
-        config.TTS_THREADS = 1  # read when a voice loads
-    return (f"Serving others: {os.environ['NLP_STUDIO_TORCH_THREADS']} torch and {config.TTS_THREADS or 'default'} "
-            "ONNX thread(s) per request (NLP_STUDIO_TORCH_THREADS, NLP_STUDIO_TTS_THREADS)")
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="NLP Studio (Gradio)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
@@ -101,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         from core.lan import banner
 
         print(banner(args.host, args.port), flush=True)
-    threads_note = shared_server_threads(args.host)
+    threads_note = shared_server_threads(args.host)  # before any model loads
     if threads_note:
         print(threads_note, flush=True)
     build_app().launch(server_name=args.host, server_port=args.port, share=args.share,

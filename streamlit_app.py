@@ -12,7 +12,20 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 import streamlit as st  # noqa: E402
 
 from apps.streamlit import navigation_pages  # noqa: E402
+from core.device import shared_server_threads  # noqa: E402
 
+
+@st.cache_resource(show_spinner=False)
+def _threads_for(address: str) -> str:
+    """Once per server, before any model loads: bound to an address others reach (Streamlit binds
+    every interface when none is set), one torch and one ONNX thread per request; printed."""
+    note = shared_server_threads(address)
+    if note:
+        print(note, flush=True)
+    return note
+
+
+_threads_for(st.get_option("server.address") or "")
 st.set_page_config(page_title="NLP Studio", page_icon=":material/school:", layout="wide")
 pages = navigation_pages()
 current = st.navigation(pages)

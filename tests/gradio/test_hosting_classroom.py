@@ -76,9 +76,10 @@ def test_server_on_all_interfaces_prints_the_lan_url_and_a_qr_code(tmp_path):
 
 
 _THREADS_PROBE = """
-import sys, app
+import sys
 from core import config
-print(repr(app.shared_server_threads(sys.argv[1])))
+from core.device import shared_server_threads
+print(repr(shared_server_threads(sys.argv[1])))
 from core.device import get_device
 from core.tts.piper import onnx_session_options
 import torch
@@ -107,6 +108,28 @@ def test_a_server_others_reach_runs_one_thread_per_request(host, env, expected):
         assert threads.split()[1:] == ["0", "0"]  # ONNX Runtime's own threading (torch's default varies by CPU)
     else:
         assert "Serving others" in note and threads == expected
+
+
+_STREAMLIT_PROBE = """
+import os, sys
+import streamlit.config
+streamlit.config.set_option("server.address", sys.argv[1])
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file("streamlit_app.py", default_timeout=120).run()
+assert not at.exception, at.exception
+from core import config
+print(os.environ.get("NLP_STUDIO_TORCH_THREADS"), config.TTS_THREADS)
+"""
+
+
+@pytest.mark.parametrize("address, expected", [("0.0.0.0", "1 1"), ("127.0.0.1", "None 0")])
+def test_the_streamlit_front_end_sets_the_same_threads_for_its_address(address, expected):
+    clean = {k: v for k, v in os.environ.items() if k not in ("NLP_STUDIO_TORCH_THREADS", "NLP_STUDIO_TTS_THREADS")}
+    out = subprocess.run([sys.executable, "-c", _STREAMLIT_PROBE, address], cwd=ROOT, env=clean,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == expected
+    assert ("Serving others" in out.stdout) == (expected != "None 0")
 
 
 # --- readiness check -----------------------------------------------------------------------------
