@@ -414,14 +414,20 @@ class StreamingTranscriber:
             self._catch_up(speech_end)
             words = self._decode(speech_end)
             heard = self._heard_to(words)
-            if self.use_vad and self._received > speech_end + 0.05 and self._last_speech_end - heard > UNHEARD_SECONDS:
-                # Whisper stopped before the speech did: hear it again with the pause after it (words
-                # it puts in the silence are dropped by the VAD filter in _decode).
-                again = self._decode(min(self._received, self._last_speech_end + RETRY_TAIL_SECONDS,
-                                         self._offset + self.max_buffer_seconds + 0.5))
+            if self.use_vad and self._last_speech_end - heard > UNHEARD_SECONDS:
+                if self._received > speech_end + 0.05:
+                    # Whisper stopped before the speech did: hear it again with the pause after it
+                    # (words it puts in the silence are dropped by the VAD filter in _decode).
+                    again, how = self._decode(min(self._received, self._last_speech_end + RETRY_TAIL_SECONDS,
+                                                  self._offset + self.max_buffer_seconds + 0.5)), "the pause after it"
+                else:
+                    # The audio ends in speech (the stream stopped mid-word): there is no pause to add.
+                    # Hear it as offline Whisper does, with the encoder's whole 30 s window; the short
+                    # one stopped at "...notebook on" where the full one heard "the kitchen table".
+                    again, how = self._decode(speech_end, short_window=False), "Whisper's full 30 s window"
                 if again is not None and self._heard_to(again) > heard:
                     self._event(kind, f"the final decode stopped {self._last_speech_end - heard:.1f} s "
-                                      "before the speech did; decoded again with the pause after it")
+                                      f"before the speech did; decoded again with {how}")
                     words = again
             compute, decoded = time.perf_counter() - t0, True
             if words is None:  # the final decode looped: the newest sane hypothesis is all there is
@@ -485,9 +491,10 @@ class StreamingTranscriber:
         self._event("skip", "silence: no speech in the window, nothing decoded", dedupe=True)
         return self._state("", 0.0, decoded=False)
 
-    def _decode(self, until: float) -> list[StreamWord] | None:
+    def _decode(self, until: float, short_window: bool = True) -> list[StreamWord] | None:
         """Decode the window up to `until` (stream seconds); returns the words not yet committed, or
-        None when the decode looped (a degenerate hypothesis is not evidence of anything)."""
+        None when the decode looped (a degenerate hypothesis is not evidence of anything).
+        `short_window`: the encoder sees only the window's audio (3x cheaper), not 30 s of padding."""
         audio = self._slice(self._offset, until)
         prompt = "".join(w.text for w in self._committed if w.end <= self._offset + 0.01)[-PROMPT_CHARS:].strip()
         seconds = audio.size / SAMPLE_RATE
@@ -496,7 +503,7 @@ class StreamingTranscriber:
         cap = {"max_new_tokens": budget} if self.backend == "faster-whisper" else {"sample_len": budget}
         opts = DecodeOptions(beam_size=STREAM_OPTIONS.beam_size, fallback=False, vad=False,
                              condition_on_previous_text=False, initial_prompt=prompt or None,
-                             short_window=True, extra=cap)
+                             short_window=short_window, extra=cap)
         t0 = time.perf_counter()
         result = transcribe(audio, self.model, self.backend, self.language, word_timestamps=True, options=opts)
         self._total_compute += time.perf_counter() - t0

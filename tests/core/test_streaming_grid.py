@@ -248,16 +248,19 @@ def test_words_invented_where_the_input_ends_are_dropped():
     assert streaming._drop_artefact_tail(doubtful_inside) == doubtful_inside  # noqa: SLF001
 
 
-def stream_with_scripted_whisper(case, monkeypatch, write):
+def stream_with_scripted_whisper(case, monkeypatch, write, full_window=None):
     """Stream `case` in 0.5 s steps with Whisper replaced by a script: `write(start, end)` gives the
-    words (stream times) that a decode of the window start..end returns. Returns the final state."""
+    words (stream times) that a decode of the window start..end returns; `full_window(start, end)`,
+    if given, those of a decode with the encoder's whole 30 s window. Returns the final state."""
     from core.asr import whisper
 
     s = streaming.StreamingTranscriber(keep_events=100_000)
 
     def scripted(audio, *args, **kwargs):
         start, end = s._offset, s._offset + audio.size / 16000  # noqa: SLF001 - the window's place in the stream
-        words = tuple(whisper.Word(x.start - start, x.end - start, x.word, x.probability) for x in write(start, end))
+        short = kwargs["options"].short_window
+        said = write(start, end) if short or full_window is None else full_window(start, end)
+        words = tuple(whisper.Word(x.start - start, x.end - start, x.word, x.probability) for x in said)
         return whisper.Transcript("".join(x.word for x in words), (whisper.Segment(0.0, end - start, "", words),),
                                   "en", end - start)
 
@@ -278,6 +281,22 @@ def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
     truth = asr.transcribe(case.at_16k(), word_timestamps=True).words
     final = stream_with_scripted_whisper(
         case, monkeypatch, lambda start, end: [x for x in truth if x.start >= start - 0.05 and x.end <= end - 0.4])
+    said = asr.normalize("".join(x.word for x in truth))
+    assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
+
+
+def test_audio_that_ends_in_speech_is_heard_to_its_end(cases, monkeypatch):
+    """Seen once in the full suite (mid-word, openai-whisper, 0.5 s steps): the stream stopped in the
+    middle of a word, and the final decode, with the short window, ended at "...notebook on" where
+    offline Whisper heard "the kitchen table". With no pause after the speech to decode again with,
+    finish() decodes again with the full 30 s window. A scripted decoder does that here: short-window
+    decodes leave out the words ending in their last 0.6 s; full-window ones write every word."""
+    case = cases["mid-word"]
+    truth = asr.transcribe(case.at_16k(), word_timestamps=True).words
+    final = stream_with_scripted_whisper(
+        case, monkeypatch, lambda start, end: [x for x in truth if x.start >= start - 0.05 and x.end <= end - 0.6],
+        full_window=lambda start, end: [x for x in truth if x.start >= start - 0.05 and x.start < end])
+    assert any("full 30 s window" in e.detail for e in final.events), [e.detail for e in final.events]
     said = asr.normalize("".join(x.word for x in truth))
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
