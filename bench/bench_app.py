@@ -47,10 +47,10 @@ def student_client(url: str, **kwargs):
     return Client(url, verbose=False, ssl_verify=_TLS[0], **kwargs)
 
 
-def start_app(port: int, host: str = "127.0.0.1") -> tuple[subprocess.Popen, float]:
+def start_app(port: int, host: str = "127.0.0.1", env: dict | None = None) -> tuple[subprocess.Popen, float]:
     """`python app.py` on `port`; answers on 127.0.0.1 either way. host="0.0.0.0" starts it as a
-    classroom server (app.shared_server_threads)."""
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    classroom server (core.device.shared_server_threads). `env`: extra variables (a replica's name)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **(env or {}))
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--host", host, "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -22,6 +22,7 @@ import time
 import urllib.request
 import uuid
 
+from apps.sticky_proxy import COOKIE
 from bench.bench_app import ROOT, WORDS, free_port, start_app, student_client
 from bench.common import pct, table
 
@@ -55,13 +56,15 @@ def cpu_seconds(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def connect(url: str, errors: list, lock: threading.Lock):
+def connect(url: str, errors: list, lock: threading.Lock, replica: str | None = None):
     """A student's gradio_client session (3 tries: 60 students opening the page at once on a busy
-    machine can time out the first config fetch), or None, counted as an error."""
+    machine can time out the first config fetch), or None, counted as an error. `replica`: behind
+    the sticky proxy, the replica its cookie names, as the proxy pins a browser on its first visit."""
     last = None
+    cookies = {COOKIE: replica} if replica else {}
     for _ in range(3):
         try:
-            return student_client(url, httpx_kwargs={"timeout": 60}, analytics_enabled=False)
+            return student_client(url, httpx_kwargs={"timeout": 60, "cookies": cookies}, analytics_enabled=False)
         except Exception as exc:  # noqa: BLE001
             last = exc
             time.sleep(1.0)
@@ -70,7 +73,10 @@ def connect(url: str, errors: list, lock: threading.Lock):
     return None
 
 
-def classroom(url: str, students: int, seconds: float, steps: int) -> dict:
+def classroom(url: str, students: int, seconds: float, steps: int, replicas: list[str] | None = None) -> dict:
+    """`replicas`: the names behind the sticky proxy at `url`; students are spread over them in turn
+    (the proxy's round robin) and the fine-tune runs on the first."""
+    replicas = replicas or [None]
     latencies: dict[str, list[float]] = {}
     errors: list[str] = []
     clicked: set[int] = set()  # students who got at least one answer
@@ -85,7 +91,7 @@ def classroom(url: str, students: int, seconds: float, steps: int) -> dict:
     def student(i: int) -> None:
         rnd = random.Random(i)
         time.sleep(rnd.uniform(0, 5))  # students open the page over a few seconds
-        client = connect(url, errors, lock)
+        client = connect(url, errors, lock, replicas[i % len(replicas)])
         if client is not None:
             # A browser starts its server session when the page opens (the app's load event); a
             # gradio_client session starts on its first call. So each student makes that first call
@@ -114,7 +120,7 @@ def classroom(url: str, students: int, seconds: float, steps: int) -> dict:
             time.sleep(rnd.uniform(1.0, 3.0))  # a student reads the answer before the next click
 
     def trainer() -> None:
-        client = connect(url, errors, lock)
+        client = connect(url, errors, lock, replicas[0])
         name = f"bench-classroom-{uuid.uuid4().hex[:6]}"
         t = time.perf_counter()
         try:
@@ -177,36 +183,79 @@ def streamlit_health(students: int, seconds: float) -> dict:
         proc.wait(10)
 
 
+def start_servers(replicas: int) -> tuple[list[subprocess.Popen], list[str], str, float]:
+    """The app as a teacher starts it (--host 0.0.0.0); with replicas > 1, that many app processes
+    (NLP_STUDIO_REPLICA=web1, ...; adapters shared) behind apps.sticky_proxy, as in the README's
+    recipe. Returns (processes, replica names or [], the URL students open, seconds to the first answer)."""
+    if replicas <= 1:
+        port = free_port()
+        proc, cold = start_app(port, host="0.0.0.0")  # as a teacher starts it: scripts/start.sh --host 0.0.0.0
+        return [proc], [], f"http://127.0.0.1:{port}/", cold
+    procs, backends, cold = [], [], 0.0
+    try:
+        for k in range(1, replicas + 1):
+            port = free_port()
+            proc, took = start_app(port, host="0.0.0.0", env={"NLP_STUDIO_REPLICA": f"web{k}",
+                                                               "NLP_STUDIO_SHARE_ADAPTERS": "1"})
+            procs.append(proc)
+            backends += ["--backend", f"web{k}=http://127.0.0.1:{port}"]
+            cold = max(cold, took)
+        port = free_port()
+        procs.append(subprocess.Popen([sys.executable, "-m", "apps.sticky_proxy", "--host", "127.0.0.1", "--port",
+                                       str(port), *backends], cwd=ROOT, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL))
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("the sticky proxy did not answer within 60 s") from None
+                time.sleep(0.3)
+        return procs, [f"web{k}" for k in range(1, replicas + 1)], url, cold
+    except BaseException:
+        for p in procs:
+            p.terminate()
+        raise
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=60)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--steps", type=int, default=20, help="fine-tune steps (the shipped demo is 40)")
     parser.add_argument("--no-streamlit", action="store_true")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="app processes behind apps.sticky_proxy, on the same cores (default 1: no proxy)")
     args = parser.parse_args()
 
-    port = free_port()
-    proc, cold = start_app(port, host="0.0.0.0")  # as a teacher starts it: scripts/start.sh --host 0.0.0.0
-    url = f"http://127.0.0.1:{port}/"
-    print(f"Gradio up in {cold:.1f} s; load average before the run: {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")
+    procs, names, url, cold = start_servers(args.replicas)
+    print(f"Gradio up in {cold:.1f} s" + (f" ({args.replicas} replicas behind apps.sticky_proxy)" if names else "")
+          + f"; load average before the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     try:
         from core.chat.lora_train import wait_until_free
 
         wait_until_free()  # another process on this machine may be training: the class gets its own run
-        warm = student_client(url)
         t = time.perf_counter()
-        for api, call_args in (("/neighbors", ("frog", "word", 5)), ("/attention", ("Warm up.", "minilm", 0, 0)),
-                               ("/search_images", ("a cat", 3, "")), ("/speak", ("Warm up.", "piper", "piper-joe", 1.0))):
-            warm.predict(*call_args, api_name=api)  # models load once, before the class
-        print(f"Warm-up (every light model loaded once): {time.perf_counter() - t:.1f} s")
-        cpu0, mine0, wall0 = cpu_seconds(proc.pid), cpu_seconds(), time.perf_counter()
-        res = classroom(url, args.students, args.seconds, args.steps)
+        for name in names or [None]:
+            warm = student_client(url, httpx_kwargs={"cookies": {COOKIE: name} if name else {}})
+            for api, call_args in (("/neighbors", ("frog", "word", 5)), ("/attention", ("Warm up.", "minilm", 0, 0)),
+                                   ("/search_images", ("a cat", 3, "")),
+                                   ("/speak", ("Warm up.", "piper", "piper-joe", 1.0))):
+                warm.predict(*call_args, api_name=api)  # models load once, before the class
+        print(f"Warm-up (every light model loaded once per process): {time.perf_counter() - t:.1f} s")
+        cpu0, mine0, wall0 = sum(cpu_seconds(p.pid) for p in procs), cpu_seconds(), time.perf_counter()
+        res = classroom(url, args.students, args.seconds, args.steps, names)
         wall = time.perf_counter() - wall0
-        server_cores, client_cores = (cpu_seconds(proc.pid) - cpu0) / wall, (cpu_seconds() - mine0) / wall
+        server_cores = (sum(cpu_seconds(p.pid) for p in procs) - cpu0) / wall
+        client_cores = (cpu_seconds() - mine0) / wall
     finally:
-        proc.terminate()
-        proc.wait(10)
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
     rows = [[api, len(lat), f"{pct(lat, 50) * 1000:.0f}", f"{pct(lat, 95) * 1000:.0f}",
              "yes" if pct(lat, 95) <= 2.0 else "no"] for api, lat in sorted(res["latencies"].items())]
     print(f"\nClassroom: {args.students} gradio_client students for {args.seconds:.0f} s (1-3 s between clicks), "
@@ -217,7 +266,8 @@ def main() -> None:
         print(f"page open (each student's first call, which starts their server session), over the first 5 s: "
               f"p50 {pct(res['opened'], 50) * 1000:.0f} ms, p95 {pct(res['opened'], 95) * 1000:.0f} ms")
     answered = sum(len(lat) for lat in res["latencies"].values())
-    print(f"CPU over the {wall:.0f} s run, in cores: server {server_cores:.2f} (the fine-tune included), simulated "
+    print(f"CPU over the {wall:.0f} s run, in cores: server {server_cores:.2f} (every app process and the proxy; "
+          "the fine-tune included), simulated "
           f"students {client_cores:.2f}, of {os.cpu_count()}; {answered / wall:.1f} light calls/s")
     print(f"errors: {len(res['errors'])}" + (f" (first: {res['errors'][0]})" if res["errors"] else ""))
     ft = res["finetune"]
