@@ -120,7 +120,10 @@ def input_panel() -> dict:
             with gr.Row():
                 special, integrated = render(ctl["special"]), render(ctl["integrated"])
             run = gr.Button(av.RUN_LABEL, variant="primary", elem_id="attn-run")
-    gr.Examples(EXAMPLES, [text, pair, model])
+    # Labelled buttons, not Gradio's table: the table's columns are headed by the inputs' long
+    # labels and squeezed the sentences into one word per line on a projector.
+    gr.Examples(EXAMPLES, [text, pair, model], label="Try",
+                example_labels=[f"{m}: {t} + {p}" if p else f"{m}: {t}" for t, p, m in EXAMPLES])
     return {"text": text, "pair": pair, "model": model, "special": special, "integrated": integrated, "run": run}
 
 
