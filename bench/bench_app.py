@@ -54,15 +54,22 @@ def start_app(port: int, host: str = "127.0.0.1", env: dict | None = None) -> tu
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py", "--host", host, "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    while time.perf_counter() - start < 120:
-        try:
-            if urllib.request.urlopen(url, timeout=2).status == 200:
-                return proc, time.perf_counter() - start
-        except OSError:
-            time.sleep(0.1)
+    if answers(f"http://127.0.0.1:{port}/", within=120):
+        return proc, time.perf_counter() - start
     proc.kill()
     raise RuntimeError("the app did not answer within 120 s")
+
+
+def answers(url: str, within: float) -> bool:
+    """Poll `url` until it answers 200 (True) or `within` seconds pass (False)."""
+    deadline = time.perf_counter() + within
+    while time.perf_counter() < deadline:
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def classroom(url: str, students: int, seconds: float) -> dict:

@@ -23,7 +23,7 @@ import urllib.request
 import uuid
 
 from apps.sticky_proxy import COOKIE
-from bench.bench_app import ROOT, WORDS, free_port, start_app, student_client
+from bench.bench_app import ROOT, WORDS, answers, free_port, start_app, student_client
 from bench.common import pct, table
 
 SENTENCES = ["The cat sat on the mat.", "Attention lets every word look at every other word.",
@@ -205,15 +205,8 @@ def start_servers(replicas: int) -> tuple[list[subprocess.Popen], list[str], str
                                        str(port), *backends], cwd=ROOT, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.DEVNULL))
         url = f"http://127.0.0.1:{port}/"
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=5)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("the sticky proxy did not answer within 60 s") from None
-                time.sleep(0.3)
+        if not answers(url, within=60):
+            raise RuntimeError("the sticky proxy did not answer within 60 s")
         return procs, [f"web{k}" for k in range(1, replicas + 1)], url, cold
     except BaseException:
         for p in procs:
