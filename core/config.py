@@ -122,9 +122,12 @@ TTS_FIRST_CHUNK_CHARS = env_int("NLP_STUDIO_TTS_FIRST_CHUNK_CHARS", 40)  # fast_
 # Live Whisper
 MAX_AUDIO_SECONDS = env_float("NLP_STUDIO_MAX_AUDIO_SECONDS", 30 * 60.0)  # one file; longer: cut it up
 MAX_AUDIO_UPLOAD_BYTES = env_int("NLP_STUDIO_MAX_AUDIO_UPLOAD_BYTES", 200_000_000)
-# CTranslate2 threads per Whisper model: 0 = one per CPU core, at most 4 (CTranslate2's own default is
-# 4 whatever the core count, which oversubscribes a 2-core laptop running a web server beside it).
+# CTranslate2 threads per Whisper model: 0 = for files one per CPU core, at most 4 (CTranslate2's own
+# default is 4 whatever the core count, which oversubscribes a 2-core laptop running a web server
+# beside it); for the live stream 1 (see core.asr.whisper.ct2_options).
 ASR_THREADS = env_int("NLP_STUDIO_ASR_THREADS", 0)
+# Live-stream decodes that run at once (CTranslate2 workers): 0 = cores / threads, at most 4.
+ASR_WORKERS = env_int("NLP_STUDIO_ASR_WORKERS", 0)
 STREAM_STEP_SECONDS = env_float("NLP_STUDIO_STREAM_STEP_SECONDS", 0.5)  # how often the stream decodes
 STREAM_TRIM_SECONDS = env_float("NLP_STUDIO_STREAM_TRIM_SECONDS", 6.0)  # trim at a sentence end past this
 STREAM_MAX_BUFFER_SECONDS = env_float("NLP_STUDIO_STREAM_MAX_BUFFER_SECONDS", 10.0)  # hard cap on the window

@@ -25,7 +25,7 @@ import numpy as np
 
 from core import models
 from core.audio import SAMPLE_RATE, as_audio
-from core.config import ASR_THREADS, cache_dir
+from core.config import ASR_THREADS, ASR_WORKERS, cache_dir
 from core.device import use_fp16
 from core.registry import available_models
 
@@ -100,16 +100,29 @@ class DecodeOptions:
 
 # --- loading ---------------------------------------------------------------------------------
 
+def ct2_options(device: str, live: bool = False) -> dict:
+    """faster_whisper.WhisperModel's placement and threading for `device`: files get one CTranslate2
+    thread per core (at most 4) and one worker; the live stream one thread per decode and a worker
+    per core (at most 4). NLP_STUDIO_ASR_THREADS / NLP_STUDIO_ASR_WORKERS override them.
+    Live: a step's decode is many small operations, where a second thread's hand-offs cost about
+    what it saves (0.53 vs 0.58-0.64 s of compute per audio second on read speech here), and a live
+    stream shares the machine with the page, the server and other sessions (CTranslate2's own
+    default is 4 threads). Sessions then decode side by side: with one worker, two live streams on
+    2 cores queued for it and fell behind the speakers (`python -m bench.bench_streaming --sessions 2`)."""
+    ct2_device = "cuda" if device.startswith("cuda") else "cpu"  # CTranslate2 has no MPS
+    cores = os.cpu_count() or 1
+    threads = ASR_THREADS or (1 if live else min(4, cores))
+    workers = (ASR_WORKERS or max(1, min(4, cores // threads))) if live else 1
+    return {"device": ct2_device, "device_index": int(device.split(":")[1]) if device.startswith("cuda:") else 0,
+            "compute_type": "float16" if ct2_device == "cuda" else "int8", "cpu_threads": threads,
+            "num_workers": workers}
+
+
 def load_whisper(path: Path, device: str) -> Any:
     """Registry loader: a faster_whisper.WhisperModel from a CTranslate2 folder."""
     from faster_whisper import WhisperModel
 
-    ct2_device = "cuda" if device.startswith("cuda") else "cpu"  # CTranslate2 has no MPS
-    index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
-    compute = "float16" if ct2_device == "cuda" else "int8"
-    threads = ASR_THREADS or min(4, os.cpu_count() or 1)
-    return WhisperModel(str(path), device=ct2_device, device_index=index, compute_type=compute,
-                        cpu_threads=threads)
+    return WhisperModel(str(path), **ct2_options(device))
 
 
 def load_whisper_window(path: Path, device: str) -> Any:
@@ -132,10 +145,28 @@ def load_whisper_window(path: Path, device: str) -> Any:
             frames = getattr(_window_frames, "value", None) or self.feature_extractor.nb_max_frames
             return super().encode(features[..., : min(frames, self.feature_extractor.nb_max_frames)])
 
-    ct2_device = "cuda" if device.startswith("cuda") else "cpu"
-    index = int(device.split(":")[1]) if device.startswith("cuda:") else 0
-    model = WindowWhisper(str(path), device=ct2_device, device_index=index,
-                          compute_type="float16" if ct2_device == "cuda" else "int8")
+        def _split_segments_by_timestamps(self, tokenizer, tokens, time_offset, segment_size, segment_duration,
+                                          seek):
+            # faster-whisper sets aside the text after a window's last timestamp pair (a segment
+            # Whisper has not closed), seeks back to that timestamp and encodes and decodes the
+            # rest again. A streaming window nearly always ends inside speech, so that was a second
+            # pass on 45 of 55 steps of read speech, for words the first pass had already written
+            # with the whole window as context. Keep them as a last segment running to the window's
+            # end, and report the window used up (the third value: else word timestamps move the
+            # seek back to the last word), so a decode is one pass. Measured in docs/whisper.md.
+            segments, next_seek, closed = super()._split_segments_by_timestamps(
+                tokenizer=tokenizer, tokens=tokens, time_offset=time_offset, segment_size=segment_size,
+                segment_duration=segment_duration, seek=seek)
+            if closed:
+                return segments, next_seek, closed
+            rest = tokens[sum(len(s["tokens"]) for s in segments):]
+            if any(t < tokenizer.timestamp_begin for t in rest):
+                opened = rest[0] - tokenizer.timestamp_begin
+                start = time_offset + opened * self.time_precision if opened >= 0 else segments[-1]["end"]
+                segments.append(dict(seek=seek, start=start, end=time_offset + segment_duration, tokens=rest))
+            return segments, seek + segment_size, True
+
+    model = WindowWhisper(str(path), **ct2_options(device, live=True))
     fe = model.feature_extractor
     model.feature_extractor = FeatureExtractor(feature_size=fe.mel_filters.shape[0], sampling_rate=fe.sampling_rate,
                                                hop_length=fe.hop_length, n_fft=fe.n_fft,

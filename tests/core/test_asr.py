@@ -74,6 +74,91 @@ def test_openai_whisper_short_window_hears_what_the_full_window_hears():
     assert model.encoder.positional_embedding.shape[0] == model.dims.n_audio_ctx  # restored to 30 s
 
 
+def _window_model():
+    import core.asr.whisper as w
+
+    return w.models.get(w.DEFAULT_MODEL, loader=w._WINDOW_LOADER)  # noqa: SLF001 - the streaming instance
+
+
+def test_a_window_whisper_has_not_closed_is_kept_not_decoded_again():
+    """faster-whisper sets aside text after the last timestamp pair and decodes that audio again;
+    the streaming model keeps it as a last segment that runs to the window's end."""
+    from faster_whisper.tokenizer import Tokenizer
+
+    m = _window_model()
+    tok = Tokenizer(m.hf_tokenizer, m.model.is_multilingual, task="transcribe", language="en")
+    ts = tok.timestamp_begin  # <|0.00|>; each further id is 0.02 s later
+    words = tok.encode(" Seven of clubs.") + tok.encode(" Go forward")
+    first, second = words[:4], words[4:]
+    closed_then_open = [ts, *first, ts + 60, ts + 60, *second]  # "Go forward" has no closing timestamp
+    segments, seek, closed = m._split_segments_by_timestamps(  # noqa: SLF001
+        tokenizer=tok, tokens=closed_then_open, time_offset=2.0, segment_size=400, segment_duration=4.0, seek=200)
+    assert [s["tokens"] for s in segments] == [[ts, *first, ts + 60], [ts + 60, *second]]
+    assert (segments[1]["start"], segments[1]["end"]) == (2.0 + 1.2, 2.0 + 4.0)
+    assert (seek, closed) == (600, True)  # the whole window is used: no second pass
+    # A window whose last segment is closed is faster-whisper's own answer, unchanged.
+    done = [ts, *first, ts + 60]
+    segments, seek, closed = m._split_segments_by_timestamps(  # noqa: SLF001
+        tokenizer=tok, tokens=done, time_offset=0.0, segment_size=400, segment_duration=4.0, seek=0)
+    assert [s["tokens"] for s in segments] == [done] and closed
+
+
+def test_a_streaming_decode_is_one_pass_and_hears_to_the_cut(monkeypatch):
+    """Real read speech cut in the middle of a sentence, as every streaming window is: each
+    short-window decode encodes once (the old code decoded again after its last closed segment),
+    and its words reach the cut and agree with the full 30 s decode."""
+    speech, _ = asr.librivox_joined()
+    m = _window_model()
+    passes = []
+    encode = m.encode
+    monkeypatch.setattr(m, "encode", lambda features: passes.append(features.shape[-1]) or encode(features))
+    greedy = dict(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
+    shorts, fulls, segments = [], [], []
+    for seconds in (6.1, 7.4, 8.7, 10.0):  # the streaming window's sizes: 4 s kept, 10 s at most
+        cut = speech[: int(seconds * audio.SAMPLE_RATE)]
+        passes.clear()
+        short = asr.transcribe(cut, word_timestamps=True, options=asr.DecodeOptions(short_window=True, **greedy))
+        assert len(passes) == 1, (seconds, passes, short.text)
+        # The last word ends near the cut (0.8 s allowed: a word the cut splits may be left out).
+        assert short.words[-1].end >= seconds - 0.8, (seconds, short.words[-1])
+        shorts.append(short.text)
+        segments.append(len(short.segments))
+        fulls.append(asr.transcribe(cut, word_timestamps=True, options=asr.DecodeOptions(**greedy)).text)
+    # Whisper closed a segment before the cut in some window: the kept-tail path really ran.
+    assert max(segments) > 1, segments
+    # 1 word in 8 may differ: the decoder attends to the window's encoded audio, not 30 s.
+    assert asr.word_error_rate(fulls, shorts) <= 0.15, list(zip(fulls, shorts))
+
+
+def test_live_sessions_decode_side_by_side():
+    """The live model runs one CTranslate2 thread per decode and a worker per core (at most 4), so
+    two sessions' decodes run at the same time instead of queueing (two streams on 2 cores fell
+    behind the speakers with one worker: docs/whisper.md). Two sessions' decodes of different
+    lengths started together each get their own window's words (the window size is per thread)."""
+    import threading
+
+    import core.asr.whisper as w
+
+    m = _window_model()
+    assert m.model.num_workers == w.ct2_options("cpu", live=True)["num_workers"]
+    assert w.ct2_options("cpu", live=True)["cpu_threads"] == (config.ASR_THREADS or 1)
+    speech, _ = asr.librivox_joined()
+    greedy = asr.DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False,
+                               short_window=True)
+    alone = {s: asr.transcribe(speech[:s * audio.SAMPLE_RATE], options=greedy).text for s in (4, 9)}
+    together: dict[int, str] = {}
+
+    def decode(seconds: int) -> None:
+        together[seconds] = asr.transcribe(speech[:seconds * audio.SAMPLE_RATE], options=greedy).text
+
+    threads = [threading.Thread(target=decode, args=(s,)) for s in alone]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == alone
+
+
 def test_any_format_and_rate(tmp_path):
     """8 kHz telephone audio, 96 kHz stereo, mp3/ogg/m4a/flac all decode to 16 kHz mono."""
     src, ref = CLIPS[4]  # "he might even have been made amiable himself"
