@@ -453,7 +453,12 @@ class StreamingTranscriber:
             heard = self._heard_to(None)
             end = self._last_speech_end if self._last_speech_end - heard <= UNHEARD_SECONDS else heard
             held = end < self._last_speech_end
-            if held:
+            if held and kind == "finish":
+                # Nothing follows the end of the stream: say so rather than promise another decode.
+                self._event(kind, f"the last {self._last_speech_end - heard:.1f} s of speech were not written "
+                                  "down: Whisper gave no sure words for them (the audio may stop too close to "
+                                  "the speech; leave a moment of silence before Stop)")
+            elif held:
                 self._event(kind, f"{self._last_speech_end - heard:.1f} s of speech not written down yet; "
                                   "it is decoded again with what follows")
             self._barrier = max(self._barrier, min(end, self._received - PREROLL_SECONDS))
