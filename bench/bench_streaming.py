@@ -21,6 +21,9 @@ Wall-clock compute depends on what else runs on the machine; CPU seconds per aud
 
 Run from the repo root:  .venv/bin/python -m bench.bench_streaming  [--steps 0.3,0.5,1.0] [--kinds read,phrases]
                                                                     [--policy-alone]
+                         .venv/bin/python -m bench.bench_streaming --sessions 2 --kinds read --steps 0.5
+                         (that many live speakers at once, in real time, through one model: a worker
+                         per core vs one worker)
 """
 from __future__ import annotations
 
@@ -162,6 +165,76 @@ def run_case(case, steps: list[float], model: str, backend: str, alone: bool = F
     return rows
 
 
+def live_sessions(case, step: float, n: int, model: str, backend: str) -> dict:
+    """`n` speakers streaming `case` at once in real time, each on its own thread with its own
+    StreamingTranscriber, through the one shared model (as n browser sessions do). A session's
+    audio arrives at the speaker's pace; each step takes all audio that has arrived. Latency of a
+    word = wall time when it is committed - when it was spoken."""
+    import threading
+
+    audio = case.at_16k()
+    out: list[dict] = []
+    start = time.perf_counter() + 0.2
+
+    def speaker() -> None:
+        s = streaming.StreamingTranscriber(model, backend)
+        fed, lat, overruns, steps = 0, [], 0, 0
+        while fed < audio.size:
+            now = time.perf_counter() - start
+            arrived = min(audio.size, int(now * SAMPLE_RATE))
+            if arrived - fed < step * SAMPLE_RATE and arrived < audio.size:
+                time.sleep(max(0.0, (fed / SAMPLE_RATE + step) - now))
+                continue
+            s.insert_audio(audio[fed:arrived])
+            fed = arrived
+            t0 = time.perf_counter()
+            s.process()
+            steps += 1
+            overruns += time.perf_counter() - t0 > step
+            lat += [time.perf_counter() - start - w.end for w in s._committed[len(lat):]]  # noqa: SLF001
+        final = s.finish()
+        done = time.perf_counter() - start
+        lat += [done - w.end for w in s._committed[len(lat):]]  # noqa: SLF001
+        out.append({"text": final.committed, "lat": lat, "overruns": overruns, "steps": steps,
+                    "behind": done - audio.size / SAMPLE_RATE})
+
+    threads = [threading.Thread(target=speaker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    lat = np.array([x for o in out for x in o["lat"]] or [np.nan])
+    return {"median": float(np.median(lat)), "p90": float(np.percentile(lat, 90)),
+            "overruns": sum(o["overruns"] for o in out), "steps": sum(o["steps"] for o in out),
+            "behind": max(o["behind"] for o in out),
+            "wer": [asr.word_error_rate(case.reference, o["text"]) for o in out]}
+
+
+def compare_sessions(args) -> None:
+    """--sessions N: N live speakers at once, with the live model's workers as configured and with
+    one worker (every decode queues for it), each in a fresh process; printed side by side."""
+    import json
+    import subprocess
+
+    rows = []
+    for label, workers in (("ours (a worker per core)", None), ("one worker (decodes queue)", "1")):
+        env = dict(os.environ)
+        env.pop("NLP_STUDIO_ASR_WORKERS", None)
+        if workers:
+            env["NLP_STUDIO_ASR_WORKERS"] = workers
+        cmd = [sys.executable, "-m", "bench.bench_streaming", "--sessions", str(args.sessions), "--one-process",
+               "--kinds", args.kinds.split(",")[0], "--steps", args.steps.split(",")[0], "--model", args.model,
+               "--backend", args.backend]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        r = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append([label, str(r["workers"]), f"{r['median']:.2f}", f"{r['p90']:.2f}", f"{r['overruns']}/{r['steps']}",
+                     f"{r['behind']:.1f}", " / ".join(f"{100 * w:.1f}" for w in r["wer"])])
+    print(f"{args.sessions} live sessions at once, {args.kinds.split(',')[0]} at {args.steps.split(',')[0]} s steps, "
+          f"{os.cpu_count()} CPU threads visible, load average {os.getloadavg()[0]:.1f}")
+    print(table(rows, ["live model", "workers", "median s", "p90 s", "overran", "last done after s", "WER % per session"]))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="0.3,0.5,1.0", help="step lengths in seconds, comma-separated")
@@ -170,7 +243,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", default="faster-whisper", choices=asr.BACKENDS)
     parser.add_argument("--policy-alone", action="store_true",
                         help="also run ours with no clock: the latency the policy itself adds")
+    parser.add_argument("--sessions", type=int, default=0,
+                        help="instead: this many live speakers at once (first kind, first step), a worker per "
+                             "core vs one worker")
+    parser.add_argument("--one-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.sessions and not args.one_process:
+        compare_sessions(args)
+        return
     steps = [float(x) for x in args.steps.split(",")]
     cases = [speech_sets.build(k) for k in args.kinds.split(",")]
     print(f"model {args.model} ({args.backend}); steps {steps}; CPU threads visible: {os.cpu_count()}, "
@@ -181,6 +261,16 @@ def main(argv: list[str] | None = None) -> None:
     warm = cases[0].at_16k()[: 3 * SAMPLE_RATE]
     asr.transcribe(warm, args.model, args.backend)
     streaming.transcribe_chunks([warm], args.model, args.backend)
+    if args.sessions:  # one configuration, in this process (see compare_sessions)
+        import json
+
+        from core import models
+        from core.asr import whisper
+
+        r = live_sessions(cases[0], steps[0], args.sessions, args.model, args.backend)
+        r["workers"] = models.get(args.model, loader=whisper._WINDOW_LOADER).model.num_workers  # noqa: SLF001
+        print(json.dumps(r))
+        return
     rows = []
     for case in cases:
         rows += run_case(case, steps, args.model, args.backend, args.policy_alone)
