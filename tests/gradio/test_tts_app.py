@@ -136,6 +136,9 @@ def test_xtts_voice_shows_cloning_controls_and_the_download(browser, app_url, sc
     box.send_keys("xtts-v2")
     box.send_keys(Keys.ENTER)
     wait_for_text(browser, "XTTS v2 needs a download", timeout=30)
+    # The note and the cloning group come in one update, but the group may mount a moment after
+    # the note's text is on the page (seen once in the full suite, on a busy machine).
+    WebDriverWait(browser, 15).until(lambda d: any(e.is_displayed() for e in d.find_elements(By.ID, "tts-clone")))
     assert browser.find_element(By.ID, "tts-clone").is_displayed()
     body = browser.find_element(By.TAG_NAME, "body").text
     assert "python -m core.download xtts-v2" in body and "non-commercial" in body
