@@ -223,21 +223,37 @@ def test_audio_lost_in_transit_is_counted_and_heard_as_silence():
 
 @needs_clips
 def test_webrtc_frames_commit_what_the_transcriber_commits():
-    """Frames through the page's adapter, one stream step per 0.5 s chunk, commit the same words
-    as the StreamingTranscriber fed the clip directly."""
+    """Frames through the page's adapter, one stream step per 0.5 s chunk, deliver the clip in step
+    sized chunks and commit the words the StreamingTranscriber commits when fed the clip directly."""
     samples = audio.load_audio(CLIPS[0][0])
     expected = _direct(samples)
     batcher = whisper_view.FrameBatcher()
     stream = streaming.StreamingTranscriber()
+    step = int(config.STREAM_STEP_SECONDS * audio.SAMPLE_RATE)
+    delivered = []
     for frame in _webrtc_frames(samples):
         for chunk in batcher.add([frame]):
+            assert chunk.size == step  # one stream step per chunk, as the page feeds them
+            delivered.append(chunk)
             stream.insert_audio(chunk)
             stream.process()
     for chunk in batcher.flush():
+        delivered.append(chunk)
         stream.insert_audio(chunk)
         stream.process()
     got = stream.finish().committed
-    assert asr.normalize(got) == asr.normalize(expected)
+    # The adapter hands over the clip itself: same length (the last frame is padded to 20 ms, so up
+    # to 320 samples more), and the same signal up to the two resamplings and the int16 rounding
+    # on the way (residual over 30 dB below the speech; a lost or shifted frame would be ~0 dB).
+    out = np.concatenate(delivered)
+    assert 0 <= out.size - samples.size < 320
+    residual = out[:samples.size] - samples
+    assert 10 * np.log10(np.sum(samples ** 2) / np.sum(residual ** 2)) > 30
+    # The same words, give or take one: that small difference in the audio, and int8 kernels that
+    # differ by CPU, can flip a word Whisper is unsure of (this clip's first "And": kept by the
+    # direct feed and dropped by the frames on an AVX-512 Xeon, kept by both on AVX2 EPYCs).
+    n = len(asr.normalize(expected).split())
+    assert asr.word_error_rate(expected, got) <= 1 / n, (expected, got)
     assert asr.word_error_rate(CLIPS[0][1], got) < 0.2
 
 
