@@ -322,6 +322,48 @@ def _window_encode(encoder: Any, full_forward: Callable, mel: Any) -> Any:
         encoder.positional_embedding = full
 
 
+def close_last_segment(tokens: list[int], timestamp_begin: int, window_end: int) -> list[int]:
+    """openai-whisper's counterpart of WindowWhisper._split_segments_by_timestamps: the tokens of a
+    window's first decode, changed so that `whisper.transcribe` keeps them all and stops after one
+    pass. Its loop sets aside the text after the last timestamp pair (a segment Whisper has not
+    closed) and decodes that audio again, and after a closed pair at the very end it decodes the
+    rest of the window again. A streaming window nearly always ends inside speech, so both were a
+    second pass for words the first had already heard with the whole window as context.
+    `window_end`: the window's end as a timestamp position (0.02 s each). Unclosed text gets a
+    closing timestamp there; a pair at the very end loses its opening half, so the last segment
+    ends where Whisper closed it. Tokens with no pair at all are transcribe's one pass already."""
+    stamps = [t >= timestamp_begin for t in tokens]
+    if not any(a and b for a, b in zip(stamps, stamps[1:])):
+        return tokens  # no pair: one segment, one pass
+    if not stamps[-1]:
+        opened = max(t for t, s in zip(tokens, stamps) if s)  # the last timestamp before the text
+        return [*tokens, max(opened, timestamp_begin + window_end)]
+    if len(tokens) >= 3 and stamps[-2] and not stamps[-3]:
+        return tokens[:-1]
+    return tokens  # already ends "text <|t|>" (or in stamps only): transcribe's own answer
+
+
+def _one_pass_decode(model: Any, window_seconds: float) -> Callable:
+    """model.decode for one short-window `whisper.transcribe` call (installed under _torch_lock):
+    the first decode's tokens go through close_last_segment; any later one is left alone."""
+    from whisper.tokenizer import get_tokenizer
+
+    begin = get_tokenizer(model.is_multilingual, num_languages=model.num_languages).timestamp_begin
+    end = min(model.dims.n_audio_ctx, round(window_seconds / 0.02))
+    decode, calls = type(model).decode, []
+
+    def first_pass_closed(mel: Any, options: Any) -> Any:
+        import dataclasses
+
+        result = decode(model, mel, options)
+        calls.append(1)
+        if len(calls) > 1 or isinstance(result, list):
+            return result
+        return dataclasses.replace(result, tokens=close_last_segment(list(result.tokens), begin, end))
+
+    return first_pass_closed
+
+
 def check_request(model: str, backend: str, language: str | None, task: str) -> str | None:
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -452,6 +494,8 @@ def _run_openai(samples, model_key, language, task, word_timestamps, opts, progr
     with _torch_lock(m):
         # Short window: as with faster-whisper; otherwise Whisper's whole 30 s.
         _window_frames.value = _window_frame_count(samples) if opts.short_window else None
+        if opts.short_window:  # one pass, as for faster-whisper (close_last_segment)
+            m.decode = _one_pass_decode(m, samples.size / SAMPLE_RATE)
         try:
             result = whisper.transcribe(
                 m, samples, language=language, task=task, temperature=temps, beam_size=beam,
@@ -460,6 +504,7 @@ def _run_openai(samples, model_key, language, task, word_timestamps, opts, progr
                 fp16=use_fp16(loaded.device), verbose=None, **opts.extra)
         finally:
             _window_frames.value = None
+            m.__dict__.pop("decode", None)  # the class's own decode again
     out = []
     for s in result["segments"]:
         words = tuple(Word(float(w["start"]), float(w["end"]), w["word"], float(w.get("probability", 1.0)))

@@ -130,6 +130,63 @@ def test_a_streaming_decode_is_one_pass_and_hears_to_the_cut(monkeypatch):
     assert asr.word_error_rate(fulls, shorts) <= 0.15, list(zip(fulls, shorts))
 
 
+def test_openai_whisper_keeps_a_window_whisper_has_not_closed():
+    """openai-whisper's transcribe decodes again the audio after the last timestamp pair; the
+    streaming decode's tokens are closed so that it keeps them (the same rule as faster-whisper's)."""
+    from whisper.tokenizer import get_tokenizer
+
+    import core.asr.whisper as w
+
+    tok = get_tokenizer(multilingual=False)
+    ts = tok.timestamp_begin
+    first, second = tok.encode(" Seven of clubs."), tok.encode(" Go forward")
+    # Unclosed text after a pair: closed at the window's end (200 = 4 s).
+    assert w.close_last_segment([ts, *first, ts + 60, ts + 60, *second], ts, 200) == \
+        [ts, *first, ts + 60, ts + 60, *second, ts + 200]
+    # ...but never before the timestamp that opened it (a window end the model's times passed).
+    assert w.close_last_segment([ts, *first, ts + 60, ts + 60, *second], ts, 50)[-1] == ts + 60
+    # A pair at the very end (a segment closed, the next opened with no text): drop the opening.
+    assert w.close_last_segment([ts, *first, ts + 60, ts + 60], ts, 200) == [ts, *first, ts + 60]
+    # Already one pass in transcribe: ends "text <|t|>", or no pair at all.
+    done = [ts, *first, ts + 60]
+    assert w.close_last_segment(done, ts, 200) == done
+    assert w.close_last_segment([ts, *first], ts, 200) == [ts, *first]
+    assert w.close_last_segment(first, ts, 200) == first
+
+
+def test_an_openai_whisper_streaming_decode_is_one_pass(monkeypatch):
+    """Real read speech cut mid-sentence: each short-window openai-whisper decode runs the decoder
+    once (it ran twice on most cuts: again after the last closed segment), its words reach the
+    cut, and the model's own decode is back afterwards."""
+    import core.asr.whisper as w
+
+    speech, _ = asr.librivox_joined()
+    model = w.models.load(w.DEFAULT_MODEL, loader=w._OPENAI_LOADER).model  # noqa: SLF001
+    decode, calls, closed = type(model).decode, [], []
+    monkeypatch.setattr(type(model), "decode", lambda self, mel, options: calls.append(1) or decode(self, mel, options))
+    close = w.close_last_segment
+    monkeypatch.setattr(w, "close_last_segment", lambda tokens, *a: closed.append(close(tokens, *a) != tokens)
+                        or close(tokens, *a))
+    greedy = dict(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
+    shorts, fulls, segments = [], [], []
+    for seconds in (6.1, 7.4, 8.7, 10.0):
+        cut = speech[: int(seconds * audio.SAMPLE_RATE)]
+        calls.clear()
+        short = asr.transcribe(cut, backend="openai-whisper", word_timestamps=True,
+                               options=asr.DecodeOptions(short_window=True, **greedy))
+        assert len(calls) == 1, (seconds, len(calls), short.text)
+        assert short.words[-1].end >= seconds - 0.8, (seconds, short.words[-1])  # as faster-whisper's
+        shorts.append(short.text)
+        segments.append(len(short.segments))
+        fulls.append(asr.transcribe(cut, backend="openai-whisper", word_timestamps=True,
+                                    options=asr.DecodeOptions(**greedy)).text)
+    assert "decode" not in model.__dict__  # the class's decode again, for files and other calls
+    # The closing rule really changed a decode (else transcribe would have been one pass anyway),
+    # and some cut had a segment closed before the kept tail.
+    assert len(closed) == 4 and any(closed) and max(segments) > 1, (closed, segments)
+    assert asr.word_error_rate(fulls, shorts) <= 0.15, list(zip(fulls, shorts))  # as faster-whisper's
+
+
 def test_live_sessions_decode_side_by_side():
     """The live model runs one CTranslate2 thread per decode and a worker per core (at most 4), so
     two sessions' decodes run at the same time instead of queueing (two streams on 2 cores fell
