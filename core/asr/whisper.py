@@ -17,7 +17,7 @@ import os
 import struct
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -353,13 +353,11 @@ def _one_pass_decode(model: Any, window_seconds: float) -> Callable:
     decode, calls = type(model).decode, []
 
     def first_pass_closed(mel: Any, options: Any) -> Any:
-        import dataclasses
-
         result = decode(model, mel, options)
         calls.append(1)
         if len(calls) > 1 or isinstance(result, list):
             return result
-        return dataclasses.replace(result, tokens=close_last_segment(list(result.tokens), begin, end))
+        return replace(result, tokens=close_last_segment(list(result.tokens), begin, end))
 
     return first_pass_closed
 

@@ -103,27 +103,38 @@ def test_a_window_whisper_has_not_closed_is_kept_not_decoded_again():
     assert [s["tokens"] for s in segments] == [done] and closed
 
 
-def test_a_streaming_decode_is_one_pass_and_hears_to_the_cut(monkeypatch):
-    """Real read speech cut in the middle of a sentence, as every streaming window is: each
-    short-window decode encodes once (the old code decoded again after its last closed segment),
-    and its words reach the cut and agree with the full 30 s decode."""
+def _short_and_full_decodes_of_cuts(backend: str, passes: list) -> tuple[list[str], list[str], list[int]]:
+    """Real read speech cut in the middle of a sentence, as every streaming window is (4 s kept,
+    10 s at most), decoded greedily with the short window and with the full 30 s. Each short
+    decode must be one pass (`passes`: what the caller's spy counted during it) and its words
+    must reach the cut. Returns the short texts, the full texts and the short decodes' segment
+    counts."""
     speech, _ = asr.librivox_joined()
-    m = _window_model()
-    passes = []
-    encode = m.encode
-    monkeypatch.setattr(m, "encode", lambda features: passes.append(features.shape[-1]) or encode(features))
     greedy = dict(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
     shorts, fulls, segments = [], [], []
-    for seconds in (6.1, 7.4, 8.7, 10.0):  # the streaming window's sizes: 4 s kept, 10 s at most
+    for seconds in (6.1, 7.4, 8.7, 10.0):
         cut = speech[: int(seconds * audio.SAMPLE_RATE)]
         passes.clear()
-        short = asr.transcribe(cut, word_timestamps=True, options=asr.DecodeOptions(short_window=True, **greedy))
+        short = asr.transcribe(cut, backend=backend, word_timestamps=True,
+                               options=asr.DecodeOptions(short_window=True, **greedy))
         assert len(passes) == 1, (seconds, passes, short.text)
         # The last word ends near the cut (0.8 s allowed: a word the cut splits may be left out).
         assert short.words[-1].end >= seconds - 0.8, (seconds, short.words[-1])
         shorts.append(short.text)
         segments.append(len(short.segments))
-        fulls.append(asr.transcribe(cut, word_timestamps=True, options=asr.DecodeOptions(**greedy)).text)
+        fulls.append(asr.transcribe(cut, backend=backend, word_timestamps=True,
+                                    options=asr.DecodeOptions(**greedy)).text)
+    return shorts, fulls, segments
+
+
+def test_a_streaming_decode_is_one_pass_and_hears_to_the_cut(monkeypatch):
+    """Each short-window faster-whisper decode of a cut encodes once (the old code decoded again
+    after its last closed segment), and its words agree with the full 30 s decode."""
+    m = _window_model()
+    passes = []
+    encode = m.encode
+    monkeypatch.setattr(m, "encode", lambda features: passes.append(features.shape[-1]) or encode(features))
+    shorts, fulls, segments = _short_and_full_decodes_of_cuts("faster-whisper", passes)
     # Whisper closed a segment before the cut in some window: the kept-tail path really ran.
     assert max(segments) > 1, segments
     # 1 word in 8 may differ: the decoder attends to the window's encoded audio, not 30 s.
@@ -155,31 +166,18 @@ def test_openai_whisper_keeps_a_window_whisper_has_not_closed():
 
 
 def test_an_openai_whisper_streaming_decode_is_one_pass(monkeypatch):
-    """Real read speech cut mid-sentence: each short-window openai-whisper decode runs the decoder
-    once (it ran twice on most cuts: again after the last closed segment), its words reach the
-    cut, and the model's own decode is back afterwards."""
+    """Each short-window openai-whisper decode of a cut runs the decoder once (it ran twice on
+    some cuts: again after the last closed segment), and the model's own decode is back
+    afterwards."""
     import core.asr.whisper as w
 
-    speech, _ = asr.librivox_joined()
     model = w.models.load(w.DEFAULT_MODEL, loader=w._OPENAI_LOADER).model  # noqa: SLF001
     decode, calls, closed = type(model).decode, [], []
     monkeypatch.setattr(type(model), "decode", lambda self, mel, options: calls.append(1) or decode(self, mel, options))
     close = w.close_last_segment
     monkeypatch.setattr(w, "close_last_segment", lambda tokens, *a: closed.append(close(tokens, *a) != tokens)
                         or close(tokens, *a))
-    greedy = dict(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
-    shorts, fulls, segments = [], [], []
-    for seconds in (6.1, 7.4, 8.7, 10.0):
-        cut = speech[: int(seconds * audio.SAMPLE_RATE)]
-        calls.clear()
-        short = asr.transcribe(cut, backend="openai-whisper", word_timestamps=True,
-                               options=asr.DecodeOptions(short_window=True, **greedy))
-        assert len(calls) == 1, (seconds, len(calls), short.text)
-        assert short.words[-1].end >= seconds - 0.8, (seconds, short.words[-1])  # as faster-whisper's
-        shorts.append(short.text)
-        segments.append(len(short.segments))
-        fulls.append(asr.transcribe(cut, backend="openai-whisper", word_timestamps=True,
-                                    options=asr.DecodeOptions(**greedy)).text)
+    shorts, fulls, segments = _short_and_full_decodes_of_cuts("openai-whisper", calls)
     assert "decode" not in model.__dict__  # the class's decode again, for files and other calls
     # The closing rule really changed a decode (else transcribe would have been one pass anyway),
     # and some cut had a segment closed before the kept tail.
