@@ -220,6 +220,30 @@ def _drop_number_echo(words: list[StreamWord]) -> list[StreamWord]:
     return out
 
 
+_NUMBER_WORDS = frozenset(
+    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "billion".split())
+
+
+def _is_number(word: StreamWord) -> bool:
+    key = _key(word.text)
+    return key in _NUMBER_WORDS or any(c.isdigit() for c in key)
+
+
+def close_number(words: list[StreamWord], n: int) -> int:
+    """How many of the first `n` agreed words may be committed when the rest may still change: agreement
+    never ends on a number, or on the "and"/"point" after one. Whisper writes a spoken number as one
+    token once it has heard all of it, so a number at the end of what has been said so far can still
+    grow: "one hundred" was agreed as "100", then "and five" was spoken and the next decode wrote
+    "105", and the stream read "100 105". The number is committed with the word after it, or at the
+    pause."""
+    while n and (_is_number(words[n - 1]) or (
+            n >= 2 and _key(words[n - 1].text) in ("and", "point") and _is_number(words[n - 2]))):
+        n -= 1
+    return n
+
+
 def agreed_prefix(previous: list[StreamWord], new: list[StreamWord]) -> int:
     """LocalAgreement-2: how many leading words two successive hypotheses share."""
     n = 0
@@ -359,6 +383,7 @@ class StreamingTranscriber:
             if min(words[i].probability, self._tentative[i].probability) < MIN_AGREED_PROBABILITY:
                 agreed = i
                 break
+        agreed = close_number(words, agreed)
         new = self._commit(words[:agreed], "commit", "agreement: the last two hypotheses start with the same words")
         self._tentative = words[agreed:]
         self._trim()

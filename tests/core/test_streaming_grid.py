@@ -205,6 +205,40 @@ def test_uncommitted_is_decided_by_time():
     assert len(streaming.uncommitted([w(11.9, 12.2, " 41")], 11.8, number, number)) == 1
 
 
+def test_a_number_still_being_said_is_not_committed(cases, monkeypatch):
+    """Whisper writes a spoken number as one token once it has heard all of it: "one hundred" is
+    "100" until "and five" is spoken, then "105". Seen in the bench (phrases, 0.5 s steps): "100"
+    was agreed by two decodes before "and five" was said, and the stream read "100 105". A scripted
+    decoder does that here over real continuous speech (so VAD hears no pause): windows ending
+    before the number is finished write it as "100", later ones as "105". The number must be
+    committed once, as "105"; the words before it are still committed by agreement, early."""
+    from core.asr import whisper
+
+    early = []  # window ends at which "100" was written clear of the edge (agreement could take it)
+
+    def write(start: float, end: float) -> list[whisper.Word]:
+        said = [whisper.Word(0.6, 0.9, " Take", 0.9)]
+        if end < 3.4:
+            said.append(whisper.Word(1.0, 1.5, " 100", 0.9))
+            if end >= 1.5 + streaming.EDGE_SECONDS:
+                early.append(end)
+        else:
+            said += [whisper.Word(1.0, 3.0, " 105", 0.9), whisper.Word(3.1, 3.4, " steps.", 0.9)]
+        return [x for x in said if x.end <= end and x.start >= start - 0.05]
+
+    final = stream_with_scripted_whisper(cases["read"], monkeypatch, write)
+    assert final.committed == "Take 105 steps.", final.committed
+    assert len(early) >= 2, early  # two decodes in a row agreed on "100": the trap was there
+    first = next(e for e in final.events if e.kind == "commit")
+    assert "Take" in first.detail and "agreement" in first.detail, first
+    w = streaming.StreamWord
+    took = [w(0.0, 0.3, " take"), w(0.3, 0.6, " 100"), w(0.6, 0.8, " and"), w(0.8, 1.0, " then")]
+    assert streaming.close_number(took, 2) == 1  # a number last: it may still grow
+    assert streaming.close_number(took, 3) == 1  # ... and so may "100 and"
+    assert streaming.close_number(took, 4) == 4  # a word after it: the number is whole
+    assert streaming.close_number([w(0, 1, " twenty")], 1) == 0
+
+
 def test_decoding_loops_keep_one_copy():
     w = streaming.StreamWord
     said = "pick up the red pick up the red pick up".split()
