@@ -69,7 +69,7 @@ def test_fake_microphone_words_appear(app_url, mic_browser, screenshot_dir):
 
 COMMANDS = ("Turn left.", "Queen of hearts.", "Stop the music.", "Ace of spades.", "Open the window.",
             "Pick up the red ball.", "Jack of clubs.")
-COMMAND_WORDS = ("left", "queen", "hearts", "music", "spades", "window", "ball", "jack", "clubs")
+LAST_WORDS = ("jack", "clubs")  # the last command's: once either is written, the stream has reached the end
 
 
 def commands_wav(folder) -> str:
@@ -100,6 +100,24 @@ def commands_browser(tmp_path_factory):
     driver.quit()
 
 
+MAX_MISHEARD = 2  # words of the 19 that may come out wrong: Whisper's errors, not the policy's (below)
+
+
+def command_errors(content: str) -> list[str]:
+    """What the stream got wrong against the commands read: a phrase dropped (2 or more words of it
+    with nothing in their place), or more than MAX_MISHEARD words wrong in all. A word or two misheard
+    is tiny.en on a new Piper take (it wrote "ace of space" for "ace of spades" once in a full suite on
+    an AVX-512 EPYC, 2026-12-01, and every word right on the 4 runs after); a dropped or repeated
+    phrase is the commit policy's."""
+    from difflib import SequenceMatcher
+
+    ref, hyp = asr.normalize(" ".join(COMMANDS)).split(), asr.normalize(content).split()
+    ops = [op for op in SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes() if op[0] != "equal"]
+    dropped = [" ".join(ref[i1:i2]) for _, i1, i2, j1, j2 in ops if (i2 - i1) - (j2 - j1) >= 2]
+    wrong = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in ops)
+    return [f"dropped: {d}" for d in dropped] + ([f"{wrong} words wrong"] if wrong > MAX_MISHEARD else [])
+
+
 def repeated_trigrams(text: str) -> list:
     from collections import Counter
 
@@ -128,7 +146,7 @@ def test_fake_microphone_commands_with_pauses(app_url, commands_browser, screens
                               None)).click()
     text = d.find_element(By.ID, "whisper-live-text")
     deadline = time.time() + 150  # the recording lasts ~12 s; a starved CPU decodes slower
-    while time.time() < deadline and not all(w in text.text.lower() for w in COMMAND_WORDS):
+    while time.time() < deadline and not any(w in text.text.lower() for w in LAST_WORDS):
         assert not _visible_errors(d), _visible_errors(d)
         time.sleep(1)
     stop = next((b for b in mic.find_elements(By.TAG_NAME, "button")
@@ -138,6 +156,6 @@ def test_fake_microphone_commands_with_pauses(app_url, commands_browser, screens
         time.sleep(3)
     d.save_screenshot(os.path.join(screenshot_dir, "whisper_live_commands.png"))
     content = text.text.lower()
-    assert [w for w in COMMAND_WORDS if w not in content] == [], content
+    assert command_errors(content) == [], content
     assert repeated_trigrams(content) == [], content
     assert not _visible_errors(d), _visible_errors(d)
