@@ -55,13 +55,14 @@ def ngram_counts(text: str, n: int = 3) -> Counter:
     return Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
 
 
-def dropped_runs(streamed: str, offline: str) -> list[str]:
-    """Runs of DROPPED_RUN or more words offline Whisper heard that the stream has nothing for."""
+def dropped_runs(streamed: str, offline: str, run: int = DROPPED_RUN) -> list[str]:
+    """Runs of `run` or more words offline Whisper heard (or a reference text has) that the stream
+    has nothing for."""
     from difflib import SequenceMatcher
 
     a, b = asr.normalize(offline).split(), asr.normalize(streamed).split()
     return [" ".join(a[i1:i2]) for op, i1, i2, j1, j2 in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
-            if op in ("delete", "replace") and (i2 - i1) - (j2 - j1) >= DROPPED_RUN]
+            if op in ("delete", "replace") and (i2 - i1) - (j2 - j1) >= run]
 
 
 def new_repeats(streamed: str, offline: str, n: int = 3) -> dict:

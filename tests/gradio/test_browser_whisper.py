@@ -111,11 +111,14 @@ def command_errors(content: str) -> list[str]:
     phrase is the commit policy's."""
     from difflib import SequenceMatcher
 
-    ref, hyp = asr.normalize(" ".join(COMMANDS)).split(), asr.normalize(content).split()
-    ops = [op for op in SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes() if op[0] != "equal"]
-    dropped = [" ".join(ref[i1:i2]) for _, i1, i2, j1, j2 in ops if (i2 - i1) - (j2 - j1) >= 2]
-    wrong = sum(max(i2 - i1, j2 - j1) for _, i1, i2, j1, j2 in ops)
-    return [f"dropped: {d}" for d in dropped] + ([f"{wrong} words wrong"] if wrong > MAX_MISHEARD else [])
+    from tests.core.test_streaming_grid import dropped_runs
+
+    said = " ".join(COMMANDS)
+    ref, hyp = asr.normalize(said).split(), asr.normalize(content).split()
+    wrong = sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in
+                SequenceMatcher(a=ref, b=hyp, autojunk=False).get_opcodes() if op != "equal")
+    return [f"dropped: {d}" for d in dropped_runs(content, said, run=2)] + (
+        [f"{wrong} words wrong"] if wrong > MAX_MISHEARD else [])
 
 
 def repeated_trigrams(text: str) -> list:
