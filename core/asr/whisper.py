@@ -147,23 +147,13 @@ def load_whisper_window(path: Path, device: str) -> Any:
 
         def _split_segments_by_timestamps(self, tokenizer, tokens, time_offset, segment_size, segment_duration,
                                           seek):
-            # faster-whisper sets aside the text after a window's last timestamp pair (a segment
-            # Whisper has not closed), seeks back to that timestamp and encodes and decodes the
-            # rest again. A streaming window nearly always ends inside speech, so that was a second
-            # pass on 45 of 55 steps of read speech, for words the first pass had already written
-            # with the whole window as context. Keep them as a last segment running to the window's
-            # end, and report the window used up (the third value: else word timestamps move the
-            # seek back to the last word), so a decode is one pass. Measured in docs/whisper.md.
-            segments, next_seek, closed = super()._split_segments_by_timestamps(
-                tokenizer=tokenizer, tokens=tokens, time_offset=time_offset, segment_size=segment_size,
-                segment_duration=segment_duration, seek=seek)
-            if closed:
-                return segments, next_seek, closed
-            rest = tokens[sum(len(s["tokens"]) for s in segments):]
-            if any(t < tokenizer.timestamp_begin for t in rest):
-                opened = rest[0] - tokenizer.timestamp_begin
-                start = time_offset + opened * self.time_precision if opened >= 0 else segments[-1]["end"]
-                segments.append(dict(seek=seek, start=start, end=time_offset + segment_duration, tokens=rest))
+            # One pass per streaming window (see close_last_segment, which says why): the tokens are
+            # closed at the window's end, so faster-whisper keeps them all, and the window is reported
+            # used up (the third value: else word timestamps move the seek back to the last word).
+            end = round(segment_duration / self.time_precision)
+            segments, _, _ = super()._split_segments_by_timestamps(
+                tokenizer=tokenizer, tokens=close_last_segment(list(tokens), tokenizer.timestamp_begin, end),
+                time_offset=time_offset, segment_size=segment_size, segment_duration=segment_duration, seek=seek)
             return segments, seek + segment_size, True
 
     model = WindowWhisper(str(path), **ct2_options(device, live=True))
@@ -323,12 +313,13 @@ def _window_encode(encoder: Any, full_forward: Callable, mel: Any) -> Any:
 
 
 def close_last_segment(tokens: list[int], timestamp_begin: int, window_end: int) -> list[int]:
-    """openai-whisper's counterpart of WindowWhisper._split_segments_by_timestamps: the tokens of a
-    window's first decode, changed so that `whisper.transcribe` keeps them all and stops after one
-    pass. Its loop sets aside the text after the last timestamp pair (a segment Whisper has not
-    closed) and decodes that audio again, and after a closed pair at the very end it decodes the
-    rest of the window again. A streaming window nearly always ends inside speech, so both were a
-    second pass for words the first had already heard with the whole window as context.
+    """The tokens of a streaming window's first decode, changed so that the library's transcribe loop
+    (openai-whisper's `whisper.transcribe`, faster-whisper's segment splitter in WindowWhisper) keeps
+    them all and stops after one pass. Both loops set aside the text after the last timestamp pair (a
+    segment Whisper has not closed) and decode that audio again, and after a closed pair at the very
+    end they decode the rest of the window again. A streaming window nearly always ends inside
+    speech, so both were a second pass (on 45 of 55 steps of read speech) for words the first had
+    already heard with the whole window as context. Measured in docs/whisper.md.
     `window_end`: the window's end as a timestamp position (0.02 s each). Unclosed text gets a
     closing timestamp there; a pair at the very end loses its opening half, so the last segment
     ends where Whisper closed it. Tokens with no pair at all are transcribe's one pass already."""

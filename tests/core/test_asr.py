@@ -82,7 +82,8 @@ def _window_model():
 
 def test_a_window_whisper_has_not_closed_is_kept_not_decoded_again():
     """faster-whisper sets aside text after the last timestamp pair and decodes that audio again;
-    the streaming model keeps it as a last segment that runs to the window's end."""
+    the streaming model keeps it as a last segment closed at the window's end (close_last_segment,
+    the rule openai-whisper's one-pass decode uses too)."""
     from faster_whisper.tokenizer import Tokenizer
 
     m = _window_model()
@@ -93,7 +94,8 @@ def test_a_window_whisper_has_not_closed_is_kept_not_decoded_again():
     closed_then_open = [ts, *first, ts + 60, ts + 60, *second]  # "Go forward" has no closing timestamp
     segments, seek, closed = m._split_segments_by_timestamps(  # noqa: SLF001
         tokenizer=tok, tokens=closed_then_open, time_offset=2.0, segment_size=400, segment_duration=4.0, seek=200)
-    assert [s["tokens"] for s in segments] == [[ts, *first, ts + 60], [ts + 60, *second]]
+    # The window is 4.0 s: the closing timestamp is <|4.00|>, 200 positions of 0.02 s.
+    assert [s["tokens"] for s in segments] == [[ts, *first, ts + 60], [ts + 60, *second, ts + 200]]
     assert (segments[1]["start"], segments[1]["end"]) == (2.0 + 1.2, 2.0 + 4.0)
     assert (seek, closed) == (600, True)  # the whole window is used: no second pass
     # A window whose last segment is closed is faster-whisper's own answer, unchanged.
