@@ -185,17 +185,28 @@ def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
     return words
 
 
-def _drop_squeezed_repeat(words: list[StreamWord]) -> list[StreamWord]:
-    """Drop a copy of 1-2 words written again right after themselves when a word of the copy takes
-    no time (under ARTEFACT_SECONDS): Whisper repeating itself, not the speaker ("left. Side left."
-    with the second "Side" 0 s long, on a real speaker). A spoken repeat takes time ("five five")."""
+def _drop_invented_repeat(words: list[StreamWord]) -> list[StreamWord]:
+    """Drop a copy of 1-2 words written again right after themselves that Whisper invented, not the
+    speaker. Two signs, each seen on its own:
+    - a word of the copy takes no time (under ARTEFACT_SECONDS): "left. Side left." with the second
+      "Side" 0 s long, on a real speaker;
+    - a pause (PAUSE_SECONDS or more) comes before the copy and Whisper doubts every word of it
+      (under MIN_AGREED_PROBABILITY): after "612." and 2 s of silence a synthetic voice said "Set a
+      timer", and the decoder, primed by the number, wrote "612." again (p 0.08-0.27 over the
+      decodes of four step sizes).
+    A spoken repeat takes time, and said right after the first it may well be doubted ("five five":
+    the second "5" at p 0.12-0.25 in many decodes, with no gap): only after a pause does doubt count."""
     keys = [_key(w.text) for w in words]
     for i in range(len(words)):
         for n in (1, 2):
             copy = words[i + n:i + 2 * n]
-            if len(copy) == n and keys[i:i + n] == keys[i + n:i + 2 * n] \
-                    and any(w.end - w.start < ARTEFACT_SECONDS for w in copy):
-                return words[:i + n] + _drop_squeezed_repeat(words[i + 2 * n:])
+            if len(copy) < n or keys[i:i + n] != keys[i + n:i + 2 * n]:
+                continue
+            squeezed = any(w.end - w.start < ARTEFACT_SECONDS for w in copy)
+            doubted_after_pause = copy[0].start - words[i + n - 1].end >= PAUSE_SECONDS and all(
+                w.probability < MIN_AGREED_PROBABILITY for w in copy)
+            if squeezed or doubted_after_pause:
+                return words[:i + n] + _drop_invented_repeat(words[i + 2 * n:])
     return words
 
 
@@ -540,7 +551,7 @@ class StreamingTranscriber:
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _drop_artefact_tail(_drop_number_echo(_drop_squeezed_repeat(_cut_loop([
+        words = _drop_artefact_tail(_drop_number_echo(_drop_invented_repeat(_cut_loop([
             StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
             for w in result.words if w.start < seconds and _key(w.word)]))))
         if _looks_looped(_text(words)):

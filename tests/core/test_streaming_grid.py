@@ -262,12 +262,37 @@ def test_decoding_loops_keep_one_copy():
     # Two words written again at once with a word of the copy 0 s long ("left. Side left.", a real
     # speaker's "side left" said once): the copy goes, and so does a one-word one.
     once = [w(0.0, 0.6, " side,"), w(0.68, 1.04, " left.")]
-    assert streaming._drop_squeezed_repeat(once + [w(1.04, 1.04, " Side"), w(1.04, 1.22, " left.")]) == once  # noqa: SLF001
+    assert streaming._drop_invented_repeat(once + [w(1.04, 1.04, " Side"), w(1.04, 1.22, " left.")]) == once  # noqa: SLF001
     one = [w(0.0, 0.4, " stop"), w(0.4, 0.4, " stop"), w(0.5, 0.9, " now")]
-    assert [x.text for x in streaming._drop_squeezed_repeat(one)] == [" stop", " now"]  # noqa: SLF001
+    assert [x.text for x in streaming._drop_invented_repeat(one)] == [" stop", " now"]  # noqa: SLF001
     # A spoken repeat takes time, however short its words.
     spoken = [w(0.0, 0.3, " no"), w(0.3, 0.5, " no"), w(0.5, 0.9, " stop")]
-    assert streaming._drop_squeezed_repeat(spoken) == spoken  # noqa: SLF001
+    assert streaming._drop_invented_repeat(spoken) == spoken  # noqa: SLF001
+
+
+def test_a_doubted_copy_after_a_pause_is_dropped_a_spoken_repeat_is_not():
+    """After a pause, a copy of the words before it that Whisper doubts is the decoder primed by what
+    it just wrote, not speech (times and probabilities as decoded: a synthetic voice's "612." then
+    "Set a timer for 20 minutes.", which came out "612. 612. 10 timer ..."). A repeat said with no
+    pause may be doubted and stays (a real speaker's "five five"); so does one after a pause that
+    Whisper is sure of."""
+    w = streaming.StreamWord
+    first = w(17.90, 19.02, " 612.", 0.62)
+    rest = [w(21.38, 21.44, " 10", 0.12), w(21.44, 21.88, " timer", 0.22), w(21.88, 22.10, " for", 0.58)]
+    echo = w(20.82, 21.38, " 612.", 0.08)
+    assert streaming._drop_invented_repeat([first, echo, *rest]) == [first, *rest]  # noqa: SLF001
+    # The same copy with no pause before it, as the real "five five" decodes (second "5" at p 0.12).
+    five_five = [w(14.00, 14.82, " 5", 0.52), w(14.82, 15.68, " 5", 0.12), w(16.2, 16.6, " eight", 0.9)]
+    assert streaming._drop_invented_repeat(five_five) == five_five  # noqa: SLF001
+    # Said again after a pause, and heard as such: speech.
+    again = [first, w(20.82, 21.90, " 612.", 0.71), *rest]
+    assert streaming._drop_invented_repeat(again) == again  # noqa: SLF001
+    # Two words: "turn left. [pause] turn left." doubted in full goes, doubted in part stays.
+    turn = [w(0.0, 0.3, " turn", 0.9), w(0.3, 0.7, " left.", 0.9)]
+    doubted = [w(1.5, 1.8, " turn", 0.1), w(1.8, 2.1, " left.", 0.2)]
+    assert streaming._drop_invented_repeat(turn + doubted) == turn  # noqa: SLF001
+    half = [w(1.5, 1.8, " turn", 0.1), w(1.8, 2.1, " left.", 0.8)]
+    assert streaming._drop_invented_repeat(turn + half) == turn + half  # noqa: SLF001
 
 
 def test_words_invented_where_the_input_ends_are_dropped():
