@@ -206,6 +206,26 @@ def test_uncommitted_is_decided_by_time():
     assert len(streaming.uncommitted([w(11.9, 12.2, " 41")], 11.8, number, number)) == 1
 
 
+def test_a_word_the_committed_word_was_timed_over_is_not_lost():
+    """The last committed word's end is the barrier; when Whisper had timed that word over the start
+    of the next one, the next decode puts the next word's middle before the barrier. It is new all
+    the same (times as decoded from Piper at 1.35x, where "first" was lost: "Please read the
+    chapter again"); a word the committed one really is, re-spelt or not, stays old."""
+    w = streaming.StreamWord
+    committed = [w(10.65, 10.85, " Please"), w(10.85, 11.09, " read"), w(11.09, 11.37, " the")]
+    hyp = [w(10.65, 10.83, " Please"), w(10.83, 11.09, " read"), w(11.09, 11.23, " the"),
+           w(11.23, 11.46, " first"), w(11.46, 11.71, " chapter"), w(11.71, 12.57, " again.")]
+    assert [x.text for x in streaming.uncommitted(hyp, 11.37, committed[-1:], committed)] == [
+        " first", " chapter", " again."]
+    # Without its own copy of the last committed word the hypothesis is not aligned: nothing taken back.
+    unaligned = [w(10.65, 11.23, " Please read"), w(11.23, 11.46, " first"), w(11.46, 11.71, " chapter")]
+    assert [x.text for x in streaming.uncommitted(unaligned, 11.37, [], committed)] == [" chapter"]
+    # A barrier a pause moved past the last word (to the end of the speech): a word wholly after
+    # the committed one but before that barrier was not timed over, and stays behind it.
+    after_pause = hyp[:3] + [w(11.50, 11.60, " uh"), w(12.40, 12.70, " next")]
+    assert [x.text for x in streaming.uncommitted(after_pause, 12.0, [], committed)] == [" next"]
+
+
 def test_a_number_still_being_said_is_not_committed(cases, monkeypatch):
     """Whisper writes a spoken number as one token once it has heard all of it: "one hundred" is
     "100" until "and five" is spoken, then "105". Seen in the bench (phrases, 0.5 s steps): "100"
