@@ -225,7 +225,7 @@ def _drop_number_echo(words: list[StreamWord]) -> list[StreamWord]:
     right after it ("29340. zero.", "105. 5."); the lone copy goes (see _number_tail)."""
     out: list[StreamWord] = []
     for w in words:
-        if out and w.start - out[-1].end < 0.3 and _number_tail(_key(out[-1].text), _key(w.text)):
+        if out and w.start - out[-1].end < 0.3 and _number_tail(_key(out[-1].text), w.text):
             continue
         out.append(w)
     return out
@@ -271,9 +271,10 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
 
     `barrier`: stream time up to which everything heard is committed; a word whose middle lies
     before it is an old word heard again. Word times jitter (Whisper often stretches the last word
-    before a pause into the silence), so a leading word that overlaps in time a committed word with
-    the same spelling is old too, and so is one that starts where a committed word starts (spelt
-    another way this time). `tail`: the committed words of the current utterance; a repeat of
+    before a pause into the silence), so a leading word that overlaps or touches in time (within
+    SAME_START_SECONDS) a committed word with the same spelling is old too ("98766." committed at
+    23.71-24.21 s, heard again at 24.22-24.74 and committed twice), and so is one that starts where
+    a committed word starts (spelt another way this time). `tail`: the committed words of the current utterance; a repeat of
     them that starts just after the barrier is recognised by its words, but only there: the same
     words later in time, or after a pause, are new speech. `committed`: the committed words that
     the decoded window covers.
@@ -282,7 +283,7 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     if words[len(words) - len(rest):] == rest:  # the old words are a prefix (word times are ordered)
         rest = _timed_over(words[:len(words) - len(rest)], committed) + rest
     while rest and rest[0].start < barrier and any(
-            (_key(c.text) == _key(rest[0].text) and c.start < rest[0].end and rest[0].start < c.end)
+            (_key(c.text) == _key(rest[0].text) and c.start < rest[0].end and rest[0].start < c.end + SAME_START_SECONDS)
             or abs(c.start - rest[0].start) < SAME_START_SECONDS for c in committed):
         rest = rest[1:]
     keys = [_key(w.text) for w in rest]
@@ -297,7 +298,7 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
         if keys[:n] == old[-n:] and rest[0].start < barrier + DUPLICATE_GAP_SECONDS and not said_twice:
             return rest[n:]
     if rest and committed and rest[0].start < barrier + DUPLICATE_GAP_SECONDS \
-            and _number_tail(_key(committed[-1].text), keys[0]):
+            and _number_tail(_key(committed[-1].text), rest[0].text):
         return rest[1:]
     return rest
 
@@ -323,8 +324,11 @@ def _timed_over(before: list[StreamWord], committed: list[StreamWord]) -> list[S
 def _number_tail(committed: str, new: str) -> bool:
     """Whisper writes spoken digits as one number ("two nine three four zero" -> "29340") whose
     timestamp can end before the last digit is spoken; the next decode then writes that digit again
-    on its own ("29340 zero", "105. 5."). True when `new` is the end of the committed number."""
-    if len(committed) < 2 or not committed.isdigit():
+    on its own ("29340 zero", "105. 5."). True when `new` (the word as Whisper wrote it) is the end
+    of the committed number (its key). A word joined to the number, with no space before it, or
+    one that starts with a decimal point, is the rest of the number and not a copy: "15" ".5." is
+    15.5, "fifteen point five", whose ".5" had gone as an echo of the 5 of 15."""
+    if len(committed) < 2 or not committed.isdigit() or not new[:1].isspace() or new.lstrip()[:1] in ".,":
         return False
     from core.asr.whisper import normalize
 

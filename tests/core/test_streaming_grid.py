@@ -171,6 +171,11 @@ def test_uncommitted_is_decided_by_time():
     # Whisper stretches "clubs" into the pause: still the committed word.
     hyp = [w(0.0, 0.4, " Seven"), w(0.4, 0.5, " of"), w(0.5, 1.6, " clubs."), w(2.0, 2.3, " seven")]
     assert [x.text for x in streaming.uncommitted(hyp, 1.0, committed, committed)] == [" seven"]
+    # Re-timed to start right where the committed copy ended (0.01 s later, Whisper's timestamps
+    # are 0.02 s apart), before a barrier a pause moved to the end of the speech: the same word.
+    digits = [w(23.71, 24.21, " 98766.")]
+    retimed = [w(24.22, 24.74, " 98766."), w(25.38, 25.62, " Thank")]
+    assert [x.text for x in streaming.uncommitted(retimed, 24.35, [], digits)] == [" Thank"]
     # Said again after a pause (no tail to match against): kept in full.
     again = [w(2.0, 2.4, " seven"), w(2.4, 2.5, " of"), w(2.5, 3.0, " clubs")]
     assert streaming.uncommitted(again, 1.2, [], committed) == again
@@ -204,6 +209,15 @@ def test_uncommitted_is_decided_by_time():
     # The same digit later in time is new speech, and so is another number.
     assert len(streaming.uncommitted([w(13.2, 13.5, " 0")], 11.8, number, number)) == 1
     assert len(streaming.uncommitted([w(11.9, 12.2, " 41")], 11.8, number, number)) == 1
+    # A decimal part Whisper writes as a word of its own, joined to the number (no space before it):
+    # "fifteen point five" as "15" ".5.", in one hypothesis or across the barrier. It is the rest
+    # of the number, not an echo of its last digit.
+    decimal = [w(20.70, 21.04, " 15"), w(21.04, 21.58, ".5."), w(22.48, 22.68, " Close")]
+    assert streaming._drop_number_echo(decimal) == decimal  # noqa: SLF001
+    assert [x.text for x in streaming.uncommitted(decimal, 21.04, decimal[:1], decimal[:1])] == [".5.", " Close"]
+    # ... and with a space before it and no decimal point, the copy still goes.
+    assert [x.text for x in streaming._drop_number_echo([w(20.7, 21.04, " 15"), w(21.1, 21.5, " 5."),  # noqa: SLF001
+                                                          w(22.48, 22.68, " Close")])] == [" 15", " Close"]
 
 
 def test_a_word_the_committed_word_was_timed_over_is_not_lost():
