@@ -64,8 +64,9 @@ if [[ ! -f "$stamp" ]]; then
     rm -rf .venv/llama-wheel
     # A portable AVX2 build, not llama.cpp's default -march=native: built natively on an Intel Xeon
     # with AMX (2026-12-01), the server died (SIGSEGV) on its first completion (that library had
-    # ggml's AMX kernels in it); the AVX2 build passed every serving test there. (pip caches the wheel by version,
-    # not by these flags: `pip cache remove llama_cpp_python` before building with other ones.)
+    # ggml's AMX kernels in it); the AVX2 build passed every serving test there. (pip caches the
+    # wheel by version, not by these flags: `pip cache remove llama_cpp_python` before building
+    # with other ones.)
     CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
       CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
       nice -n 19 .venv/bin/python -m pip wheel -q --no-deps -w .venv/llama-wheel "$llama" \

@@ -21,8 +21,8 @@ Kinds, each an `AudioCase` (float32 mono at `sample_rate`, reference text):
   ("612. 612." for "Six hundred and twelve. Set a timer ...").
 
 Pauses come from a fixed cycle and the room noise from a fixed seed, so the LibriVox kinds (`read`,
-`read-pauses`, `long-silence`) and the espeak-ng one are the same in every run. The Piper kinds (`phrases`, `mid-word`,
-`resampled`) are not: Piper's VITS samples noise inside its ONNX graph (voice and durations), and
+`read-pauses`, `long-silence`) and the espeak-ng one are the same in every run. The Piper kinds
+(`phrases`, `mid-word`, `resampled`) are not: Piper's VITS samples noise inside its ONNX graph (voice and durations), and
 ONNX Runtime draws it from a generator this code does not control, so each process speaks them a
 little differently (measured: the same sentence came out 45,824 and 47,616 samples long). Each run
 is a fresh take of the same script; the tests assert properties that must hold for any take. The
@@ -160,11 +160,11 @@ def _channel_recordings() -> tuple[tuple[np.ndarray, str], ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def spoken(text: str) -> np.ndarray:
-    """`text` read by the offline Piper voice (joe), at 16 kHz."""
+def spoken(text: str, engine: str = "piper", voice: str = "piper-joe") -> np.ndarray:
+    """`text` read by an offline voice (Piper's joe unless told), at 16 kHz."""
     from core import tts
 
-    speech = tts.synthesize(text, "piper", "piper-joe")
+    speech = tts.synthesize(text, engine, voice)
     return resample(np.asarray(speech.audio, np.float32), speech.sample_rate, SAMPLE_RATE)
 
 
@@ -258,12 +258,7 @@ def channels(n: int | None = None) -> AudioCase:
 
 
 def espeak(phrase_list: tuple[str, ...] = ASSISTANT_PHRASES, voice: str = ESPEAK_VOICE) -> AudioCase:
-    from core import tts
-
-    pieces = []
-    for text in phrase_list:
-        speech = tts.synthesize(text, "espeak", voice)
-        pieces.append(resample(np.asarray(speech.audio, np.float32), speech.sample_rate, SAMPLE_RATE))
+    pieces = [spoken(text, "espeak", voice) for text in phrase_list]
     return AudioCase("espeak", _join(pieces, seed=600), SAMPLE_RATE, " ".join(phrase_list),
                      f"{len(phrase_list)} questions and requests read by espeak-ng ({voice}), pauses 0.3-1.5 s")
 

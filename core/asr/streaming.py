@@ -274,17 +274,17 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     before a pause into the silence), so a leading word that overlaps or touches in time (within
     SAME_START_SECONDS) a committed word with the same spelling is old too ("98766." committed at
     23.71-24.21 s, heard again at 24.22-24.74 and committed twice), and so is one that starts where
-    a committed word starts (spelt another way this time). `tail`: the committed words of the current utterance; a repeat of
-    them that starts just after the barrier is recognised by its words, but only there: the same
-    words later in time, or after a pause, are new speech. `committed`: the committed words that
+    a committed word starts (spelt another way this time). `tail`: the committed words of the
+    current utterance; a repeat of them that starts just after the barrier is recognised by its
+    words, but only there: the same words later in time, or after a pause, are new speech. `committed`: the committed words that
     the decoded window covers.
     """
     rest = [w for w in words if w.middle >= barrier]
     if words[len(words) - len(rest):] == rest:  # the old words are a prefix (word times are ordered)
         rest = _timed_over(words[:len(words) - len(rest)], committed) + rest
     while rest and rest[0].start < barrier and any(
-            (_key(c.text) == _key(rest[0].text) and c.start < rest[0].end and rest[0].start < c.end + SAME_START_SECONDS)
-            or abs(c.start - rest[0].start) < SAME_START_SECONDS for c in committed):
+            _same_word(c, rest[0], slack=SAME_START_SECONDS) or abs(c.start - rest[0].start) < SAME_START_SECONDS
+            for c in committed):
         rest = rest[1:]
     keys = [_key(w.text) for w in rest]
     old = [_key(w.text) for w in tail[-5:]]
@@ -315,10 +315,16 @@ def _timed_over(before: list[StreamWord], committed: list[StreamWord]) -> list[S
         return []
     last = committed[-1]
     for j in range(len(before) - 1, -1, -1):
-        w = before[j]
-        if _key(w.text) == _key(last.text) and w.start < last.end and last.start < w.end:
+        if _same_word(last, before[j]):
             return [x for x in before[j + 1:] if x.start < last.end]
     return []
+
+
+def _same_word(committed: StreamWord, heard: StreamWord, slack: float = 0.0) -> bool:
+    """`heard` is `committed` heard again: the same spelling, and overlapping it in time (or starting
+    within `slack` seconds after its end)."""
+    return _key(committed.text) == _key(heard.text) and committed.start < heard.end \
+        and heard.start < committed.end + slack
 
 
 def _number_tail(committed: str, new: str) -> bool:
