@@ -64,12 +64,12 @@ if [[ ! -f "$stamp" ]]; then
     rm -rf .venv/llama-wheel
     # A portable AVX2 build, not llama.cpp's default -march=native: built natively on an Intel Xeon
     # with AMX (2026-12-01), the server died (SIGSEGV) on its first completion (that library had
-    # ggml's AMX kernels in it); the AVX2 build passed every serving test there. (pip caches the
-    # wheel by version, not by these flags: `pip cache remove llama_cpp_python` before building
-    # with other ones.)
+    # ggml's AMX kernels in it); the AVX2 build passed every serving test there. Not from pip's
+    # cache: pip keys a built wheel by the sdist, not by these flags, so a machine that once built
+    # it natively would get that build back (CI did, stop 29: the same SIGSEGV, same 7 tests).
     CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
       CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-      nice -n 19 .venv/bin/python -m pip wheel -q --no-deps -w .venv/llama-wheel "$llama" \
+      nice -n 19 .venv/bin/python -m pip wheel -q --no-cache-dir --no-deps -w .venv/llama-wheel "$llama" \
       >.venv/llama-build.log 2>&1 &
     llama_build=$!
   fi
@@ -86,6 +86,14 @@ if [[ ! -f "$stamp" ]]; then
       exit 1
     fi
     .venv/bin/python -m pip install -q --find-links .venv/llama-wheel -r requirements-serving.txt
+    # The library says which instruction sets it was compiled with: check that they are the
+    # portable ones above and not the build machine's own.
+    built=$(.venv/bin/python -c "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())")
+    if [[ "$built" == *AVX512* || "$built" == *AMX* ]]; then
+      echo "setup: llama.cpp was installed as a native build ($built), not the portable AVX2 one;" \
+        "run: .venv/bin/python -m pip uninstall -y llama-cpp-python; bash scripts/setup.sh --test" >&2
+      exit 1
+    fi
   fi
   touch "$stamp"
 fi

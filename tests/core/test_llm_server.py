@@ -74,9 +74,9 @@ def test_http_errors_become_sentences_that_say_what_to_do(status, body, words):
 # --- a real llama.cpp server ------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def llama_url(tmp_path_factory):
+def llama_server(tmp_path_factory):
     """llama.cpp's OpenAI-compatible server on the shipped GGUF, once per session, on a free port;
-    killed at the end. Two threads: the test machine has two cores."""
+    killed at the end. Two threads: the test machine has two cores. Yields (url, process, log)."""
     from core.chat import serve_llm
 
     if not serve_llm.llama_server_installed():
@@ -91,8 +91,31 @@ def llama_url(tmp_path_factory):
     except RuntimeError as exc:
         serve_llm.stop(proc)
         pytest.fail(f"{exc}; its log: {log.read_text()[-2000:]}")
-    yield url
+    yield url, proc, log
     serve_llm.stop(proc)
+
+
+def _server_died(proc, log) -> str | None:
+    """Why the session's server is gone, with what it was built for and the end of its log, or None
+    while it runs: a crash then reads as one, not as 'connection refused' in every later test."""
+    if proc.poll() is None:
+        return None
+    import llama_cpp
+
+    built = llama_cpp.llama_print_system_info().decode().strip()
+    return (f"the llama.cpp server exited with code {proc.returncode} (negative: killed by that "
+            f"signal; -11 is a segmentation fault); built with: {built}; the end of its log:\n"
+            f"{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture()
+def llama_url(llama_server):
+    url, proc, log = llama_server
+    if (why := _server_died(proc, log)) is not None:
+        pytest.fail(f"not run: {why}")
+    yield url
+    if (why := _server_died(proc, log)) is not None:
+        pytest.fail(f"during this test {why}")
 
 
 @pytest.fixture()
