@@ -255,6 +255,27 @@ def close_number(words: list[StreamWord], n: int) -> int:
     return n
 
 
+def agreed_words(new: list[StreamWord], previous: list[StreamWord], older: list[StreamWord],
+                 mid_utterance: bool) -> int:
+    """How many leading words of `new` (the words not cut by the chunk edge) may be committed:
+    LocalAgreement-2 with `previous`, stopping before a word Whisper doubts (MIN_AGREED_PROBABILITY)
+    in either, and not ending on a number that may still grow (close_number). A doubted word is
+    committed once a third hypothesis in a row, `older`, agrees with both up to it: three decodes,
+    each on more audio, wrote the same. Before that a doubted word waited for the pause, and every
+    word after it with it (p90 commit latency over 2 s on 8 of 26 held-out and grid streams at
+    0.5 s steps; 6 with this, WER lower in 7 of 78 cells, higher in 2). Not at an utterance's
+    first word (`mid_utterance` False): with no audio before it Whisper's first words come and
+    go (a clip's opening "And" appeared, vanished and came back from one decode to the next, and
+    the doubted "Mr." after it was agreed three times without it); there it waits for the pause."""
+    n = agreed_prefix(previous, new)
+    thrice = agreed_prefix(older, new) if mid_utterance else 0
+    for i in range(n):
+        if min(new[i].probability, previous[i].probability) < MIN_AGREED_PROBABILITY and i >= thrice:
+            n = i
+            break
+    return close_number(new, n)
+
+
 def agreed_prefix(previous: list[StreamWord], new: list[StreamWord]) -> int:
     """LocalAgreement-2: how many leading words two successive hypotheses share."""
     n = 0
@@ -375,6 +396,9 @@ class StreamingTranscriber:
         self._last_decode_end = 0.0  # audio the newest hypothesis saw
         self._committed: list[StreamWord] = []
         self._tentative: list[StreamWord] = []
+        # The hypothesis before the tentative one, past what was committed when it was replaced, and
+        # how many words were committed then (a commit since, at a pause or a trim, makes it stale).
+        self._older: tuple[int, list[StreamWord]] = (-1, [])
         self._barrier = 0.0  # everything heard before this stream time is committed
         self._last_speech_end = -1.0  # stream time VAD last heard speech end
         self._spans: list[tuple[float, float]] = []  # VAD speech spans inside the window, stream times
@@ -419,13 +443,11 @@ class StreamingTranscriber:
         settled = len(words)
         while settled and words[settled - 1].end > self._received - EDGE_SECONDS:
             settled -= 1
-        agreed = min(agreed_prefix(self._tentative, words), settled)
-        for i in range(agreed):
-            if min(words[i].probability, self._tentative[i].probability) < MIN_AGREED_PROBABILITY:
-                agreed = i
-                break
-        agreed = close_number(words, agreed)
-        new = self._commit(words[:agreed], "commit", "agreement: the last two hypotheses start with the same words")
+        at, older = self._older
+        agreed = agreed_words(words[:settled], self._tentative, older if at == len(self._committed) else [],
+                              mid_utterance=len(self._committed) > self._utterance_from)
+        new = self._commit(words[:agreed], "commit", "agreement: the last hypotheses start with the same words")
+        self._older = (len(self._committed), self._tentative[agreed:])
         self._tentative = words[agreed:]
         self._trim()
         return self._state(_text(new), compute, decoded=True)

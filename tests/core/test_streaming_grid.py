@@ -240,6 +240,30 @@ def test_a_word_the_committed_word_was_timed_over_is_not_lost():
     assert [x.text for x in streaming.uncommitted(after_pause, 12.0, [], committed)] == [" next"]
 
 
+def test_a_doubted_word_is_committed_when_three_decodes_agree_on_it_mid_utterance():
+    """A word Whisper doubts (p under 0.3) is not committed on two hypotheses' agreement; on three
+    in a row it is, once the utterance has a committed word. At an utterance's first word it waits
+    for the pause: there a word before it may still appear (a clip's opening "And" came and went,
+    and the doubted "Mr." after it was agreed three times without it). Probabilities as decoded
+    from LibriVox at 0.5 s steps ("Unless to be rather cold-hearted")."""
+    w = streaming.StreamWord
+    older = [w(11.6, 12.0, " Unless", 0.34), w(12.0, 12.1, " to", 0.83)]
+    previous = [w(11.6, 12.0, " Unless", 0.28), w(12.0, 12.1, " to", 0.85), w(12.1, 12.3, " be", 0.99)]
+    new = [w(11.6, 12.0, " Unless", 0.32), w(12.0, 12.1, " to", 0.85), w(12.1, 12.3, " be", 1.0),
+           w(12.3, 12.6, " rather", 0.57)]
+    assert streaming.agreed_words(new, previous, older, mid_utterance=True) == 3
+    assert streaming.agreed_words(new, previous, [], mid_utterance=True) == 0  # two decodes: it waits
+    assert streaming.agreed_words(new, previous, older, mid_utterance=False) == 0  # an utterance's start
+    other = [w(11.6, 12.0, " And", 0.3), w(12.0, 12.1, " Unless", 0.4)]
+    assert streaming.agreed_words(new, previous, other, mid_utterance=True) == 0  # the third disagrees
+    # A doubted word past what the third hypothesis heard still waits.
+    doubted_to = [previous[0], w(12.0, 12.1, " to", 0.2), previous[2]]
+    assert streaming.agreed_words(new, doubted_to, older[:1], mid_utterance=True) == 1
+    # Sure words need only two decodes, as before, and a number at the end may still grow.
+    sure = [w(1.0, 1.3, " Take", 0.9), w(1.3, 1.6, " 100", 0.9)]
+    assert streaming.agreed_words(sure, sure, [], mid_utterance=False) == 1
+
+
 def test_a_number_still_being_said_is_not_committed(cases, monkeypatch):
     """Whisper writes a spoken number as one token once it has heard all of it: "one hundred" is
     "100" until "and five" is spoken, then "105". Seen in the bench (phrases, 0.5 s steps): "100"
