@@ -64,6 +64,9 @@ MIN_AGREED_PROBABILITY = 0.3
 # clubs" decoded as "seven", "five five" as "five"). An utterance's final decode that leaves more
 # than this much of VAD's speech unheard is done again with the pause after it.
 UNHEARD_SECONDS = 0.3
+# ... and so is one that writes under half the words of the last hypothesis, when that held at least
+# this many: fewer, and the hypothesis may be one invented word or a cut-off half word.
+MIN_TENTATIVE_WORDS_CHECKED = 4
 RETRY_TAIL_SECONDS = 1.0  # the pause after the speech that the second decode hears (at most)
 # Words at the very end of a hypothesis that Whisper could not place in the audio (timed under
 # ARTEFACT_SECONDS) or that it doubts (probability under ARTEFACT_PROBABILITY) are what it invents
@@ -502,7 +505,8 @@ class StreamingTranscriber:
             self._catch_up(speech_end)
             words = self._decode(speech_end)
             heard = self._heard_to(words)
-            if self.use_vad and self._last_speech_end - heard > UNHEARD_SECONDS:
+            short = self._wrote_less(words)
+            if self.use_vad and (self._last_speech_end - heard > UNHEARD_SECONDS or short):
                 if self._received > speech_end + 0.05:
                     # Whisper stopped before the speech did: hear it again with the pause after it
                     # (words it puts in the silence are dropped by the VAD filter in _decode).
@@ -513,7 +517,19 @@ class StreamingTranscriber:
                     # Hear it as offline Whisper does, with the encoder's whole 30 s window; the short
                     # one stopped at "...notebook on" where the full one heard "the kitchen table".
                     again, how = self._decode(speech_end, short_window=False), "Whisper's full 30 s window"
-                if again is not None and self._heard_to(again) > heard:
+                if short:
+                    # Judged by words, not by time: the short decode may time its last word over the
+                    # speech it left out ("The" 3.06-4.46 s over "old Waits, ...").
+                    what = (f"the final decode wrote {len(words)} new words where the last hypothesis had "
+                            f"{len(self._tentative)}")
+                    if again is not None and not self._wrote_less(again):
+                        self._event(kind, f"{what}; decoded again with {how}")
+                        words = again
+                    else:
+                        self._event(kind, f"{what}, and so did a second decode with {how}; "
+                                          "kept the last hypothesis")
+                        words = self._tentative
+                elif again is not None and self._heard_to(again) > heard:
                     self._event(kind, f"the final decode stopped {self._last_speech_end - heard:.1f} s "
                                       f"before the speech did; decoded again with {how}")
                     words = again
@@ -558,6 +574,13 @@ class StreamingTranscriber:
             # speaker): this utterance stays the tail that such an echo is matched against.
             self._utterance_from = len(self._committed)
         return self._state(_text(new), compute, decoded=decoded)
+
+    def _wrote_less(self, words: list[StreamWord] | None) -> bool:
+        """An utterance's final decode that writes under half the words the last hypothesis held
+        beyond what was committed (which it also heard, with less audio) lost speech, whatever its
+        timestamps say: Whisper stopped at "The old Wai" of a 20-word sentence it had just written."""
+        return words is not None and len(self._tentative) >= MIN_TENTATIVE_WORDS_CHECKED \
+            and len(words) < len(self._tentative) / 2
 
     def _heard_to(self, words: list[StreamWord] | None) -> float:
         """Stream time up to which words are written down: the committed ones and `words`."""

@@ -366,10 +366,12 @@ def test_words_invented_where_the_input_ends_are_dropped():
     assert streaming._drop_artefact_tail(doubtful_inside) == doubtful_inside  # noqa: SLF001
 
 
-def stream_with_scripted_whisper(case, monkeypatch, write, full_window=None):
+def stream_with_scripted_whisper(case, monkeypatch, write, full_window=None, at_pause=None):
     """Stream `case` in 0.5 s steps with Whisper replaced by a script: `write(start, end)` gives the
     words (stream times) that a decode of the window start..end returns; `full_window(start, end)`,
-    if given, those of a decode with the encoder's whole 30 s window. Returns the final state."""
+    if given, those of a decode with the encoder's whole 30 s window; `at_pause(start, end)`, if
+    given, those of a decode that ends before the audio received (an utterance's final decode, up
+    to the end of its speech). Returns the final state."""
     from core.asr import whisper
 
     s = streaming.StreamingTranscriber(keep_events=100_000)
@@ -377,7 +379,10 @@ def stream_with_scripted_whisper(case, monkeypatch, write, full_window=None):
     def scripted(audio, *args, **kwargs):
         start, end = s._offset, s._offset + audio.size / 16000  # noqa: SLF001 - the window's place in the stream
         short = kwargs["options"].short_window
-        said = write(start, end) if short or full_window is None else full_window(start, end)
+        if at_pause is not None and short and end < s._received - 0.01:  # noqa: SLF001
+            said = at_pause(start, end)
+        else:
+            said = write(start, end) if short or full_window is None else full_window(start, end)
         words = tuple(whisper.Word(x.start - start, x.end - start, x.word, x.probability) for x in said)
         return whisper.Transcript("".join(x.word for x in words), (whisper.Segment(0.0, end - start, "", words),),
                                   "en", end - start)
@@ -399,6 +404,45 @@ def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
     truth = asr.transcribe(case.at_16k(), word_timestamps=True).words
     final = stream_with_scripted_whisper(
         case, monkeypatch, lambda start, end: [x for x in truth if x.start >= start - 0.05 and x.end <= end - 0.4])
+    said = asr.normalize("".join(x.word for x in truth))
+    assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
+
+
+def test_a_final_decode_that_writes_few_words_timed_over_the_rest_loses_nothing(monkeypatch):
+    """Seen on a held-out take (Piper reading a 40-word passage in two halves 1 s apart, 1.0 s
+    steps): the second half opened with a doubted word, so agreement committed none of it (an
+    utterance's first doubted word waits for the pause), and the pause's final decode wrote only
+    "The old Wai", with "The" timed 3.06-4.46 s, over the speech it left out. By time, the speech
+    was heard; the barrier moved past it and 12 words were lost. Scripted here over Piper reading
+    two sentences 1 s apart: each opens with a doubted word, and a decode that ends at the end of
+    the speech writes only that word, stretched over the sentence. Every word must be committed
+    once, in order."""
+    from core.asr import whisper
+
+    sentences = ("The old clock in the hall struck twelve as the guests sat down.",
+                 "Nobody spoke until the soup was served and the candles were lit.")
+    audio = speech_sets._join([*(speech_sets.spoken(x) for x in sentences), np.zeros(16000, np.float32)],  # noqa: SLF001
+                              pauses=(1.0, 0.0))
+    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
+    truth = list(asr.transcribe(audio, word_timestamps=True).words)
+    firsts = {0} | {i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6}
+    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+    truth = [whisper.Word(x.start, x.end, x.word, 0.2 if i in firsts else x.probability) for i, x in enumerate(truth)]
+
+    def write(start, end):
+        return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+
+    def at_pause(start, end):
+        said = write(start, end)
+        first = max((i for i, x in enumerate(said) if truth.index(x) in firsts), default=None)
+        if first is None:
+            return said
+        x = said[first]
+        return said[:first] + [whisper.Word(x.start, said[-1].end, x.word, x.probability)]
+
+    final = stream_with_scripted_whisper(case, monkeypatch, write, at_pause=at_pause)
+    retried = [e.detail for e in final.events if "the final decode wrote" in e.detail]
+    assert len(retried) == 2, [e.detail for e in final.events]  # the case this test is for happened
     said = asr.normalize("".join(x.word for x in truth))
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
