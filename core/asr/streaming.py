@@ -77,6 +77,9 @@ RETRY_TAIL_SECONDS = 1.0  # the pause after the speech that the second decode he
 ARTEFACT_SECONDS = 0.07
 ARTEFACT_PROBABILITY = 0.15
 LOOP_WORD_SECONDS = 0.15  # a copy in a greedy loop whose words are shorter than this was not spoken
+# Whisper places the words it writes past what it heard at one instant: this many words in a row
+# within STACK_WORDS * ARTEFACT_SECONDS (14 words a second; fast speech is 5-6) were not spoken.
+STACK_WORDS = 3
 STREAM_OPTIONS = DecodeOptions(beam_size=1, fallback=False, vad=False, condition_on_previous_text=False)
 
 
@@ -185,6 +188,21 @@ def _cut_loop(words: list[StreamWord]) -> list[StreamWord]:
                     end += n
                 if end - i < copies * n:  # else every copy took time: speech, not a loop
                     return words[:end]
+    return words
+
+
+def _cut_stack(words: list[StreamWord]) -> list[StreamWord]:
+    """Cut a hypothesis where Whisper stacked words at one instant (STACK_WORDS of them within
+    STACK_WORDS * ARTEFACT_SECONDS): it could not place them in the audio, so it wrote them from
+    what it had written before, not from what it heard, and its times for anything after them are
+    no better. Held-out Piper at 0.3 and 0.5 s steps: the pause's final decode of "... She starts
+    her shift at six in the morning." went on with "She starts her shift at six" all at 6.88 s and
+    "in" 6.88-7.08 s in the silence after, and the copy was committed (no repeat of the words just
+    before it, so neither the loop nor the echo check saw it). A real word cut here is not lost:
+    the barrier stays before it and it is heard again with what follows."""
+    for i in range(len(words) - STACK_WORDS + 1):
+        if words[i + STACK_WORDS - 1].end - words[i].start < STACK_WORDS * ARTEFACT_SECONDS:
+            return words[:i]
     return words
 
 
@@ -626,9 +644,9 @@ class StreamingTranscriber:
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _drop_artefact_tail(_drop_number_echo(_drop_invented_repeat(_cut_loop([
+        words = _drop_artefact_tail(_drop_number_echo(_drop_invented_repeat(_cut_loop(_cut_stack([
             StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
-            for w in result.words if w.start < seconds and _key(w.word)]))))
+            for w in result.words if w.start < seconds and _key(w.word)])))))
         if _looks_looped(_text(words)):
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
             return None

@@ -447,6 +447,58 @@ def test_a_final_decode_that_writes_few_words_timed_over_the_rest_loses_nothing(
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
 
+def test_words_stacked_at_one_instant_are_cut_with_what_follows():
+    """Three or more words in a row within a fraction of a second were not spoken (Whisper wrote them
+    past what it heard and placed them at one instant); they are cut with everything after them.
+    Fast real speech, single squeezed words and a real "five five" stay."""
+    w = streaming.StreamWord
+    said = [w(6.12, 6.26, " six", 0.5), w(6.26, 6.42, " in", 0.96), w(6.42, 6.54, " the", 1.0),
+            w(6.54, 6.88, " morning.", 0.99)]
+    stacked = [w(6.88, 6.88, x, 0.95) for x in (" She", " starts", " her", " shift", " at", " six")]
+    assert streaming._cut_stack(said + stacked + [w(6.88, 7.08, " in", 0.99)]) == said  # noqa: SLF001
+    # About 7 words a second (fast speech), one word squeezed to 0 s, and a number said twice stay.
+    fast = [w(1.0 + 0.14 * i, 1.14 + 0.14 * i, f" {x}", 0.9) for i, x in enumerate(("it", "was", "not", "that", "I"))]
+    one_squeezed = [w(4.6, 4.6, " budget", 0.92), w(4.6, 4.98, " figures.", 0.99), w(5.06, 5.3, " in", 0.7)]
+    five = [w(2.0, 2.3, " five", 0.9), w(2.3, 2.6, " five", 0.2), w(2.6, 2.9, " five", 0.3)]
+    for words in (fast, one_squeezed, five):
+        assert streaming._cut_stack(words) == words  # noqa: SLF001
+
+
+def test_a_copy_stacked_after_the_utterance_is_not_committed(monkeypatch):
+    """Seen on held-out Piper speech at 0.3 and 0.5 s steps: the pause's final decode of "... She
+    starts her shift at six in the morning." went on with "She starts her shift at six" stacked at
+    6.88 s and "in" in the silence after it, and the copy was committed. Scripted here over Piper
+    reading two sentences 1 s apart: every decode that ends at the end of the speech (the
+    utterance's final one) adds the utterance's first five words after its last, four at one
+    instant. Every word must be committed once, in order."""
+    from core.asr import whisper
+
+    sentences = ("She starts her shift at six in the morning.", "On Sundays she sleeps until noon.")
+    audio = speech_sets._join([*(speech_sets.spoken(x) for x in sentences), np.zeros(16000, np.float32)],  # noqa: SLF001
+                              pauses=(1.0, 0.0))
+    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
+    truth = list(asr.transcribe(audio, word_timestamps=True).words)
+    firsts = [0] + [i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6]
+    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+
+    def write(start, end):
+        return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+
+    def at_pause(start, end):
+        said = write(start, end)
+        if not said:
+            return said
+        first = max(i for i in firsts if truth[i].start < said[-1].end)
+        at, copy = said[-1].end, truth[first:first + 5]
+        # The last word of the copy takes time (in the silence after), so it is not an artefact tail.
+        return said + [whisper.Word(at, at, x.word, 0.95) for x in copy[:-1]] + [
+            whisper.Word(at, min(at + 0.2, end), copy[-1].word, 0.99)]
+
+    final = stream_with_scripted_whisper(case, monkeypatch, write, at_pause=at_pause)
+    said = asr.normalize("".join(x.word for x in truth))
+    assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
+
+
 def test_audio_that_ends_in_speech_is_heard_to_its_end(cases, monkeypatch):
     """Seen once in the full suite (mid-word, openai-whisper, 0.5 s steps): the stream stopped in the
     middle of a word, and the final decode, with the short window, ended at "...notebook on" where
