@@ -423,6 +423,7 @@ class StreamingTranscriber:
         self._barrier = 0.0  # everything heard before this stream time is committed
         self._last_speech_end = -1.0  # stream time VAD last heard speech end
         self._spans: list[tuple[float, float]] = []  # VAD speech spans inside the window, stream times
+        self._looped = False  # the newest decode was cut as a greedy loop or stack
         self._pending = False  # speech heard after the barrier (an utterance not yet closed)
         self._utterance_from = 0  # index of the current utterance's first committed word
         self._hypotheses: deque[tuple[float, str]] = deque(maxlen=4)
@@ -551,6 +552,19 @@ class StreamingTranscriber:
                     self._event(kind, f"the final decode stopped {self._last_speech_end - heard:.1f} s "
                                       f"before the speech did; decoded again with {how}")
                     words = again
+            if self.use_vad and self._looped and self._last_speech_end - self._heard_to(words) > UNHEARD_SECONDS:
+                # Still short, and the last decode was a greedy loop, cut (tiny.en, at the end of a
+                # short window that held the sentence before: "...fishing boats. We walked along the
+                # harbor and counted the fishing boats. We walked...", the real last words timed on
+                # the loop's copy and cut with it; nothing followed, and "boats" was lost). The
+                # encoder's whole 30 s window ends the text where the speech does. Only here: as the
+                # first choice it misheard words the short window had right ("clubs" as "cloves").
+                heard = self._heard_to(words)
+                again = self._decode(speech_end, short_window=False)
+                if again is not None and not self._looped and self._heard_to(again) > heard:
+                    self._event(kind, f"the final decode looped and stopped {self._last_speech_end - heard:.1f} s "
+                                      "before the speech did; decoded again with Whisper's full 30 s window")
+                    words = again
             compute, decoded = time.perf_counter() - t0, True
             if words is None:  # the final decode looped: the newest sane hypothesis is all there is
                 words = self._tentative
@@ -644,10 +658,13 @@ class StreamingTranscriber:
         self._hypotheses.append((self._received, result.text.strip()))
         # Bare punctuation "words" and anything timed past the audio are decoding artefacts; a greedy
         # loop keeps its first copy, and a decode that is still degenerate after that is ignored.
-        words = _drop_artefact_tail(_drop_number_echo(_drop_invented_repeat(_cut_loop(_cut_stack([
-            StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
-            for w in result.words if w.start < seconds and _key(w.word)])))))
+        heard = [StreamWord(self._offset + w.start, self._offset + min(w.end, seconds), w.word, w.probability)
+                 for w in result.words if w.start < seconds and _key(w.word)]
+        cut = _cut_loop(_cut_stack(heard))
+        self._looped = len(cut) < len(heard)
+        words = _drop_artefact_tail(_drop_number_echo(_drop_invented_repeat(cut)))
         if _looks_looped(_text(words)):
+            self._looped = True
             self._event("skip", "hypothesis repeats itself (a decoding loop): ignored, waiting for more audio")
             return None
         self._last_decode_end = until
@@ -691,8 +708,20 @@ class StreamingTranscriber:
                                 f"{self._received - self._offset:.1f} s, nothing dropped")
 
     def _in_speech(self, w: StreamWord) -> bool:
+        """`w` lies in speech: in a VAD span (give or take SPEECH_PAD_SECONDS) or in a gap between two
+        spans too short to be a pause. Whisper often times a word at the end of a clause with no
+        length, in the breath after it: "coast," at 1.74-1.74 s, between spans ending at 1.6 s and
+        starting at 1.95 s, was dropped as invented in silence, and lost."""
         pad = SPEECH_PAD_SECONDS
-        return w.start < self._last_speech_end and any(w.start < b + pad and w.end > a - pad for a, b in self._spans)
+        if w.start >= self._last_speech_end:
+            return False
+        merged: list[list[float]] = []
+        for a, b in self._spans:
+            if merged and a - merged[-1][1] < self.pause_seconds:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        return any(w.start < b + pad and w.end > a - pad for a, b in merged)
 
     def _trim(self) -> None:
         """Keep each decode's cost bounded: past the trim length, cut the window in the gap after a

@@ -467,14 +467,17 @@ def test_words_stacked_at_one_instant_are_cut_with_what_follows():
 def test_a_copy_stacked_after_the_utterance_is_not_committed(monkeypatch):
     """Seen on held-out Piper speech at 0.3 and 0.5 s steps: the pause's final decode of "... She
     starts her shift at six in the morning." went on with "She starts her shift at six" stacked at
-    6.88 s and "in" in the silence after it, and the copy was committed. Scripted here over Piper
+    6.88 s and "in" in the silence after it, and the copy was committed. Scripted here over espeak-ng
     reading two sentences 1 s apart: every decode that ends at the end of the speech (the
     utterance's final one) adds the utterance's first five words after its last, four at one
     instant. Every word must be committed once, in order."""
     from core.asr import whisper
 
     sentences = ("She starts her shift at six in the morning.", "On Sundays she sleeps until noon.")
-    audio = speech_sets._join([*(speech_sets.spoken(x) for x in sentences), np.zeros(16000, np.float32)],  # noqa: SLF001
+    # espeak-ng, not Piper: its audio is the same in every run (Piper's differs from take to take,
+    # and on a few takes Whisper's word times made the script itself cut a real word).
+    audio = speech_sets._join([*(speech_sets.spoken(x, "espeak", "en-us") for x in sentences),  # noqa: SLF001
+                               np.zeros(16000, np.float32)],
                               pauses=(1.0, 0.0))
     case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
     truth = list(asr.transcribe(audio, word_timestamps=True).words)
@@ -497,6 +500,61 @@ def test_a_copy_stacked_after_the_utterance_is_not_committed(monkeypatch):
     final = stream_with_scripted_whisper(case, monkeypatch, write, at_pause=at_pause)
     said = asr.normalize("".join(x.word for x in truth))
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
+
+
+def test_a_word_timed_in_a_breath_inside_an_utterance_is_kept():
+    """Whisper often times the word before a comma with no length, in the breath after it; VAD,
+    run on short chunks, may hear that breath as a gap. Seen in a scripted stream over Piper:
+    "coast," at 1.80-1.80 s, VAD spans ending at 1.5 s and starting again at 1.91 s, and the word
+    was dropped as invented in silence, and lost. A gap shorter than a pause is speech; words in a
+    real pause, or after the speech, are still dropped."""
+    s = streaming.StreamingTranscriber()
+    s._spans = [(0.0, 1.5), (1.95, 3.08), (4.2, 5.0)]  # noqa: SLF001
+    s._last_speech_end = 5.0  # noqa: SLF001
+    w = streaming.StreamWord
+    assert s._in_speech(w(1.80, 1.80, " coast,", 0.97))  # noqa: SLF001 - a 0.45 s gap: a breath
+    assert not s._in_speech(w(3.5, 3.8, " Thank", 0.3))  # noqa: SLF001 - a 1.1 s pause
+    assert not s._in_speech(w(5.1, 5.4, " you.", 0.3))  # noqa: SLF001 - after the speech
+
+
+def test_a_final_decode_that_loops_is_done_again_with_the_full_window(monkeypatch):
+    """Seen on held-out Piper speech at 0.3 s steps: at the end of the stream, every short-window
+    decode that ended in the silence after "...and counted the fishing boats." looped ("fishing
+    boats. We walked along the harbor and counted the fishing" stacked at one instant), with the
+    real "fishing boats." timed at the end of the copy; the loop was cut with it, and "boats" was
+    lost. The full 30 s window wrote the sentence once. Scripted here over espeak-ng reading two
+    sentences 1 s apart: a short-window decode that ends 0.2 s or more past its last word writes
+    the utterance again, stacked, before that word; the full window writes what was said. Every
+    word must be committed once, in order."""
+    from core.asr import whisper
+
+    sentences = ("By the time we reached the coast, the rain had stopped.",
+                 "We walked along the harbour and counted the fishing boats.")
+    # espeak-ng, not Piper: its audio is the same in every run.
+    audio = speech_sets._join([*(speech_sets.spoken(x, "espeak", "en-us") for x in sentences),  # noqa: SLF001
+                               np.zeros(16000, np.float32)],
+                              pauses=(1.0, 0.0))
+    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
+    truth = list(asr.transcribe(audio, word_timestamps=True).words)
+    firsts = [0] + [i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6]
+    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+
+    def said(start, end):
+        return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+
+    def looping(start, end):
+        words = said(start, end)
+        if len(words) < 2 or end - words[-1].end < 0.2:
+            return words
+        first = max(i for i in firsts if truth[i].start <= words[-1].start)
+        at = words[-2].end
+        copy = [whisper.Word(at, at, x.word, 0.95) for x in truth[first:truth.index(words[-1])]]
+        return words[:-1] + copy + words[-1:]
+
+    final = stream_with_scripted_whisper(case, monkeypatch, looping, full_window=said)
+    assert any("looped" in e.detail for e in final.events), [e.detail for e in final.events]  # it happened
+    heard = asr.normalize("".join(x.word for x in truth))
+    assert asr.normalize(final.committed) == heard, f"\nstreamed: {final.committed}\nall words: {heard}"
 
 
 def test_audio_that_ends_in_speech_is_heard_to_its_end(cases, monkeypatch):
