@@ -111,12 +111,18 @@ def test_tokenizer_lab_in_the_browser(browser, app_url, screenshot_dir):
     box = number_box(browser, "Vocabulary size")
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("0", Keys.TAB)
-    time.sleep(0.5)
+    # Wait for the box to hold the new value before clicking: once in a loaded full-suite run the
+    # click went out before it did, training ran with the old size, and no error came.
+    deadline = time.time() + 10
+    while time.time() < deadline and box.get_attribute("value") != "0":
+        time.sleep(0.2)
+    time.sleep(1.0)
     _button(browser, "Train and replay").click()
-    deadline = time.time() + 30
+    deadline = time.time() + 60
     while time.time() < deadline and not page_errors(browser):
         time.sleep(0.3)
-    assert "cannot hold a single token" in " ".join(page_errors(browser))
+    assert "cannot hold a single token" in " ".join(page_errors(browser)), (
+        box.get_attribute("value"), browser.find_element(By.TAG_NAME, "body").text[-600:])
 
 
 @pytest.mark.browser
