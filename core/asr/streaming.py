@@ -552,14 +552,14 @@ class StreamingTranscriber:
                     self._event(kind, f"the final decode stopped {self._last_speech_end - heard:.1f} s "
                                       f"before the speech did; decoded again with {how}")
                     words = again
-            if self.use_vad and self._looped and self._last_speech_end - self._heard_to(words) > UNHEARD_SECONDS:
+            heard = self._heard_to(words)
+            if self.use_vad and self._looped and self._last_speech_end - heard > UNHEARD_SECONDS:
                 # Still short, and the last decode was a greedy loop, cut (tiny.en, at the end of a
                 # short window that held the sentence before: "...fishing boats. We walked along the
                 # harbor and counted the fishing boats. We walked...", the real last words timed on
                 # the loop's copy and cut with it; nothing followed, and "boats" was lost). The
                 # encoder's whole 30 s window ends the text where the speech does. Only here: as the
                 # first choice it misheard words the short window had right ("clubs" as "cloves").
-                heard = self._heard_to(words)
                 again = self._decode(speech_end, short_window=False)
                 if again is not None and not self._looped and self._heard_to(again) > heard:
                     self._event(kind, f"the final decode looped and stopped {self._last_speech_end - heard:.1f} s "

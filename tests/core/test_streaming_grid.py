@@ -408,6 +408,24 @@ def test_a_final_decode_that_stops_short_loses_nothing(cases, monkeypatch):
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
 
+def two_sentences(sentences, engine="piper", voice="piper-joe"):
+    """`sentences` read by an offline voice, 1 s apart, with 1 s of silence after: the case, the words
+    offline Whisper hears in it, and the indices of the words that open a sentence (after a gap of
+    0.6 s or more)."""
+    audio = speech_sets._join([*(speech_sets.spoken(x, engine, voice) for x in sentences),  # noqa: SLF001
+                               np.zeros(16000, np.float32)], pauses=(1.0, 0.0))
+    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
+    truth = list(asr.transcribe(audio, word_timestamps=True).words)
+    firsts = [0] + [i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6]
+    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+    return case, truth, firsts
+
+
+def words_in(truth, start, end):
+    """The words of `truth` that lie in the window start..end (what a clean decode of it writes)."""
+    return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+
+
 def test_a_final_decode_that_writes_few_words_timed_over_the_rest_loses_nothing(monkeypatch):
     """Seen on a held-out take (Piper reading a 40-word passage in two halves 1 s apart, 1.0 s
     steps): the second half opened with a doubted word, so agreement committed none of it (an
@@ -421,16 +439,11 @@ def test_a_final_decode_that_writes_few_words_timed_over_the_rest_loses_nothing(
 
     sentences = ("The old clock in the hall struck twelve as the guests sat down.",
                  "Nobody spoke until the soup was served and the candles were lit.")
-    audio = speech_sets._join([*(speech_sets.spoken(x) for x in sentences), np.zeros(16000, np.float32)],  # noqa: SLF001
-                              pauses=(1.0, 0.0))
-    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
-    truth = list(asr.transcribe(audio, word_timestamps=True).words)
-    firsts = {0} | {i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6}
-    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+    case, truth, firsts = two_sentences(sentences)
     truth = [whisper.Word(x.start, x.end, x.word, 0.2 if i in firsts else x.probability) for i, x in enumerate(truth)]
 
     def write(start, end):
-        return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+        return words_in(truth, start, end)
 
     def at_pause(start, end):
         said = write(start, end)
@@ -476,16 +489,10 @@ def test_a_copy_stacked_after_the_utterance_is_not_committed(monkeypatch):
     sentences = ("She starts her shift at six in the morning.", "On Sundays she sleeps until noon.")
     # espeak-ng, not Piper: its audio is the same in every run (Piper's differs from take to take,
     # and on a few takes Whisper's word times made the script itself cut a real word).
-    audio = speech_sets._join([*(speech_sets.spoken(x, "espeak", "en-us") for x in sentences),  # noqa: SLF001
-                               np.zeros(16000, np.float32)],
-                              pauses=(1.0, 0.0))
-    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
-    truth = list(asr.transcribe(audio, word_timestamps=True).words)
-    firsts = [0] + [i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6]
-    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+    case, truth, firsts = two_sentences(sentences, "espeak", "en-us")
 
     def write(start, end):
-        return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+        return words_in(truth, start, end)
 
     def at_pause(start, end):
         said = write(start, end)
@@ -531,16 +538,10 @@ def test_a_final_decode_that_loops_is_done_again_with_the_full_window(monkeypatc
     sentences = ("By the time we reached the coast, the rain had stopped.",
                  "We walked along the harbour and counted the fishing boats.")
     # espeak-ng, not Piper: its audio is the same in every run.
-    audio = speech_sets._join([*(speech_sets.spoken(x, "espeak", "en-us") for x in sentences),  # noqa: SLF001
-                               np.zeros(16000, np.float32)],
-                              pauses=(1.0, 0.0))
-    case = speech_sets.AudioCase("two-sentences", audio, 16000, " ".join(sentences), "")
-    truth = list(asr.transcribe(audio, word_timestamps=True).words)
-    firsts = [0] + [i for i in range(1, len(truth)) if truth[i].start - truth[i - 1].end >= 0.6]
-    assert len(firsts) == 2, truth  # Whisper heard the pause between the sentences
+    case, truth, firsts = two_sentences(sentences, "espeak", "en-us")
 
     def said(start, end):
-        return [x for x in truth if x.start >= start - 0.05 and x.end <= end]
+        return words_in(truth, start, end)
 
     def looping(start, end):
         words = said(start, end)
