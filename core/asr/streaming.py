@@ -210,7 +210,9 @@ def _drop_invented_repeat(words: list[StreamWord]) -> list[StreamWord]:
     """Drop a copy of 1-2 words written again right after themselves that Whisper invented, not the
     speaker. Two signs, each seen on its own:
     - a word of the copy takes no time (under ARTEFACT_SECONDS): "left. Side left." with the second
-      "Side" 0 s long, on a real speaker;
+      "Side" 0 s long, on a real speaker; or every word of it is hurried, under LOOP_WORD_SECONDS and
+      under a quarter of its first copy's time: "Gate twenty three" in noise came out "823 823",
+      the second "823" 0.12 s long after 1.96 s for the first, and was committed twice;
     - a pause (PAUSE_SECONDS or more) comes before the copy and Whisper doubts every word of it
       (under MIN_AGREED_PROBABILITY): after "612." and 2 s of silence a synthetic voice said "Set a
       timer", and the decoder, primed by the number, wrote "612." again (p 0.08-0.27 over the
@@ -223,7 +225,9 @@ def _drop_invented_repeat(words: list[StreamWord]) -> list[StreamWord]:
             copy = words[i + n:i + 2 * n]
             if len(copy) < n or keys[i:i + n] != keys[i + n:i + 2 * n]:
                 continue
-            squeezed = any(w.end - w.start < ARTEFACT_SECONDS for w in copy)
+            squeezed = any(w.end - w.start < ARTEFACT_SECONDS for w in copy) or all(
+                c.end - c.start < LOOP_WORD_SECONDS and c.end - c.start < (o.end - o.start) / 4
+                for c, o in zip(copy, words[i:i + n]))
             doubted_after_pause = copy[0].start - words[i + n - 1].end >= PAUSE_SECONDS and all(
                 w.probability < MIN_AGREED_PROBABILITY for w in copy)
             if squeezed or doubted_after_pause:
@@ -316,7 +320,8 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     before a pause into the silence), so a leading word that overlaps or touches in time (within
     SAME_START_SECONDS) a committed word with the same spelling is old too ("98766." committed at
     23.71-24.21 s, heard again at 24.22-24.74 and committed twice), and so is one that starts where
-    a committed word starts (spelt another way this time). `tail`: the committed words of the
+    a committed word starts (spelt another way this time), unless the hypothesis has that word right
+    before it (`_heard_before`). `tail`: the committed words of the
     current utterance; a repeat of them that starts just after the barrier is recognised by its
     words, but only there: the same words later in time, or after a pause, are new speech. `committed`: the committed words that
     the decoded window covers.
@@ -325,7 +330,8 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     if words[len(words) - len(rest):] == rest:  # the old words are a prefix (word times are ordered)
         rest = _timed_over(words[:len(words) - len(rest)], committed) + rest
     while rest and rest[0].start < barrier and any(
-            _same_word(c, rest[0], slack=SAME_START_SECONDS) or abs(c.start - rest[0].start) < SAME_START_SECONDS
+            _same_word(c, rest[0], slack=SAME_START_SECONDS)
+            or (abs(c.start - rest[0].start) < SAME_START_SECONDS and not _heard_before(c, rest[0], words))
             for c in committed):
         rest = rest[1:]
     keys = [_key(w.text) for w in rest]
@@ -360,6 +366,15 @@ def _timed_over(before: list[StreamWord], committed: list[StreamWord]) -> list[S
         if _same_word(last, before[j]):
             return [x for x in before[j + 1:] if x.start < last.end]
     return []
+
+
+def _heard_before(committed: StreamWord, heard: StreamWord, words: list[StreamWord]) -> bool:
+    """The hypothesis `words` has `committed` (by spelling) right before `heard`: the committed
+    word was heard again there, retimed, so `heard`, starting where it started, is the next word.
+    Piper: "the" committed squeezed into 3.04-3.06 s, the next decode wrote "the" 2.50-3.04 and
+    "children" 3.04-3.26, and "children" was dropped as "the" spelt another way."""
+    i = next((i for i, w in enumerate(words) if w is heard), 0)
+    return i > 0 and _key(words[i - 1].text) == _key(committed.text)
 
 
 def _same_word(committed: StreamWord, heard: StreamWord, slack: float = 0.0) -> bool:
@@ -482,6 +497,8 @@ class StreamingTranscriber:
             self._listen()
         if self._pending:
             st = self._close("finish")
+        elif self._held():
+            st = self._hear_held("finish")
         else:
             st = self._state("", 0.0, decoded=False)
             self._event("finish", "end of stream: nothing left to commit")
@@ -607,6 +624,37 @@ class StreamingTranscriber:
             self._utterance_from = len(self._committed)
         return self._state(_text(new), compute, decoded=decoded)
 
+    def _held(self) -> bool:
+        """The last utterance closed with speech in front of the barrier that Whisper had not written
+        down (see _close), still in the window."""
+        return self.use_vad and self._last_speech_end - self._heard_to(None) > UNHEARD_SECONDS \
+            and self._last_speech_end > self._offset
+
+    def _hear_held(self, kind: str) -> StreamState:
+        """Speech held in front of the barrier waits to be heard with the next utterance; when none
+        comes (the stream ends, or a long silence is about to drop the old audio) it is decoded once
+        more, as offline Whisper hears it, with the encoder's whole 30 s window and the pause after
+        it (Whisper's word ends run past VAD's; words it puts in the silence are dropped by the VAD
+        filter in _decode), and what that writes is committed. Else it was lost without a word: the pause's final decode of "Gate twenty
+        three" in noise ended 0.3 s early, nothing followed, and finish() had nothing pending."""
+        t0 = time.perf_counter()
+        unheard = self._last_speech_end - self._heard_to(None)
+        words = self._decode(min(self._received, self._last_speech_end + RETRY_TAIL_SECONDS), short_window=False)
+        new = self._commit(words or [], kind, f"{unheard:.1f} s of speech held for the next utterance, and none "
+                                              "came: decoded again with Whisper's full 30 s window")
+        left = self._last_speech_end - self._heard_to(None)
+        if left > UNHEARD_SECONDS and kind == "finish":
+            self._event(kind, f"the last {left:.1f} s of speech were not written down: Whisper gave no sure words "
+                              "for them (the audio may stop too close to the speech; leave a moment of silence "
+                              "before Stop)")
+        elif not new:
+            self._event(kind, f"{unheard:.1f} s of speech held for the next utterance, and none came: decoded "
+                              "again with Whisper's full 30 s window, which wrote nothing more")
+        self._barrier = max(self._barrier, self._last_speech_end)
+        self._utterance_from = len(self._committed)
+        self._tentative = []
+        return self._state(_text(new), time.perf_counter() - t0, decoded=True)
+
     def _wrote_less(self, words: list[StreamWord] | None) -> bool:
         """An utterance's final decode that writes under half the words the last hypothesis held
         beyond what was committed (which it also heard, with less audio) lost speech, whatever its
@@ -634,6 +682,8 @@ class StreamingTranscriber:
         # Nothing is pending. After a long silence the old context goes; keep a little audio so a word
         # starting right at the chunk edge isn't cut.
         if self._received - max(self._last_speech_end, self._offset) > LONG_SILENCE_SECONDS:
+            if self._held():
+                return self._hear_held("pause")
             self._cut(self._received - PREROLL_SECONDS)
             self._barrier = max(self._barrier, self._offset)
         self._event("skip", "silence: no speech in the window, nothing decoded", dedupe=True)

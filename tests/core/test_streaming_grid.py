@@ -199,6 +199,12 @@ def test_uncommitted_is_decided_by_time():
     clothes = [w(6.34, 6.58, " clothes")]
     assert [x.text for x in streaming.uncommitted([w(6.35, 7.23, " clubs."), w(8.77, 9.05, " 7")], 6.58, clothes,
                                                   clothes)] == [" 7"]
+    # ... but not when the hypothesis has the committed word, retimed, right before it: then it is
+    # the next word (Piper: "the" committed squeezed into 3.04-3.06 s, then heard as 2.50-3.04 s
+    # with "children" from 3.04 s, and "children" was lost).
+    the = [w(3.04, 3.06, " the")]
+    retimed = [w(2.26, 2.50, " summer,"), w(2.50, 3.04, " the"), w(3.04, 3.26, " children"), w(3.26, 3.72, " found")]
+    assert [x.text for x in streaming.uncommitted(retimed, 3.06, the, the)] == [" children", " found"]
     # Digits written as one number whose timestamp ended early: the last digit heard again alone.
     number = [w(9.9, 11.8, " 29340.")]
     assert [x.text for x in streaming.uncommitted([w(11.9, 12.2, " zero"), w(13.0, 13.3, " five")], 11.8, number,
@@ -326,6 +332,15 @@ def test_decoding_loops_keep_one_copy():
     # A spoken repeat takes time, however short its words.
     spoken = [w(0.0, 0.3, " no"), w(0.3, 0.5, " no"), w(0.5, 0.9, " stop")]
     assert streaming._drop_invented_repeat(spoken) == spoken  # noqa: SLF001
+    # A copy hurried into a fraction of its first copy's time is Whisper's, not the speaker's (times
+    # as decoded from Piper's "Gate twenty three" in noise: "823 823", committed twice).
+    gate = [w(1.72, 2.32, " 745"), w(2.32, 4.28, " 823"), w(4.28, 4.40, " 823"), w(6.03, 6.25, " closes")]
+    assert [x.text for x in streaming._drop_invented_repeat(gate)] == [" 745", " 823", " closes"]  # noqa: SLF001
+    # Quick real repeats are alike in length ("no, no", "five five"), and stay.
+    quick = [w(0.0, 0.12, " no"), w(0.2, 0.31, " no"), w(0.4, 0.8, " stop")]
+    assert streaming._drop_invented_repeat(quick) == quick  # noqa: SLF001
+    fives = [w(14.0, 14.6, " 5"), w(14.6, 14.8, " 5")]
+    assert streaming._drop_invented_repeat(fives) == fives  # noqa: SLF001
 
 
 def test_a_doubted_copy_after_a_pause_is_dropped_a_spoken_repeat_is_not():
@@ -456,6 +471,25 @@ def test_a_final_decode_that_writes_few_words_timed_over_the_rest_loses_nothing(
     final = stream_with_scripted_whisper(case, monkeypatch, write, at_pause=at_pause)
     retried = [e.detail for e in final.events if "the final decode wrote" in e.detail]
     assert len(retried) == 2, [e.detail for e in final.events]  # the case this test is for happened
+    said = asr.normalize("".join(x.word for x in truth))
+    assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
+
+
+def test_speech_held_for_an_utterance_that_never_comes_is_heard_at_the_end(monkeypatch):
+    """An utterance whose final decode leaves its last words out closes with the barrier held in
+    front of them, to hear them again with the next utterance. Seen on held-out speech ("Gate
+    twenty three" in noise, the stream's last sentence): no next utterance came, finish() had
+    nothing pending, and the words were lost. Scripted over espeak-ng speech (the same audio every
+    run): short-window decodes leave out the words ending in their last 1.2 s, so the final decodes
+    at the pause miss the last sentence's end; the full 30 s window writes every word. The last
+    sentence must be committed whole, by the held speech's decode at the end, and once."""
+    sentences = ("Please carry the boxes to the blue van.", "We leave for the station at noon.")
+    case, truth, _ = two_sentences(sentences, "espeak", "en-us+m3")
+    final = stream_with_scripted_whisper(
+        case, monkeypatch, lambda start, end: words_in(truth, start, end - 1.2),
+        full_window=lambda start, end: words_in(truth, start, end))
+    held = [e.detail for e in final.events if "none came" in e.detail]
+    assert held and "-> " in held[-1], [e.detail for e in final.events]  # the case happened, and wrote words
     said = asr.normalize("".join(x.word for x in truth))
     assert asr.normalize(final.committed) == said, f"\nstreamed: {final.committed}\nall words: {said}"
 
