@@ -321,9 +321,9 @@ def uncommitted(words: list[StreamWord], barrier: float, tail: list[StreamWord],
     SAME_START_SECONDS) a committed word with the same spelling is old too ("98766." committed at
     23.71-24.21 s, heard again at 24.22-24.74 and committed twice), and so is one that starts where
     a committed word starts (spelt another way this time), unless the hypothesis has that word right
-    before it (`_heard_before`). `tail`: the committed words of the
-    current utterance; a repeat of them that starts just after the barrier is recognised by its
-    words, but only there: the same words later in time, or after a pause, are new speech. `committed`: the committed words that
+    before it (`_heard_before`). `tail`: the committed words of the current utterance; a repeat of
+    them that starts just after the barrier is recognised by its words, but only there: the same
+    words later in time, or after a pause, are new speech. `committed`: the committed words that
     the decoded window covers.
     """
     rest = [w for w in words if w.middle >= barrier]
@@ -608,9 +608,7 @@ class StreamingTranscriber:
             held = end < self._last_speech_end
             if held and kind == "finish":
                 # Nothing follows the end of the stream: say so rather than promise another decode.
-                self._event(kind, f"the last {self._last_speech_end - heard:.1f} s of speech were not written "
-                                  "down: Whisper gave no sure words for them (the audio may stop too close to "
-                                  "the speech; leave a moment of silence before Stop)")
+                self._unwritten_at_end(self._last_speech_end - heard)
             elif held:
                 self._event(kind, f"{self._last_speech_end - heard:.1f} s of speech not written down yet; "
                                   "it is decoded again with what follows")
@@ -635,8 +633,9 @@ class StreamingTranscriber:
         comes (the stream ends, or a long silence is about to drop the old audio) it is decoded once
         more, as offline Whisper hears it, with the encoder's whole 30 s window and the pause after
         it (Whisper's word ends run past VAD's; words it puts in the silence are dropped by the VAD
-        filter in _decode), and what that writes is committed. Else it was lost without a word: the pause's final decode of "Gate twenty
-        three" in noise ended 0.3 s early, nothing followed, and finish() had nothing pending."""
+        filter in _decode), and what that writes is committed. Else it was lost without a word: the
+        pause's final decode of "Gate twenty three" in noise ended 0.3 s early, nothing followed, and
+        finish() had nothing pending."""
         t0 = time.perf_counter()
         unheard = self._last_speech_end - self._heard_to(None)
         words = self._decode(min(self._received, self._last_speech_end + RETRY_TAIL_SECONDS), short_window=False)
@@ -644,9 +643,7 @@ class StreamingTranscriber:
                                               "came: decoded again with Whisper's full 30 s window")
         left = self._last_speech_end - self._heard_to(None)
         if left > UNHEARD_SECONDS and kind == "finish":
-            self._event(kind, f"the last {left:.1f} s of speech were not written down: Whisper gave no sure words "
-                              "for them (the audio may stop too close to the speech; leave a moment of silence "
-                              "before Stop)")
+            self._unwritten_at_end(left)
         elif not new:
             self._event(kind, f"{unheard:.1f} s of speech held for the next utterance, and none came: decoded "
                               "again with Whisper's full 30 s window, which wrote nothing more")
@@ -654,6 +651,11 @@ class StreamingTranscriber:
         self._utterance_from = len(self._committed)
         self._tentative = []
         return self._state(_text(new), time.perf_counter() - t0, decoded=True)
+
+    def _unwritten_at_end(self, seconds: float) -> None:
+        self._event("finish", f"the last {seconds:.1f} s of speech were not written down: Whisper gave no sure "
+                              "words for them (the audio may stop too close to the speech; leave a moment of "
+                              "silence before Stop)")
 
     def _wrote_less(self, words: list[StreamWord] | None) -> bool:
         """An utterance's final decode that writes under half the words the last hypothesis held
